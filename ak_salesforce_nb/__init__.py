@@ -1,0 +1,166 @@
+"""Salesforce in Jupyter, through your own OAuth app.
+
+In a notebook::
+
+    import ak_salesforce_nb as aksf
+    aksf.connect("prod")              # a form: Client ID, Client Secret, login host, Authorize
+    sf = aksf.session("prod")         # once connected
+    sf.query("SELECT Name, Industry FROM Account LIMIT 5")
+
+The server side (OAuth start and callback, the REST API) is a jupyter-server extension
+enabled on install. Importing this package stays light: pandas, ipywidgets and the
+session load when first used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._constants import DEFAULT_API_VERSION
+from ._exceptions import (
+    AuthorizationDenied,
+    AuthorizationStateError,
+    BulkJobFailed,
+    ConfigurationError,
+    ConnectionNotFound,
+    InvalidField,
+    InvalidType,
+    MalformedQuery,
+    NotConnected,
+    OAuthError,
+    ReauthorizationRequired,
+    RecordNotFound,
+    RequestLimitExceeded,
+    SalesforceError,
+    SalesforceNotebookError,
+    SessionExpired,
+    SignatureMismatch,
+    StoreCorruptError,
+    StoreError,
+    StoreLockedError,
+    StorePermissionError,
+    TokenEndpointUnavailable,
+    TokenRequestError,
+)
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._async_session import AsyncSession
+    from ._explorer import Explorer
+    from ._form import ConnectForm
+    from ._session import Session
+
+__all__ = [
+    "DEFAULT_API_VERSION",
+    "AsyncSession",
+    "AuthorizationDenied",
+    "AuthorizationStateError",
+    "BulkJobFailed",
+    "ConfigurationError",
+    "ConnectForm",
+    "ConnectionNotFound",
+    "Explorer",
+    "InvalidField",
+    "InvalidType",
+    "MalformedQuery",
+    "NotConnected",
+    "OAuthError",
+    "ReauthorizationRequired",
+    "RecordNotFound",
+    "RequestLimitExceeded",
+    "SalesforceError",
+    "SalesforceNotebookError",
+    "Session",
+    "SessionExpired",
+    "SignatureMismatch",
+    "StoreCorruptError",
+    "StoreError",
+    "StoreLockedError",
+    "StorePermissionError",
+    "TokenEndpointUnavailable",
+    "TokenRequestError",
+    "__version__",
+    "async_session",
+    "connect",
+    "explore",
+    "session",
+]
+
+
+def connect(
+    name: str = "default",
+    *,
+    login_url: str | None = None,
+    client_id: str | None = None,
+    scopes: str | list[str] | None = None,
+) -> ConnectForm:
+    """Show the connect form for the connection `name` (and return it)."""
+    from ._form import ConnectForm
+
+    return ConnectForm(name, login_url=login_url, client_id=client_id, scopes=scopes)
+
+
+def session(name: str = "default", **options: Any) -> Session:
+    """An authorized session on the connection `name` (see `Session`)."""
+    from ._session import Session
+
+    return Session(name, **options)
+
+
+def async_session(name: str = "default", **options: Any) -> AsyncSession:
+    """The `await`-able twin of `session`."""
+    from ._async_session import AsyncSession
+
+    return AsyncSession(name, **options)
+
+
+def explore(name: str = "default", **options: Any) -> Explorer:
+    """A widget to browse the org's objects and fields and preview rows."""
+    from ._explorer import Explorer
+
+    return Explorer(name, **options)
+
+
+def __getattr__(attr: str) -> Any:
+    # The classes load on first use, keeping `import ak_salesforce_nb` light.
+    lazy = {
+        "Session": "._session",
+        "AsyncSession": "._async_session",
+        "ConnectForm": "._form",
+        "Explorer": "._explorer",
+    }
+    if attr in lazy:
+        import importlib
+
+        return getattr(importlib.import_module(lazy[attr], __name__), attr)
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
+
+
+# -- Jupyter entry points ---------------------------------------------------------------
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    return [{"module": "ak_salesforce_nb"}]
+
+
+def _load_jupyter_server_extension(serverapp: Any) -> None:
+    from ._serverext import load_extension
+
+    load_extension(serverapp)
+
+
+async def _unload_jupyter_server_extension(serverapp: Any) -> None:
+    from ._serverext import unload_extension
+
+    await unload_extension(serverapp)
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "ak-salesforce-nb"}]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """`%load_ext ak_salesforce_nb`: the `%%soql` and `%soql` magics."""
+    from ._magic import register_magics
+
+    register_magics(ipython)

@@ -1,0 +1,122 @@
+"""`AsyncSession`: the `await`-able twin of `Session`, for cells that use `await`.
+
+    sf = aksf.async_session("prod")
+    frame = await sf.query("SELECT Name FROM Account")
+
+It shares the settings, URL building, error mapping, page planning and flattening with
+`Session`; only the sending differs (an `httpx.AsyncClient`, pages fetched with
+`asyncio.gather` instead of a thread pool).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ._query_plan import PagePlan, plan_pages
+from ._records import flatten_record, records_to_frame
+from ._session import Engine, _polars_frame, _SessionBase, _sobject_of
+
+__all__ = ["AsyncSession"]
+
+
+class AsyncSession(_SessionBase):
+    def __init__(self, name: str = "default", **options: Any) -> None:
+        transport: httpx.AsyncBaseTransport | None = options.pop("transport", None)
+        super().__init__(name, **options)
+        self._http = httpx.AsyncClient(transport=transport, **self._client_kwargs())
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncSession:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._decode(await self._http.request(method, self._url(path), **kwargs))
+
+    async def get(self, path: str, **kwargs: Any) -> Any:
+        return await self.request("GET", path, **kwargs)
+
+    async def post(self, path: str, json: Any = None, **kwargs: Any) -> Any:
+        return await self.request("POST", path, json=json, **kwargs)
+
+    async def patch(self, path: str, json: Any = None, **kwargs: Any) -> Any:
+        return await self.request("PATCH", path, json=json, **kwargs)
+
+    async def delete(self, path: str, **kwargs: Any) -> Any:
+        return await self.request("DELETE", path, **kwargs)
+
+    async def describe(self, sobject: str | None = None) -> dict[str, Any]:
+        key = sobject or ""
+        if key not in self._describe_cache:
+            path = f"sobjects/{quote(sobject)}/describe" if sobject else "sobjects/"
+            self._describe_cache[key] = await self.get(path)
+        result: dict[str, Any] = self._describe_cache[key]
+        return result
+
+    async def limits(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self.get("limits")
+        return result
+
+    async def query_pages(
+        self, soql: str, *, include_deleted: bool = False
+    ) -> AsyncIterator[dict[str, Any]]:
+        endpoint = "queryAll" if include_deleted else "query"
+        first: dict[str, Any] = await self.get(endpoint, params={"q": soql})
+        yield first
+        plan = plan_pages(first) if self.parallel_pages > 1 else None
+        next_url: str | None = first.get("nextRecordsUrl")
+        if plan is not None:
+            next_url = None
+            async for page, fallback in self._parallel_pages(plan):
+                yield page
+                next_url = fallback
+                if fallback:
+                    break
+        while next_url:
+            page = await self.get(next_url)
+            yield page
+            next_url = page.get("nextRecordsUrl")
+
+    async def _parallel_pages(
+        self, plan: PagePlan
+    ) -> AsyncIterator[tuple[dict[str, Any], str | None]]:
+        offsets = list(plan.offsets())
+        for start in range(0, len(offsets), self.parallel_pages):
+            chunk = offsets[start : start + self.parallel_pages]
+            pages = await asyncio.gather(*(self.get(plan.url(o)) for o in chunk))
+            for offset, page in zip(chunk, pages, strict=True):
+                if not plan.page_fits(offset, page):
+                    yield page, page.get("nextRecordsUrl") or None
+                    return
+                yield page, None
+
+    async def query_records(
+        self, soql: str, *, include_deleted: bool = False
+    ) -> AsyncIterator[dict[str, Any]]:
+        async for page in self.query_pages(soql, include_deleted=include_deleted):
+            for record in page.get("records", ()):
+                yield {k: v for k, v in record.items() if k != "attributes"}
+
+    async def query(
+        self, soql: str, *, include_deleted: bool = False, engine: Engine = "pandas"
+    ) -> Any:
+        rows: list[dict[str, Any]] = []
+        sobject: str | None = None
+        async for page in self.query_pages(soql, include_deleted=include_deleted):
+            sobject = sobject or _sobject_of(page)
+            rows.extend(flatten_record(r) for r in page.get("records", ()))
+        if engine == "polars":
+            return _polars_frame(rows)
+        return records_to_frame(rows)
+
+    async def query_all(self, soql: str, **kwargs: Any) -> Any:
+        return await self.query(soql, include_deleted=True, **kwargs)

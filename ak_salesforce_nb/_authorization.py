@@ -1,0 +1,278 @@
+"""The server side of authorizing a connection, free of tornado.
+
+`AuthorizationService` is what the handlers call: configure a connection, begin an
+authorization (state + PKCE verifier in the store), send the browser to Salesforce, and
+complete the callback (check the state, exchange the code with the verifier and the
+secret, check the signature, ask who the user is, store the tokens). It never raises on
+bad input from the browser: the callback returns a `CallbackOutcome` to render.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from . import _oauth
+from ._constants import DEFAULT_API_VERSION, DEFAULT_HTTP_TIMEOUT, STATE_TTL_SECONDS
+from ._exceptions import (
+    AuthorizationStateError,
+    ConfigurationError,
+    ConnectionNotFound,
+    OAuthError,
+    SignatureMismatch,
+    TokenEndpointUnavailable,
+    TokenRequestError,
+)
+from ._store import ConnectionRecord, ConnectionStore, PendingAuthorization
+from ._validation import (
+    normalize_login_url,
+    normalize_scopes,
+    validate_client_id,
+    validate_connection_name,
+)
+
+__all__ = ["MAX_PARAM_LENGTH", "AuthorizationService", "CallbackOutcome"]
+
+log = logging.getLogger(__name__)
+
+#: Longest callback parameter accepted; Salesforce's codes and our states are far shorter.
+MAX_PARAM_LENGTH = 4096
+
+
+@dataclass(frozen=True)
+class CallbackOutcome:
+    """What the callback page says. `name` is None when no connection could be named."""
+
+    ok: bool
+    status_code: int
+    title: str
+    message: str
+    name: str | None = None
+    username: str = ""
+
+
+class AuthorizationService:
+    def __init__(
+        self,
+        store: ConnectionStore,
+        *,
+        http_timeout: float = DEFAULT_HTTP_TIMEOUT,
+        state_ttl: float = STATE_TTL_SECONDS,
+        api_version: str = DEFAULT_API_VERSION,
+        default_login_url: str = "https://login.salesforce.com",
+        default_scopes: str = "api refresh_token",
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.store = store
+        self.http_timeout = http_timeout
+        self.state_ttl = state_ttl
+        self.api_version = api_version
+        self.default_login_url = default_login_url
+        self.default_scopes = default_scopes
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                timeout=self.http_timeout, transport=self._transport, follow_redirects=False
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    # -- settings ----------------------------------------------------------------------
+
+    def configure(self, name: str, payload: Mapping[str, Any]) -> ConnectionRecord:
+        """Create or update a connection from the REST API's PUT body."""
+        validate_connection_name(name)
+        if not isinstance(payload, Mapping):
+            raise ConfigurationError("The body must be a JSON object.")
+        existing = self.store.find_connection(name)
+        client_id = validate_client_id(payload.get("client_id"))
+        secret = payload.get("client_secret")
+        if secret is not None and not isinstance(secret, str):
+            raise ConfigurationError("client_secret must be a string.")
+        secret = secret.strip() if secret else None
+        if not secret and (existing is None or not existing.has_client_secret):
+            raise ConfigurationError(
+                "Client Secret is required: copy the Consumer Secret of your app from "
+                "Salesforce Setup."
+            )
+        login_url = normalize_login_url(payload.get("login_url") or self.default_login_url)
+        scopes = normalize_scopes(payload.get("scopes") or self.default_scopes)
+        return self.store.save_settings(
+            name, client_id=client_id, client_secret=secret, login_url=login_url, scopes=scopes
+        )
+
+    # -- begin and start -------------------------------------------------------------
+
+    def begin(self, name: str, *, redirect_uri: str = "") -> PendingAuthorization:
+        record = self.store.get_connection(name)
+        if record.state == "not_configured" or not record.has_client_secret:
+            raise ConfigurationError(
+                f"The connection {name!r} needs a Client ID and Client Secret before it can "
+                "be authorized."
+            )
+        return self.store.create_pending(
+            name,
+            code_verifier=_oauth.new_code_verifier(),
+            redirect_uri=redirect_uri,
+            ttl=self.state_ttl,
+        )
+
+    def start(self, state: str, redirect_uri: str) -> str:
+        """Fix the pending authorization's redirect URI; the URL of Salesforce's page."""
+        pending = self.store.check_pending(state)
+        record = self.store.get_connection(pending.name)
+        self.store.set_pending_redirect(state, redirect_uri)
+        if record.callback_url != redirect_uri:
+            self.store.set_callback_url(record.name, redirect_uri)
+        return _oauth.authorize_url(
+            record.login_url,
+            client_id=record.client_id,
+            redirect_uri=redirect_uri,
+            state=state,
+            scopes=record.scopes,
+            verifier=pending.code_verifier,
+        )
+
+    # -- the callback ----------------------------------------------------------------
+
+    async def complete(self, params: Mapping[str, str]) -> CallbackOutcome:
+        too_long = [key for key, value in params.items() if len(value) > MAX_PARAM_LENGTH]
+        if too_long or len(params) > 20:
+            return CallbackOutcome(
+                False,
+                400,
+                "Request too large",
+                "This sign-in callback carries oversized parameters and was ignored.",
+            )
+        state = params.get("state", "")
+        if not state:
+            return CallbackOutcome(
+                False,
+                400,
+                "No authorization in progress",
+                "This page is the Salesforce sign-in callback, but it was opened without an "
+                "authorization state. Start from Authorize in your notebook.",
+            )
+        try:
+            pending = self.store.claim_pending(state)
+        except AuthorizationStateError as exc:
+            return CallbackOutcome(False, 400, "Sign-in link not valid", str(exc))
+        name = pending.name
+        error = params.get("error", "")
+        if error:
+            message = _oauth.explain_oauth_error(error, params.get("error_description", ""))
+            self.store.record_failure(name, message)
+            title = "Access not allowed" if error == "access_denied" else "Salesforce refused"
+            return CallbackOutcome(False, 400, title, message, name)
+        code = params.get("code", "")
+        if not code:
+            message = (
+                "Salesforce came back without an authorization code. Click Authorize to try again."
+            )
+            self.store.record_failure(name, message)
+            return CallbackOutcome(False, 400, "No authorization code", message, name)
+        try:
+            record = await self._exchange(pending, code)
+        except OAuthError as exc:
+            message = str(exc)
+            if isinstance(exc, TokenRequestError) and exc.error == "redirect_uri_mismatch":
+                message += f" Callback URL: {pending.redirect_uri}"
+            self.store.record_failure(name, message)
+            status = 502 if isinstance(exc, TokenEndpointUnavailable | SignatureMismatch) else 400
+            return CallbackOutcome(False, status, "Authorization failed", message, name)
+        except ConnectionNotFound:
+            return CallbackOutcome(
+                False,
+                400,
+                "Connection deleted",
+                "The connection was deleted while you were signing in. Nothing was saved.",
+            )
+        return CallbackOutcome(
+            True, 200, "Connected to Salesforce", record.message, name, record.username
+        )
+
+    async def _exchange(self, pending: PendingAuthorization, code: str) -> ConnectionRecord:
+        record = self.store.get_connection(pending.name)
+        secret = self.store.get_client_secret(pending.name) or ""
+        token = await self._send_token(
+            _oauth.token_request(
+                record.login_url,
+                client_id=record.client_id,
+                client_secret=secret,
+                code=code,
+                redirect_uri=pending.redirect_uri,
+                verifier=pending.code_verifier,
+            )
+        )
+        _oauth.verify_signature(token, secret)
+        try:
+            response = await self.client.send(
+                _oauth.userinfo_request(record.login_url, token.access_token)
+            )
+        except httpx.HTTPError as exc:
+            raise _oauth.transport_error(exc, "userinfo endpoint", self.http_timeout) from exc
+        identity = _oauth.parse_identity(response, token.identity_url).as_dict()
+        identity["organization_name"] = await self._organization_name(token)
+        return self.store.record_authorized(
+            pending.name,
+            access_token=token.access_token,
+            refresh_token=token.refresh_token,
+            instance_url=token.instance_url,
+            issued_at=token.issued_at,
+            identity=identity,
+            callback_url=pending.redirect_uri,
+        )
+
+    async def _send_token(self, request: httpx.Request) -> _oauth.TokenResponse:
+        try:
+            response = await self.client.send(request)
+        except httpx.HTTPError as exc:
+            raise _oauth.transport_error(exc, "token endpoint", self.http_timeout) from exc
+        return _oauth.parse_token_response(response)
+
+    async def _organization_name(self, token: _oauth.TokenResponse) -> str:
+        """The org's name for "Connected as … (Acme)"; best effort, never fatal."""
+        url = f"{token.instance_url}/services/data/v{self.api_version}/query"
+        with contextlib.suppress(httpx.HTTPError, ValueError, KeyError, IndexError, TypeError):
+            response = await self.client.get(
+                url,
+                params={"q": "SELECT Name FROM Organization LIMIT 1"},
+                headers={"Authorization": f"Bearer {token.access_token}"},
+                timeout=min(self.http_timeout, 5.0),
+            )
+            if response.status_code == 200:
+                return str(response.json()["records"][0]["Name"])
+        return ""
+
+    # -- disconnect --------------------------------------------------------------------
+
+    async def revoke(self, name: str) -> bool:
+        """Revoke the connection's refresh token at Salesforce; best effort."""
+        record = self.store.find_connection(name)
+        tokens = self.store.get_tokens(name) if record else None
+        if record is None or tokens is None:
+            return False
+        token = tokens.refresh_token or tokens.access_token
+        try:
+            response = await self.client.send(_oauth.revoke_request(record.login_url, token))
+        except httpx.HTTPError as exc:
+            log.warning("Revoking the token of %r failed: %s", name, type(exc).__name__)
+            return False
+        return response.status_code == 200
+
+    async def delete(self, name: str) -> bool:
+        await self.revoke(name)
+        return self.store.delete_connection(name)

@@ -1,0 +1,92 @@
+"""Which redirect URI this server uses: the URL to register in the Salesforce app.
+
+In order: an explicit `redirect_uri`; on JupyterHub the hub-wide
+``{hub}/hub/user-redirect/oauth/redirect/salesforce`` (one URL for every user); a
+configured public URL of this server; else the URL the browser used to reach us.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from jupyter_server.utils import url_path_join
+
+from ._constants import CALLBACK_PATH, HUB_CALLBACK_PATH
+
+__all__ = ["HubInfo", "RedirectPolicy", "request_origin"]
+
+
+@dataclass(frozen=True)
+class HubInfo:
+    """What JupyterHub tells a single-user server about itself (the JUPYTERHUB_* variables)."""
+
+    base_url: str
+    public_url: str
+    user: str
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> HubInfo | None:
+        env = os.environ if environ is None else environ
+        if not env.get("JUPYTERHUB_SERVICE_PREFIX") and not env.get("JUPYTERHUB_API_URL"):
+            return None
+        return cls(
+            base_url=env.get("JUPYTERHUB_BASE_URL") or "/",
+            public_url=env.get("JUPYTERHUB_PUBLIC_URL") or env.get("JUPYTERHUB_PUBLIC_HUB_URL", ""),
+            user=env.get("JUPYTERHUB_USER", ""),
+        )
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def request_origin(
+    protocol: str, host: str, headers: Mapping[str, str], *, trust_forwarded: bool
+) -> str:
+    """The origin the browser used; `X-Forwarded-*` only when told to trust a proxy."""
+    if trust_forwarded:
+        proto = headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+        fwd_host = headers.get("X-Forwarded-Host", "").split(",")[0].strip()
+        if proto in ("http", "https"):
+            protocol = proto
+        if fwd_host and "/" not in fwd_host and " " not in fwd_host:
+            host = fwd_host
+    return f"{protocol}://{host}"
+
+
+@dataclass(frozen=True)
+class RedirectPolicy:
+    base_url: str
+    public_url: str = ""
+    redirect_uri: str = ""
+    hub: HubInfo | None = None
+    use_hub_redirect: bool = True
+
+    def callback_url(self, origin: str) -> str:
+        if self.redirect_uri:
+            return self.redirect_uri
+        if self.hub is not None and self.use_hub_redirect:
+            hub_origin = _origin(self.hub.public_url) or _origin(self.public_url) or origin
+            return hub_origin + url_path_join(self.hub.base_url, HUB_CALLBACK_PATH)
+        if self.public_url:
+            return url_path_join(self.public_url.rstrip("/") + "/", CALLBACK_PATH)
+        return origin + url_path_join(self.base_url, CALLBACK_PATH)
+
+    def fixed_callback_url(self) -> str:
+        """The callback URL when it does not depend on the request, else ""."""
+        if self.redirect_uri:
+            return self.redirect_uri
+        if self.hub is not None and self.use_hub_redirect:
+            hub_origin = _origin(self.hub.public_url) or _origin(self.public_url)
+            return (
+                hub_origin + url_path_join(self.hub.base_url, HUB_CALLBACK_PATH)
+                if hub_origin
+                else ""
+            )
+        if self.public_url:
+            return url_path_join(self.public_url.rstrip("/") + "/", CALLBACK_PATH)
+        return ""

@@ -1,0 +1,235 @@
+"""Every error this package raises, in one tree.
+
+```
+SalesforceNotebookError
+├── ConfigurationError          bad input from the user: connection name, login URL, scopes
+├── StoreError                  the connection store cannot be used
+│   ├── StoreCorruptError       the file is not a readable store (names the file)
+│   ├── StorePermissionError    the file or its folder is open to other users
+│   └── StoreLockedError        another process held the store past the timeout
+├── ConnectionNotFound          no connection of that name in the store
+├── NotConnected                the connection has no tokens yet: authorize it first
+├── OAuthError                  the OAuth 2.0 protocol failed (carries `error`, `description`)
+│   ├── AuthorizationStateError unknown, expired or already used `state`
+│   ├── AuthorizationDenied     the user (or an admin policy) said no
+│   ├── TokenRequestError       the token endpoint answered an OAuth error (400/401)
+│   ├── TokenEndpointUnavailable timeout, connection refused, 5xx or garbage
+│   ├── SignatureMismatch       the token answer's `signature` is wrong: tampered
+│   └── ReauthorizationRequired the refresh token is revoked or expired
+└── SalesforceError             a REST or Bulk API call failed (status, error_code, message, fields)
+    ├── SessionExpired          401 INVALID_SESSION_ID that a refresh could not cure
+    ├── MalformedQuery          400 MALFORMED_QUERY
+    ├── InvalidField            400 INVALID_FIELD
+    ├── InvalidType             400 INVALID_TYPE
+    ├── RecordNotFound          404 NOT_FOUND
+    ├── RequestLimitExceeded    403 REQUEST_LIMIT_EXCEEDED
+    └── BulkJobFailed           a Bulk API 2.0 job ended Failed or Aborted
+```
+
+Messages are written for the person at the notebook: what happened and what to do next.
+No exception ever carries a secret or a token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = [
+    "AuthorizationDenied",
+    "AuthorizationStateError",
+    "BulkJobFailed",
+    "ConfigurationError",
+    "ConnectionNotFound",
+    "InvalidField",
+    "InvalidType",
+    "MalformedQuery",
+    "NotConnected",
+    "OAuthError",
+    "ReauthorizationRequired",
+    "RecordNotFound",
+    "RequestLimitExceeded",
+    "SalesforceError",
+    "SalesforceNotebookError",
+    "SessionExpired",
+    "SignatureMismatch",
+    "StoreCorruptError",
+    "StoreError",
+    "StoreLockedError",
+    "StorePermissionError",
+    "TokenEndpointUnavailable",
+    "TokenRequestError",
+]
+
+
+class SalesforceNotebookError(Exception):
+    """Base class of every error raised by ak_salesforce_nb."""
+
+
+class ConfigurationError(SalesforceNotebookError, ValueError):
+    """A setting given by the user is not acceptable; the message says which and why."""
+
+
+class StoreError(SalesforceNotebookError):
+    """The connection store cannot be used."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class StoreCorruptError(StoreError):
+    """The store file exists but is not a readable store."""
+
+
+class StorePermissionError(StoreError):
+    """The store or its folder can be read by other users, or cannot be read by us."""
+
+
+class StoreLockedError(StoreError):
+    """Another process kept the store locked for longer than the timeout."""
+
+
+class ConnectionNotFound(SalesforceNotebookError, KeyError):
+    """No connection of this name exists in the store."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+    def __str__(self) -> str:
+        return (
+            f"There is no Salesforce connection named {self.name!r}. "
+            f"Create it with aksf.connect({self.name!r}) or in the Salesforce side panel."
+        )
+
+
+class NotConnected(SalesforceNotebookError):
+    """The connection exists but has not been authorized."""
+
+    def __init__(self, name: str, state: str) -> None:
+        super().__init__(
+            f"The Salesforce connection {name!r} is not connected (state: {state}). "
+            f"Run aksf.connect({name!r}) and click Authorize."
+        )
+        self.name = name
+        self.state = state
+
+
+class OAuthError(SalesforceNotebookError):
+    """An OAuth 2.0 step failed.
+
+    `error` is the protocol's error code (``invalid_grant``, ``access_denied``, …) and
+    `description` its human text, both as Salesforce sent them (never HTML-rendered).
+    """
+
+    def __init__(self, message: str, *, error: str = "", description: str = "") -> None:
+        super().__init__(message)
+        self.error = error
+        self.description = description
+
+
+class AuthorizationStateError(OAuthError):
+    """The `state` of a callback is unknown, expired or already used."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message, error="invalid_state")
+        self.reason = reason
+
+
+class AuthorizationDenied(OAuthError):
+    """Salesforce redirected back with an `error` instead of a code."""
+
+
+class TokenRequestError(OAuthError):
+    """The token endpoint refused the request with an OAuth error body."""
+
+    def __init__(
+        self, message: str, *, error: str, description: str = "", status_code: int = 400
+    ) -> None:
+        super().__init__(message, error=error, description=description)
+        self.status_code = status_code
+
+
+class TokenEndpointUnavailable(OAuthError):
+    """The token endpoint timed out, was unreachable, answered 5xx or something unreadable."""
+
+
+class SignatureMismatch(OAuthError):
+    """The token answer's HMAC signature does not match: the answer was tampered with."""
+
+
+class ReauthorizationRequired(OAuthError):
+    """The refresh token no longer works: the user must authorize again."""
+
+    def __init__(self, name: str, description: str = "") -> None:
+        super().__init__(
+            f"The Salesforce connection {name!r} must be authorized again: its refresh token "
+            f"was revoked or has expired ({description or 'invalid_grant'}). "
+            f"Run aksf.connect({name!r}) and click Authorize.",
+            error="invalid_grant",
+            description=description,
+        )
+        self.name = name
+
+
+class SalesforceError(SalesforceNotebookError):
+    """A Salesforce API call answered an error.
+
+    Carries Salesforce's `error_code` (``INVALID_FIELD``…), its `message`, the `fields`
+    it names, the HTTP `status_code`, and the `method` and `url` of the request.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error_code: str = "",
+        status_code: int = 0,
+        fields: Sequence[str] = (),
+        method: str = "",
+        url: str = "",
+        errors: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.error_code = error_code
+        self.status_code = status_code
+        self.fields = list(fields)
+        self.method = method
+        self.url = url
+        self.errors = list(errors)
+
+    def __str__(self) -> str:
+        head = f"{self.error_code}: " if self.error_code else ""
+        where = f" ({self.status_code} on {self.method} {self.url})" if self.method else ""
+        fields = f" [fields: {', '.join(self.fields)}]" if self.fields else ""
+        return f"{head}{self.message}{fields}{where}"
+
+
+class SessionExpired(SalesforceError):
+    """401 INVALID_SESSION_ID that refreshing did not cure."""
+
+
+class MalformedQuery(SalesforceError):
+    """400 MALFORMED_QUERY: the SOQL does not parse."""
+
+
+class InvalidField(SalesforceError):
+    """400 INVALID_FIELD: a field does not exist or is not accessible."""
+
+
+class InvalidType(SalesforceError):
+    """400 INVALID_TYPE: the sObject type does not exist or is not accessible."""
+
+
+class RecordNotFound(SalesforceError):
+    """404 NOT_FOUND."""
+
+
+class RequestLimitExceeded(SalesforceError):
+    """403 REQUEST_LIMIT_EXCEEDED: the org's API limits are used up."""
+
+
+class BulkJobFailed(SalesforceError):
+    """A Bulk API 2.0 job ended in the Failed or Aborted state."""

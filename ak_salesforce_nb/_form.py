@@ -1,0 +1,459 @@
+"""The connect form: `aksf.connect("prod")` in a cell.
+
+It collects the Client ID, Client Secret, login host and scopes, shows the callback URL
+to register, starts the authorization, and follows the connection's state by watching the
+store. The secret is taken out of the widget as soon as it arrives in the kernel, so it
+never sits in widget state that a notebook could save.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import time
+from typing import Any
+
+import httpx
+import ipywidgets as widgets
+from jupyter_server.utils import url_path_join
+
+from . import _oauth
+from ._authorization import AuthorizationService
+from ._cards import STATE_LABELS
+from ._constants import (
+    CALLBACK_PATH,
+    DEFAULT_SCOPES,
+    ENV_BASE_URL,
+    ENV_CALLBACK_URL,
+    ENV_LABEXTENSION,
+    ENV_PUBLIC_URL,
+    PRODUCTION_LOGIN_URL,
+    SANDBOX_LOGIN_URL,
+    START_PATH,
+)
+from ._exceptions import SalesforceNotebookError
+from ._store import ConnectionRecord, ConnectionStore
+from ._validation import normalize_login_url, normalize_scopes, validate_client_id
+from ._watcher import StoreWatcher
+
+__all__ = ["ConnectForm"]
+
+_CUSTOM = "custom"
+_HOSTS = [
+    ("Production (login.salesforce.com)", PRODUCTION_LOGIN_URL),
+    ("Sandbox (test.salesforce.com)", SANDBOX_LOGIN_URL),
+    ("My Domain or other URL…", _CUSTOM),
+]
+_WIDE = widgets.Layout(width="34em")
+_STYLE = {"description_width": "8em"}
+
+
+class ConnectForm:
+    """The form for one connection; displays itself, and is a normal object to script."""
+
+    def __init__(
+        self,
+        name: str = "default",
+        *,
+        login_url: str | None = None,
+        client_id: str | None = None,
+        scopes: str | list[str] | None = None,
+        store: ConnectionStore | None = None,
+        enhanced: bool | None = None,
+        watch_interval: float = 0.1,
+    ) -> None:
+        self.name = name
+        self.store = store or ConnectionStore()
+        self.service = AuthorizationService(self.store)
+        self._secret: str | None = None  # held in memory only, until Authorize stores it
+        self._started_at: float | None = None
+        self._page_callback_urls: list[str] = []
+        self._api_usage = ""
+        self.last_change_delay: float | None = None  # callback → form, for the record
+        record = self.store.find_connection(name)
+        self.record: ConnectionRecord | None = record
+        if enhanced is None:
+            enhanced = os.environ.get(ENV_LABEXTENSION) == "1"
+        self.enhanced = enhanced
+
+        self.title = widgets.HTML()
+        self.client_id = widgets.Text(
+            description="Client ID",
+            placeholder="Consumer Key of your external client app",
+            layout=_WIDE,
+            style=_STYLE,
+        )
+        self.client_secret = widgets.Password(
+            description="Client Secret",
+            placeholder="Consumer Secret (kept out of the notebook)",
+            continuous_update=False,
+            layout=_WIDE,
+            style=_STYLE,
+        )
+        self.login_host = widgets.Dropdown(
+            description="Login host", options=_HOSTS, layout=_WIDE, style=_STYLE
+        )
+        self.custom_url = widgets.Text(
+            description="URL",
+            placeholder="https://yourdomain.my.salesforce.com",
+            layout=widgets.Layout(width="34em", display="none"),
+            style=_STYLE,
+        )
+        self.scopes = widgets.Text(
+            description="Scopes", value=DEFAULT_SCOPES, layout=_WIDE, style=_STYLE
+        )
+        self.validation = widgets.HTML()
+        self.callback = widgets.HTML()
+        self.status = widgets.HTML()
+        self.details = widgets.HTML()
+        self.link = widgets.HTML()
+        if enhanced:
+            from ._bridge import AuthorizeBridge
+
+            self.bridge: Any = AuthorizeBridge(connection_name=name, description="Authorize")
+            self.bridge.on_msg(self._on_bridge_message)
+            self.bridge.observe(self._on_page_callback_urls, names="page_callback_urls")
+            self.authorize_button: Any = None
+            authorize: Any = self.bridge
+        else:
+            self.bridge = None
+            self.authorize_button = widgets.Button(
+                description="Authorize", button_style="primary", icon="sign-in"
+            )
+            self.authorize_button.on_click(lambda _: self.authorize())
+            authorize = self.authorize_button
+        self.disconnect_button = widgets.Button(description="Disconnect", icon="unlink")
+        self.disconnect_button.on_click(lambda _: self.disconnect())
+        self.test_button = widgets.Button(description="Test", icon="check")
+        self.test_button.on_click(lambda _: self.test())
+        self.buttons = widgets.HBox([authorize, self.disconnect_button, self.test_button])
+
+        self.widget = widgets.VBox(
+            [
+                self.title,
+                self.client_id,
+                self.client_secret,
+                self.login_host,
+                self.custom_url,
+                self.scopes,
+                self.callback,
+                self.validation,
+                self.buttons,
+                self.link,
+                self.status,
+                self.details,
+            ],
+            layout=widgets.Layout(
+                border="1px solid #d8dde6", padding="0.6em 1em", width="fit-content"
+            ),
+        )
+        self.widget.add_class("aksf-connect-form")
+        self.client_secret.observe(self._take_secret, names="value")
+        self.login_host.observe(self._on_host, names="value")
+
+        self._prefill(record, login_url=login_url, client_id=client_id, scopes=scopes)
+        self.render()
+        self.watcher = StoreWatcher(self.store, self._on_store_change, interval=watch_interval)
+        self.watcher.start()
+
+    # -- display --------------------------------------------------------------------
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    def __repr__(self) -> str:
+        state = self.record.state if self.record else "not_configured"
+        return f"<ConnectForm {self.name!r} {state}>"
+
+    def close(self) -> None:
+        """Stop watching the store and close the widgets."""
+        self.watcher.stop()
+        for child in [*self.widget.children, *self.buttons.children]:
+            child.close()
+        self.widget.close()
+
+    @property
+    def state(self) -> str:
+        return self.record.state if self.record else "not_configured"
+
+    # -- input ------------------------------------------------------------------------
+
+    def _prefill(
+        self,
+        record: ConnectionRecord | None,
+        *,
+        login_url: str | None,
+        client_id: str | None,
+        scopes: str | list[str] | None,
+    ) -> None:
+        url = login_url or (record.login_url if record else PRODUCTION_LOGIN_URL)
+        if url in (PRODUCTION_LOGIN_URL, SANDBOX_LOGIN_URL):
+            self.login_host.value = url
+        else:
+            self.login_host.value = _CUSTOM
+            self.custom_url.value = url
+        self.client_id.value = client_id or (record.client_id if record else "")
+        if scopes is not None:
+            self.scopes.value = " ".join(scopes) if isinstance(scopes, list) else scopes
+        elif record:
+            self.scopes.value = record.scopes
+        if record and record.has_client_secret:
+            self.client_secret.placeholder = "stored (leave empty to keep it)"
+
+    def _take_secret(self, change: dict[str, Any]) -> None:
+        value = change["new"]
+        if value:
+            self._secret = str(value).strip()
+            # Out of the widget at once: widget state may be saved with the notebook.
+            self.client_secret.value = ""
+            self.client_secret.placeholder = "received (held in memory until Authorize)"
+
+    def _on_host(self, change: dict[str, Any]) -> None:
+        self.custom_url.layout.display = "" if change["new"] == _CUSTOM else "none"
+
+    def _login_url(self) -> str:
+        if self.login_host.value == _CUSTOM:
+            return normalize_login_url(self.custom_url.value)
+        return str(self.login_host.value)
+
+    def validate(self) -> dict[str, Any]:
+        """The settings to store; raises `ConfigurationError` with the first problem."""
+        client_id = validate_client_id(self.client_id.value)
+        login_url = self._login_url()
+        scopes = normalize_scopes(self.scopes.value)
+        has_secret = bool(self.record and self.record.has_client_secret)
+        if not self._secret and not has_secret:
+            from ._exceptions import ConfigurationError
+
+            raise ConfigurationError(
+                "Client Secret is required: copy the Consumer Secret of your app from "
+                "Salesforce Setup."
+            )
+        return {
+            "client_id": client_id,
+            "client_secret": self._secret,
+            "login_url": login_url,
+            "scopes": scopes,
+        }
+
+    # -- actions ----------------------------------------------------------------------
+
+    def authorize(self) -> str | None:
+        """Store the settings, begin an authorization; the start URL (None if invalid)."""
+        try:
+            settings = self.validate()
+        except SalesforceNotebookError as exc:
+            self.validation.value = _error_html(str(exc))
+            if self.bridge is not None:
+                self.bridge.send({"command": "close-popup"})
+            return None
+        self.validation.value = ""
+        try:
+            self.record = self.service.configure(self.name, settings)
+            self._secret = None
+            self.client_secret.placeholder = "stored (leave empty to keep it)"
+            pending = self.service.begin(self.name, redirect_uri=self.callback_url())
+        except SalesforceNotebookError as exc:
+            self.validation.value = _error_html(str(exc))
+            if self.bridge is not None:
+                self.bridge.send({"command": "close-popup"})
+            return None
+        base = os.environ.get(ENV_BASE_URL, "/")
+        start_url = f"{url_path_join(base, START_PATH)}?state={pending.state}"
+        self._started_at = time.monotonic()
+        if self.bridge is not None:
+            self.bridge.start_url = start_url
+        self.link.value = (
+            f"<a href='{html.escape(start_url)}' target='_blank' rel='opener' "
+            "class='aksf-authorize-link' style='font-weight:600'>"
+            "Open Salesforce to sign in and allow access ↗</a>"
+            + ("" if self.bridge is None else " <small>(if no window opened)</small>")
+        )
+        self.refresh()
+        return start_url
+
+    def disconnect(self) -> None:
+        """Revoke the tokens at Salesforce (best effort) and forget them here."""
+        record = self.store.find_connection(self.name)
+        tokens = self.store.get_tokens(self.name) if record else None
+        if record and tokens:
+            token = tokens.refresh_token or tokens.access_token
+            try:
+                with httpx.Client(timeout=10) as client:
+                    client.send(_oauth.revoke_request(record.login_url, token))
+            except httpx.HTTPError:
+                pass  # forgetting locally still matters
+        if record:
+            self.store.forget_tokens(self.name)
+        self.link.value = ""
+        self.refresh()
+
+    def test(self) -> str:
+        """Run a cheap API call and say how it went."""
+        from ._session import Session
+
+        started = time.perf_counter()
+        try:
+            with Session(self.name, store=self.store, progress=False) as sf:
+                limits = sf.limits()
+        except SalesforceNotebookError as exc:
+            text = f"Test failed: {exc}"
+            self.details.value = _error_html(text)
+            self.refresh(keep_details=True)
+            return text
+        took = (time.perf_counter() - started) * 1000
+        daily = limits.get("DailyApiRequests", {})
+        used = int(daily.get("Max", 0)) - int(daily.get("Remaining", 0))
+        text = (
+            f"Test passed in {took:.0f} ms: API requests today {used:,} of "
+            f"{int(daily.get('Max', 0)):,}."
+        )
+        self._api_usage = f"{used:,} of {int(daily.get('Max', 0)):,} daily API requests"
+        self.refresh()
+        self.details.value += f"<div style='color:#2e844a'>{html.escape(text)}</div>"
+        return text
+
+    # -- state --------------------------------------------------------------------------
+
+    def callback_url(self) -> str:
+        """The callback URL to register in Salesforce, as well as the kernel can tell."""
+        fixed = os.environ.get(ENV_CALLBACK_URL)
+        if fixed:
+            return fixed
+        if self._page_callback_urls:
+            return self._page_callback_urls[0]
+        public = os.environ.get(ENV_PUBLIC_URL)
+        if public:
+            return url_path_join(public.rstrip("/") + "/", CALLBACK_PATH)
+        if self.record and self.record.callback_url:
+            return self.record.callback_url
+        return ""
+
+    def _on_page_callback_urls(self, change: dict[str, Any]) -> None:
+        self._page_callback_urls = [str(u) for u in change["new"] if u]
+        self.render()
+
+    def _on_bridge_message(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
+        event = content.get("event") if isinstance(content, dict) else None
+        if event == "authorize-clicked":
+            self.authorize()
+        elif event == "oauth-result":
+            self.refresh()
+        elif event == "popup-closed":
+            self.refresh()
+            if self.state == "waiting":
+                self.status.value = _status_html(
+                    "waiting",
+                    "The Salesforce window was closed before finishing. "
+                    "Click Authorize to try again.",
+                )
+        elif event == "popup-blocked":
+            self.status.value = _status_html(
+                "waiting",
+                "Your browser blocked the Salesforce window; use the link above instead.",
+            )
+
+    def _on_store_change(self) -> None:
+        before = self.state
+        self.refresh()
+        if before == "waiting" and self.state != "waiting" and self._started_at is not None:
+            self.last_change_delay = time.monotonic() - self._started_at
+
+    def refresh(self, *, keep_details: bool = False) -> None:
+        """Re-read the connection from the store and show it."""
+        self.record = self.store.find_connection(self.name)
+        self.render(keep_details=keep_details)
+
+    def render(self, *, keep_details: bool = False) -> None:
+        record = self.record
+        state = record.state if record else "not_configured"
+        label, color = STATE_LABELS.get(state, (state, "#706e6b"))
+        self.title.value = (
+            f"<div style='font-size:14px'><b>Salesforce connection "
+            f"“{html.escape(self.name)}”</b> <span class='aksf-state' data-state='{state}' "
+            f"style='background:{color};color:#fff;border-radius:9px;padding:0 .6em'>"
+            f"{html.escape(label)}</span></div>"
+        )
+        message = (
+            record.message
+            if record
+            else (
+                "Enter the Client ID (Consumer Key) and Client Secret (Consumer Secret) of your "
+                "external client app or connected app, then click Authorize."
+            )
+        )
+        self.status.value = _status_html(state, message)
+        url = self.callback_url()
+        if url:
+            self.callback.value = (
+                "<div style='font-size:12px;max-width:34em'>Callback URL to register in your "
+                "Salesforce app (Setup → External Client App Manager → your app → OAuth "
+                "Settings → Callback URL):<br><code class='aksf-callback-url' "
+                f"style='user-select:all'>{html.escape(url)}</code></div>"
+            )
+        else:
+            self.callback.value = (
+                "<div style='font-size:12px;max-width:34em'>Callback URL to register: "
+                "<code>https://YOUR-JUPYTER-HOST/…/oauth/redirect/salesforce</code> (the exact "
+                "URL shows here after you click Authorize).</div>"
+            )
+        connected = state == "connected" and record is not None
+        self.disconnect_button.disabled = not (record and record.has_tokens)
+        self.test_button.disabled = not (record and record.has_tokens)
+        if self.bridge is not None:
+            self.bridge.description = "Re-authorize" if connected else "Authorize"
+            if state != "waiting":
+                self.bridge.start_url = ""
+        elif self.authorize_button is not None:
+            self.authorize_button.description = "Re-authorize" if connected else "Authorize"
+        if state != "waiting":
+            self.link.value = ""
+        if keep_details:
+            return
+        if connected and record is not None:
+            rows = [
+                ("User", f"{record.display_name} ({record.username})".strip()),
+                (
+                    "Org",
+                    " · ".join(x for x in (record.organization_name, record.organization_id) if x),
+                ),
+                ("Instance", record.instance_url),
+                ("Login host", record.login_url),
+                ("Authorized", _when(record.authorized_at)),
+                ("API usage", self._api_usage),
+            ]
+            self.details.value = (
+                "<table class='aksf-details' style='font-size:12px'>"
+                + "".join(
+                    f"<tr><th style='text-align:left;padding-right:1em'>{html.escape(k)}</th>"
+                    f"<td>{html.escape(v)}</td></tr>"
+                    for k, v in rows
+                    if v
+                )
+                + "</table>"
+            )
+        else:
+            self.details.value = ""
+
+
+def _when(timestamp: float | None) -> str:
+    if not timestamp:
+        return ""
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+
+
+def _status_html(state: str, message: str) -> str:
+    color = STATE_LABELS.get(state, ("", "#444"))[1]
+    return (
+        f"<div class='aksf-status' data-state='{html.escape(state)}' "
+        f"style='max-width:40em;color:{color}'>{html.escape(message)}</div>"
+    )
+
+
+def _error_html(message: str) -> str:
+    return (
+        "<div class='aksf-validation' style='color:#ba0517;max-width:40em'>"
+        f"{html.escape(message)}</div>"
+    )

@@ -1,0 +1,260 @@
+"""Thin tornado handlers over `AuthorizationService`.
+
+Every handler requires Jupyter authentication except the OAuth callback: Salesforce's
+redirect is a top-level navigation that may not carry the user's Jupyter credentials
+(token-in-URL setups, a hub's user-redirect), so the callback is authorized by its
+single-use, unguessable `state` instead, which only this user's store knows.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import tornado.web
+from jupyter_server.auth.decorator import allow_unauthenticated
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
+from jupyter_server.utils import url_path_join
+
+from ._authorization import CallbackOutcome
+from ._callback_page import render_callback_page
+from ._callback_url import request_origin
+from ._constants import API_PATH, CALLBACK_PATH, START_PATH
+from ._exceptions import (
+    AuthorizationStateError,
+    ConfigurationError,
+    ConnectionNotFound,
+    StoreError,
+)
+from ._serverext import STATE_KEY, ExtensionState
+
+__all__ = ["build_handlers"]
+
+_PAGE_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; "
+    "frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
+)
+
+
+class _SalesforceMixin:
+    settings: dict[str, Any]
+    request: Any
+
+    @property
+    def ak_state(self) -> ExtensionState:
+        state: ExtensionState = self.settings[STATE_KEY]
+        return state
+
+    def callback_url(self) -> str:
+        origin = request_origin(
+            self.request.protocol,
+            self.request.host,
+            self.request.headers,
+            trust_forwarded=self.ak_state.config.trust_forwarded_headers,
+        )
+        return self.ak_state.policy.callback_url(origin)
+
+
+class _PageHandler(_SalesforceMixin, JupyterHandler):  # type: ignore[misc]
+    def render_outcome(self, outcome: CallbackOutcome) -> None:
+        page, nonce = render_callback_page(outcome)
+        self.set_status(outcome.status_code)
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("Referrer-Policy", "no-referrer")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Content-Security-Policy", _PAGE_CSP.format(nonce=nonce))
+        self.finish(page)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        # Never a traceback, whatever the server's debug setting.
+        self.render_outcome(
+            CallbackOutcome(
+                False,
+                status_code,
+                "Something went wrong",
+                "The sign-in could not be completed. Go back to your notebook and try again.",
+            )
+        )
+
+
+class StartHandler(_PageHandler):
+    """`GET oauth/start/salesforce?state=S`: fix the redirect URI, 302 to Salesforce."""
+
+    @tornado.web.authenticated
+    def get(self) -> None:
+        state = self.get_argument("state", "")
+        if not state or len(state) > 256:
+            self.render_outcome(
+                CallbackOutcome(
+                    False,
+                    400,
+                    "No authorization in progress",
+                    "Start from Authorize in your notebook.",
+                )
+            )
+            return
+        try:
+            url = self.ak_state.service.start(state, self.callback_url())
+        except AuthorizationStateError as exc:
+            self.render_outcome(CallbackOutcome(False, 400, "Sign-in link not valid", str(exc)))
+            return
+        except (ConnectionNotFound, StoreError) as exc:
+            self.render_outcome(CallbackOutcome(False, 400, "Cannot start", str(exc)))
+            return
+        self.set_header("Cache-Control", "no-store")
+        self.redirect(url)
+
+
+class CallbackHandler(_PageHandler):
+    """`GET oauth/redirect/salesforce?code=C&state=S`: Salesforce sends the browser here."""
+
+    @allow_unauthenticated
+    async def get(self) -> None:
+        if len(self.request.query) > 16384:
+            self.render_outcome(
+                CallbackOutcome(
+                    False,
+                    400,
+                    "Request too large",
+                    "This sign-in callback is oversized and was ignored.",
+                )
+            )
+            return
+        params = {key: self.get_argument(key, "") for key in self.request.query_arguments}
+        try:
+            outcome = await self.ak_state.service.complete(params)
+        except StoreError as exc:
+            outcome = CallbackOutcome(False, 503, "Connection store unavailable", str(exc))
+        if outcome.ok:
+            self.log.info("Salesforce connection %r authorized", outcome.name)
+        else:
+            self.log.warning("Salesforce callback refused: %s", outcome.title)
+        self.render_outcome(outcome)
+
+    # The callback must not be a POST target; GET is what Salesforce sends.
+
+
+class _ApiHandler(_SalesforceMixin, APIHandler):  # type: ignore[misc]
+    def send_json(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps(data))
+
+    def send_problem(self, status: int, message: str) -> None:
+        self.send_json({"message": message}, status)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        # A short JSON message, never a traceback.
+        reason = self._reason if hasattr(self, "_reason") else "Error"
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"message": f"{status_code}: {reason}"}))
+
+    def connection_json(self, record: Any) -> dict[str, Any]:
+        data: dict[str, Any] = record.to_json()
+        if not data["callback_url"]:
+            data["callback_url"] = self.callback_url()
+        return data
+
+    def read_body(self) -> Any:
+        try:
+            return json.loads(self.request.body or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            raise ConfigurationError("The request body is not valid JSON.") from None
+
+
+class ConnectionsHandler(_ApiHandler):
+    """`GET ak-salesforce/api/connections`: every connection, no secrets."""
+
+    @tornado.web.authenticated
+    def get(self) -> None:
+        try:
+            records = self.ak_state.service.store.list_connections()
+        except StoreError as exc:
+            self.send_problem(503, str(exc))
+            return
+        self.send_json(
+            {
+                "connections": [self.connection_json(r) for r in records],
+                "callback_url": self.callback_url(),
+            }
+        )
+
+
+class ConnectionHandler(_ApiHandler):
+    """`GET|PUT|DELETE ak-salesforce/api/connections/NAME`."""
+
+    @tornado.web.authenticated
+    def get(self, name: str) -> None:
+        try:
+            self.send_json(self.connection_json(self.ak_state.service.store.get_connection(name)))
+        except ConnectionNotFound as exc:
+            self.send_problem(404, str(exc))
+        except StoreError as exc:
+            self.send_problem(503, str(exc))
+
+    @tornado.web.authenticated
+    def put(self, name: str) -> None:
+        try:
+            record = self.ak_state.service.configure(name, self.read_body())
+        except ConfigurationError as exc:
+            self.send_problem(400, str(exc))
+            return
+        except StoreError as exc:
+            self.send_problem(503, str(exc))
+            return
+        self.send_json(self.connection_json(record))
+
+    @tornado.web.authenticated
+    async def delete(self, name: str) -> None:
+        try:
+            deleted = await self.ak_state.service.delete(name)
+        except StoreError as exc:
+            self.send_problem(503, str(exc))
+            return
+        if not deleted:
+            self.send_problem(404, str(ConnectionNotFound(name)))
+            return
+        self.set_status(204)
+        self.finish()
+
+
+class AuthorizeHandler(_ApiHandler):
+    """`POST ak-salesforce/api/connections/NAME/authorize` → the start URL to open."""
+
+    @tornado.web.authenticated
+    def post(self, name: str) -> None:
+        try:
+            pending = self.ak_state.service.begin(name, redirect_uri=self.callback_url())
+        except ConnectionNotFound as exc:
+            self.send_problem(404, str(exc))
+            return
+        except ConfigurationError as exc:
+            self.send_problem(400, str(exc))
+            return
+        except StoreError as exc:
+            self.send_problem(503, str(exc))
+            return
+        start = url_path_join(self.ak_state.base_url, START_PATH)
+        self.send_json(
+            {
+                "authorize_url": f"{start}?state={pending.state}",
+                "callback_url": pending.redirect_uri,
+                "expires_at": pending.expires_at,
+            }
+        )
+
+
+_NAME = r"([A-Za-z0-9_.\-]{1,64})"
+
+
+def build_handlers(base_url: str) -> list[tuple[str, type[tornado.web.RequestHandler]]]:
+    api = url_path_join(base_url, API_PATH)
+    return [
+        (url_path_join(base_url, START_PATH), StartHandler),
+        (url_path_join(base_url, CALLBACK_PATH), CallbackHandler),
+        (api, ConnectionsHandler),
+        (url_path_join(api, _NAME, "authorize"), AuthorizeHandler),
+        (url_path_join(api, _NAME), ConnectionHandler),
+    ]

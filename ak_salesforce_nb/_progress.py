@@ -1,0 +1,88 @@
+"""A progress bar for multi-page results: a widget in a notebook, a text line elsewhere."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, Protocol
+
+__all__ = ["Progress", "make_progress"]
+
+
+class Progress(Protocol):
+    def advance(self, count: int) -> None: ...
+    def close(self) -> None: ...
+
+
+class _NoProgress:
+    def advance(self, count: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _TextProgress:
+    def __init__(self, total: int, label: str) -> None:
+        self.total, self.done, self.label = total, 0, label
+        self._last = 0.0
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        now = time.monotonic()
+        if now - self._last > 0.2 or self.done >= self.total:
+            self._last = now
+            sys.stderr.write(f"\r{self.label}: {self.done:,} / {self.total:,} records")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+class _WidgetProgress:
+    def __init__(self, total: int, label: str) -> None:
+        import ipywidgets as w
+        from IPython.display import display
+
+        self.total, self.done = total, 0
+        self.bar = w.IntProgress(value=0, min=0, max=max(total, 1), description=label)
+        self.text = w.Label(f"0 / {total:,}")
+        self.box = w.HBox([self.bar, self.text])
+        display(self.box)
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        self.bar.value = min(self.done, self.total)
+        self.text.value = f"{self.done:,} / {self.total:,}"
+
+    def close(self) -> None:
+        self.bar.bar_style = "success"
+        self.box.close()
+
+
+def _in_kernel() -> bool:
+    shell: Any = sys.modules.get("IPython") and _get_ipython()
+    return bool(shell) and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def _get_ipython() -> Any:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return get_ipython()
+
+
+def make_progress(total: int, *, enabled: bool | None, label: str = "Fetching") -> Progress:
+    """`enabled=None` means: show one when the result spans more than one page."""
+    if enabled is False:
+        return _NoProgress()
+    if _in_kernel():
+        try:
+            return _WidgetProgress(total, label)
+        except ImportError:
+            pass
+    if enabled is None and not sys.stderr.isatty() and not _in_kernel():
+        return _NoProgress()
+    return _TextProgress(total, label)

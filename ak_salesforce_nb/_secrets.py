@@ -1,0 +1,115 @@
+"""Encryption at rest for client secrets and tokens.
+
+Values are sealed with Fernet (AES-128-CBC + HMAC-SHA256, from `cryptography`). The key
+lives in the OS keyring when a real keyring backend is usable, else in a 0600 key file
+beside the store. The key never enters the store file, so a copied store alone is useless.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from ._exceptions import StoreError, StorePermissionError
+
+__all__ = ["SecretBox", "load_or_create_key"]
+
+_KEYRING_SERVICE = "ak_salesforce_nb"
+
+
+def _keyring_usable() -> bool:
+    if os.environ.get("AK_SALESFORCE_NB_KEYRING", "auto") == "off":
+        return False
+    try:
+        import keyring  # type: ignore[import-not-found,unused-ignore]
+        from keyring.backends import fail  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return False
+    try:
+        backend = keyring.get_keyring()
+        priority = float(getattr(backend, "priority", 0))
+    except Exception:  # a broken keyring setup must not stop the product
+        return False
+    return not isinstance(backend, fail.Keyring) and priority >= 1
+
+
+def _read_key_file(path: Path) -> bytes | None:
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise StorePermissionError(
+            f"The key file {path} can be read by other users (mode {oct(info.st_mode & 0o777)}). "
+            f"Run: chmod 600 {path}",
+            path=str(path),
+        )
+    return path.read_bytes().strip()
+
+
+def load_or_create_key(store_path: Path) -> bytes:
+    """The store's Fernet key: from the keyring, else from `<store>.key`, created if new."""
+    key_path = store_path.with_name(store_path.name + ".key")
+    account = str(store_path)
+    if _keyring_usable():
+        import keyring
+
+        with contextlib.suppress(Exception):
+            existing = keyring.get_password(_KEYRING_SERVICE, account)
+            if existing:
+                return existing.encode()
+            file_key = _read_key_file(key_path)
+            key = file_key or Fernet.generate_key()
+            keyring.set_password(_KEYRING_SERVICE, account, key.decode())
+            if keyring.get_password(_KEYRING_SERVICE, account) == key.decode():
+                return key
+    existing_key = _read_key_file(key_path)
+    if existing_key:
+        return existing_key
+    key = Fernet.generate_key()
+    # O_EXCL: two processes creating the store at once must agree on one key.
+    try:
+        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        again = _read_key_file(key_path)
+        if not again:
+            raise StoreError(f"The key file {key_path} is empty.", path=str(key_path)) from None
+        return again
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key + b"\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return key
+
+
+class SecretBox:
+    """Seals and opens secret strings with the store's key."""
+
+    def __init__(self, key: bytes, *, store_path: str) -> None:
+        self._fernet = Fernet(key)
+        self._store_path = store_path
+
+    def __repr__(self) -> str:
+        return "SecretBox(<key hidden>)"
+
+    def seal(self, value: str | None) -> bytes | None:
+        if value is None:
+            return None
+        return self._fernet.encrypt(value.encode())
+
+    def open(self, sealed: bytes | None) -> str | None:
+        if sealed is None:
+            return None
+        try:
+            return self._fernet.decrypt(bytes(sealed)).decode()
+        except InvalidToken:
+            raise StoreError(
+                f"The secrets in {self._store_path} cannot be decrypted with this machine's key "
+                "(the key file or keyring entry changed). Delete the connection and authorize "
+                "it again.",
+                path=self._store_path,
+            ) from None

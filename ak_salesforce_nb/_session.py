@@ -1,0 +1,422 @@
+"""`Session`: an authorized Salesforce REST client for notebook cells.
+
+    sf = aksf.session("prod")
+    sf.query("SELECT Name, Owner.Name FROM Account")       # a DataFrame, every page
+    sf.sobject("Account").create({"Name": "Acme"})
+    sf.describe("Account")["fields"]
+
+Tokens come from the connection store and refresh by themselves on 401.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import os
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote
+
+import httpx
+
+from . import _json
+from ._api_errors import raise_for_salesforce_error
+from ._auth import SalesforceAuth
+from ._constants import DEFAULT_API_VERSION, DEFAULT_HTTP_TIMEOUT
+from ._progress import make_progress
+from ._query_plan import plan_pages
+from ._records import flatten_record, records_to_frame
+from ._store import ConnectionRecord, ConnectionStore
+from ._tokens import TokenProvider
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["SObject", "Session"]
+
+QueryMethod = Literal["rest", "bulk", "auto"]
+Engine = Literal["pandas", "polars"]
+DEFAULT_BULK_THRESHOLD = 50_000
+
+
+def _open_store(
+    store: ConnectionStore | None, store_path: str | os.PathLike[str] | None
+) -> ConnectionStore:
+    if store is not None:
+        return store
+    return ConnectionStore(store_path)
+
+
+class _SessionBase:
+    """What the sync and async sessions share: settings, URLs, describe cache, reprs."""
+
+    def __init__(
+        self,
+        name: str = "default",
+        *,
+        api_version: str | None = None,
+        store: ConnectionStore | None = None,
+        store_path: str | os.PathLike[str] | None = None,
+        timeout: float = 120.0,
+        http_timeout: float = DEFAULT_HTTP_TIMEOUT,
+        parallel_pages: int = 4,
+        bulk_threshold: int = DEFAULT_BULK_THRESHOLD,
+        progress: bool | None = None,
+    ) -> None:
+        self.name = name
+        self.store = _open_store(store, store_path)
+        self.connection: ConnectionRecord = self.store.get_connection(name)
+        self.api_version = (api_version or DEFAULT_API_VERSION).lstrip("v")
+        self.timeout = timeout
+        self.parallel_pages = max(1, parallel_pages)
+        self.bulk_threshold = bulk_threshold
+        self.progress = progress
+        self.tokens = TokenProvider(self.store, name, http_timeout=http_timeout)
+        self.tokens.current()  # fail early, clearly, if not connected
+        self._describe_cache: dict[str, Any] = {}
+        self.last_limit_info: str = ""
+
+    @property
+    def instance_url(self) -> str:
+        return self.tokens.current().instance_url
+
+    @property
+    def base_path(self) -> str:
+        return f"/services/data/v{self.api_version}/"
+
+    def _url(self, path: str) -> str:
+        """`path` relative to ``/services/data/vNN.N/``, or absolute from the host."""
+        if path.startswith(("http://", "https://")):
+            return path
+        if path.startswith("/"):
+            return self.instance_url + path
+        return self.instance_url + self.base_path + path.lstrip("/")
+
+    def _decode(self, response: httpx.Response) -> Any:
+        info = response.headers.get("Sforce-Limit-Info")
+        if info:
+            self.last_limit_info = info
+        raise_for_salesforce_error(response)
+        if response.status_code == 204 or not response.content:
+            return None
+        if "json" in response.headers.get("Content-Type", "json"):
+            return _json.loads(response.content)
+        return response.text
+
+    def _client_kwargs(self) -> dict[str, Any]:
+        return {
+            "auth": SalesforceAuth(self.tokens),
+            "timeout": self.timeout,
+            "headers": {"Accept": "application/json", "User-Agent": "ak_salesforce_nb"},
+            "limits": httpx.Limits(max_connections=max(8, self.parallel_pages * 2)),
+        }
+
+    # -- reprs: never a token -------------------------------------------------------
+
+    def __repr__(self) -> str:
+        c = self.store.find_connection(self.name) or self.connection
+        return (
+            f"<{type(self).__name__} {self.name!r} {c.state} user={c.username!r} "
+            f"org={c.organization_id!r} instance={c.instance_url!r} api=v{self.api_version}>"
+        )
+
+    def _repr_html_(self) -> str:
+        from ._cards import connection_card
+
+        record = self.store.find_connection(self.name) or self.connection
+        return connection_card(record, api_usage=self.last_limit_info, kind=type(self).__name__)
+
+
+class Session(_SessionBase):
+    """A synchronous session (see the module docstring)."""
+
+    def __init__(self, name: str = "default", **options: Any) -> None:
+        transport: httpx.BaseTransport | None = options.pop("transport", None)
+        super().__init__(name, **options)
+        self._http = httpx.Client(transport=transport, **self._client_kwargs())
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- raw calls ----------------------------------------------------------------------
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Send a request; the decoded JSON (None for 204); raises `SalesforceError`."""
+        return self._decode(self._http.request(method, self._url(path), **kwargs))
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, json: Any = None, **kwargs: Any) -> Any:
+        return self.request("POST", path, json=json, **kwargs)
+
+    def patch(self, path: str, json: Any = None, **kwargs: Any) -> Any:
+        return self.request("PATCH", path, json=json, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        return self.request("DELETE", path, **kwargs)
+
+    # -- metadata -----------------------------------------------------------------------
+
+    def describe(self, sobject: str | None = None, *, refresh: bool = False) -> dict[str, Any]:
+        """The global describe, or one object's; cached for the session's life."""
+        key = sobject or ""
+        if refresh or key not in self._describe_cache:
+            path = f"sobjects/{quote(sobject)}/describe" if sobject else "sobjects/"
+            self._describe_cache[key] = self.get(path)
+        result: dict[str, Any] = self._describe_cache[key]
+        return result
+
+    def limits(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.get("limits")
+        return result
+
+    def versions(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.get("/services/data/")
+        return result
+
+    def sobject(self, name: str) -> SObject:
+        return SObject(self, name)
+
+    def __getattr__(self, name: str) -> SObject:
+        # sf.Account.get(...) like simple-salesforce; only for names that look like objects.
+        if name[:1].isupper():
+            return SObject(self, name)
+        raise AttributeError(name)
+
+    # -- queries ------------------------------------------------------------------------
+
+    def query_pages(
+        self, soql: str, *, include_deleted: bool = False, batch_size: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every page of a query result, in order, fetching ahead in parallel."""
+        endpoint = "queryAll" if include_deleted else "query"
+        headers = {"Sforce-Query-Options": f"batchSize={batch_size}"} if batch_size else {}
+        first: dict[str, Any] = self.get(endpoint, params={"q": soql}, headers=headers)
+        yield first
+        plan = plan_pages(first) if self.parallel_pages > 1 else None
+        next_url: str | None = first.get("nextRecordsUrl")
+        if plan is not None:
+            next_url = yield from self._parallel_pages(plan, headers)
+        while next_url:
+            page: dict[str, Any] = self.get(next_url, headers=headers)
+            yield page
+            next_url = page.get("nextRecordsUrl")
+
+    def _parallel_pages(self, plan: Any, headers: dict[str, str]) -> Iterator[dict[str, Any]]:
+        offsets = iter(plan.offsets())
+        with concurrent.futures.ThreadPoolExecutor(
+            self.parallel_pages, thread_name_prefix="aksf-page"
+        ) as pool:
+            window: collections.deque[tuple[int, concurrent.futures.Future[Any]]] = (
+                collections.deque()
+            )
+
+            def submit() -> None:
+                offset = next(offsets, None)
+                if offset is not None:
+                    window.append(
+                        (offset, pool.submit(self.get, plan.url(offset), headers=headers))
+                    )
+
+            for _ in range(self.parallel_pages):
+                submit()
+            try:
+                while window:
+                    offset, future = window.popleft()
+                    page = future.result()
+                    if not plan.page_fits(offset, page):
+                        # Not what the plan said: follow Salesforce's own links from here.
+                        yield page
+                        return page.get("nextRecordsUrl")  # type: ignore[no-any-return]
+                    yield page
+                    submit()
+            finally:
+                for _, pending in window:
+                    pending.cancel()
+        return None
+
+    def query_records(
+        self, soql: str, *, include_deleted: bool = False, batch_size: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """The records one by one (without `attributes`), one page in memory at a time."""
+        for page in self.query_pages(soql, include_deleted=include_deleted, batch_size=batch_size):
+            for record in page.get("records", ()):
+                yield {k: v for k, v in record.items() if k != "attributes"}
+
+    def query_all_records(self, soql: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        return self.query_records(soql, include_deleted=True, **kwargs)
+
+    def count(self, soql: str) -> int:
+        """`totalSize` of a query, e.g. ``SELECT COUNT() FROM Account``."""
+        return int(self.get("query", params={"q": soql})["totalSize"])
+
+    def query(
+        self,
+        soql: str,
+        *,
+        include_deleted: bool = False,
+        method: QueryMethod = "rest",
+        engine: Engine = "pandas",
+        typed: bool = True,
+        progress: bool | None = None,
+        batch_size: int | None = None,
+    ) -> Any:
+        """The whole result of `soql` as a DataFrame (pandas, or polars with engine=)."""
+        if method == "bulk":
+            return self.bulk_query(soql, include_deleted=include_deleted, engine=engine)
+        pages = self.query_pages(soql, include_deleted=include_deleted, batch_size=batch_size)
+        first = next(pages)
+        total = int(first.get("totalSize", 0))
+        if method == "auto" and total > self.bulk_threshold and _bulk_capable(soql):
+            pages.close()
+            return self.bulk_query(soql, include_deleted=include_deleted, engine=engine)
+        rows = [flatten_record(r) for r in first.get("records", ())]
+        sobject = _sobject_of(first)
+        show = progress if progress is not None else self.progress
+        bar = make_progress(total, enabled=show if not first.get("done", True) else False)
+        try:
+            bar.advance(len(rows))
+            for page in pages:
+                records = page.get("records", ())
+                rows.extend(flatten_record(r) for r in records)
+                bar.advance(len(records))
+        finally:
+            bar.close()
+        field_types = self._field_types(sobject, rows[0].keys()) if typed and rows else None
+        if engine == "polars":
+            return _polars_frame(rows)
+        return records_to_frame(rows, field_types=field_types)
+
+    def query_all(self, soql: str, **kwargs: Any) -> pd.DataFrame:
+        """`query` including deleted and archived rows (``queryAll``)."""
+        return self.query(soql, include_deleted=True, **kwargs)
+
+    def _field_types(self, sobject: str | None, columns: Any) -> dict[str, str]:
+        if not sobject or sobject == "AggregateResult":
+            return {}
+        types: dict[str, str] = {}
+        for column in columns:
+            sf_type = self._field_type(sobject, str(column).split("."))
+            if sf_type:
+                types[column] = sf_type
+        return types
+
+    def _field_type(self, sobject: str, path: list[str]) -> str | None:
+        try:
+            describe = self.describe(sobject)
+        except Exception:  # typing is a nicety; never fail a query over it
+            return None
+        fields = describe.get("fields", [])
+        if len(path) == 1:
+            for field in fields:
+                if field["name"].lower() == path[0].lower():
+                    return str(field["type"])
+            return None
+        for field in fields:
+            relationship = field.get("relationshipName") or ""
+            if relationship.lower() == path[0].lower() and field.get("referenceTo"):
+                return self._field_type(field["referenceTo"][0], path[1:])
+        return None
+
+    # -- Bulk API 2.0 -----------------------------------------------------------------
+
+    def bulk_query(self, soql: str, **kwargs: Any) -> Any:
+        """Run `soql` as a Bulk API 2.0 query job; a DataFrame of the whole result."""
+        from ._bulk import run_bulk_query
+
+        return run_bulk_query(self, soql, **kwargs)
+
+    # -- bridges ----------------------------------------------------------------------
+
+    def to_simple_salesforce(self) -> Any:
+        """A `simple_salesforce.Salesforce` on the same instance and token."""
+        try:
+            from simple_salesforce import Salesforce
+        except ImportError:
+            raise ImportError(
+                "simple-salesforce is not installed: "
+                "pip install 'ak_salesforce_nb[simple-salesforce]'"
+            ) from None
+        tokens = self.tokens.current()
+        return Salesforce(
+            session_id=tokens.access_token,
+            instance_url=tokens.instance_url,
+            version=self.api_version,
+        )
+
+
+class SObject:
+    """Record operations on one sObject type: ``sf.sobject("Account").get(id)``."""
+
+    def __init__(self, session: Session, name: str) -> None:
+        self.session = session
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<SObject {self.name} of {self.session.name!r}>"
+
+    def _path(self, *parts: str) -> str:
+        return "/".join(["sobjects", quote(self.name), *(quote(p, safe="") for p in parts)])
+
+    def describe(self) -> dict[str, Any]:
+        return self.session.describe(self.name)
+
+    def get(self, record_id: str, *, fields: list[str] | None = None) -> dict[str, Any]:
+        params = {"fields": ",".join(fields)} if fields else None
+        result: dict[str, Any] = self.session.get(self._path(record_id), params=params)
+        return result
+
+    def create(self, data: Mapping[str, Any]) -> str:
+        """Create a record; its id."""
+        return str(self.session.post(self._path() + "/", json=dict(data))["id"])
+
+    def update(self, record_id: str, data: Mapping[str, Any]) -> None:
+        self.session.patch(self._path(record_id), json=dict(data))
+
+    def upsert(self, external_id_field: str, value: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Create or update by an external id; ``{"id", "created"}``."""
+        response = self.session._http.patch(
+            self.session._url(self._path(external_id_field, value)), json=dict(data)
+        )
+        body = self.session._decode(response)
+        if isinstance(body, dict):
+            return {
+                "id": body.get("id"),
+                "created": bool(body.get("created", response.status_code == 201)),
+            }
+        return {"id": None, "created": response.status_code == 201}
+
+    def delete(self, record_id: str) -> None:
+        self.session.delete(self._path(record_id))
+
+
+def _sobject_of(page: Mapping[str, Any]) -> str | None:
+    records = page.get("records") or []
+    if records:
+        return str(records[0].get("attributes", {}).get("type") or "") or None
+    return None
+
+
+def _bulk_capable(soql: str) -> bool:
+    """Bulk API 2.0 refuses subqueries and aggregates; those stay on REST."""
+    text = "".join(soql.upper().split())
+    return "(SELECT" not in text and not any(
+        word in text for word in ("GROUPBY", "COUNT(", "SUM(", "AVG(", "MIN(", "MAX(")
+    )
+
+
+def _polars_frame(rows: list[dict[str, Any]]) -> Any:
+    try:
+        import polars as pl
+    except ImportError:
+        raise ImportError(
+            "polars is not installed: pip install 'ak_salesforce_nb[polars]'"
+        ) from None
+    return pl.from_dicts(rows, infer_schema_length=None) if rows else pl.DataFrame()
