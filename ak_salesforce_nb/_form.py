@@ -161,7 +161,7 @@ class ConnectForm:
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
-        display(self.widget)
+        display(self.widget)  # type: ignore[no-untyped-call]
 
     def __repr__(self) -> str:
         state = self.record.state if self.record else "not_configured"

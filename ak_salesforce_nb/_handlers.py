@@ -55,7 +55,7 @@ class _SalesforceMixin:
         return self.ak_state.policy.callback_url(origin)
 
 
-class _PageHandler(_SalesforceMixin, JupyterHandler):  # type: ignore[misc]
+class _PageHandler(_SalesforceMixin, JupyterHandler):
     def render_outcome(self, outcome: CallbackOutcome) -> None:
         page, nonce = render_callback_page(outcome)
         self.set_status(outcome.status_code)
@@ -135,7 +135,7 @@ class CallbackHandler(_PageHandler):
     # The callback must not be a POST target; GET is what Salesforce sends.
 
 
-class _ApiHandler(_SalesforceMixin, APIHandler):  # type: ignore[misc]
+class _ApiHandler(_SalesforceMixin, APIHandler):
     def send_json(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")

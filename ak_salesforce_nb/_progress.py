@@ -49,7 +49,7 @@ class _WidgetProgress:
         self.bar = w.IntProgress(value=0, min=0, max=max(total, 1), description=label)
         self.text = w.Label(f"0 / {total:,}")
         self.box = w.HBox([self.bar, self.text])
-        display(self.box)
+        display(self.box)  # type: ignore[no-untyped-call]
 
     def advance(self, count: int) -> None:
         self.done += count

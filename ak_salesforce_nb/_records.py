@@ -57,7 +57,7 @@ def records_to_frame(
     """A DataFrame of flat rows, typed by `field_types` (column → Salesforce field type)."""
     import pandas as pd
 
-    frame = pd.DataFrame.from_records(list(rows))
+    frame: pd.DataFrame = pd.DataFrame.from_records(list(rows))
     # A parent that is null on some rows shows as a bare column next to its dotted ones.
     for column in list(frame.columns):
         if (
@@ -77,7 +77,7 @@ def records_to_frame(
                 elif sf_type == "datetime":
                     frame[column] = pd.to_datetime(frame[column], utc=True, errors="coerce")
                 elif sf_type in _PANDAS_DTYPES:
-                    frame[column] = frame[column].astype(_PANDAS_DTYPES[sf_type])
+                    frame[column] = frame[column].astype(_PANDAS_DTYPES[sf_type])  # type: ignore[call-overload]
             except (TypeError, ValueError):
                 continue  # leave a column we cannot type as Salesforce sent it
     return frame

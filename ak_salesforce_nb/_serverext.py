@@ -42,7 +42,7 @@ __all__ = ["ExtensionState", "SalesforceOAuth", "load_extension", "unload_extens
 STATE_KEY = "ak_salesforce_nb"
 
 
-class SalesforceOAuth(Configurable):  # type: ignore[misc]
+class SalesforceOAuth(Configurable):
     """Settings of the Salesforce OAuth server extension."""
 
     public_url = Unicode(

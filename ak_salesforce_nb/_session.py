@@ -13,7 +13,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
@@ -24,7 +24,7 @@ from ._api_errors import raise_for_salesforce_error
 from ._auth import SalesforceAuth
 from ._constants import DEFAULT_API_VERSION, DEFAULT_HTTP_TIMEOUT
 from ._progress import make_progress
-from ._query_plan import plan_pages
+from ._query_plan import PagePlan, plan_pages
 from ._records import flatten_record, records_to_frame
 from ._store import ConnectionRecord, ConnectionStore
 from ._tokens import TokenProvider
@@ -44,7 +44,7 @@ def _open_store(
 ) -> ConnectionStore:
     if store is not None:
         return store
-    return ConnectionStore(store_path)
+    return ConnectionStore(os.fspath(store_path) if store_path is not None else None)
 
 
 class _SessionBase:
@@ -194,7 +194,7 @@ class Session(_SessionBase):
 
     def query_pages(
         self, soql: str, *, include_deleted: bool = False, batch_size: int | None = None
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Generator[dict[str, Any], None, None]:
         """Every page of a query result, in order, fetching ahead in parallel."""
         endpoint = "queryAll" if include_deleted else "query"
         headers = {"Sforce-Query-Options": f"batchSize={batch_size}"} if batch_size else {}
@@ -209,7 +209,9 @@ class Session(_SessionBase):
             yield page
             next_url = page.get("nextRecordsUrl")
 
-    def _parallel_pages(self, plan: Any, headers: dict[str, str]) -> Iterator[dict[str, Any]]:
+    def _parallel_pages(
+        self, plan: PagePlan, headers: dict[str, str]
+    ) -> Generator[dict[str, Any], None, str | None]:
         offsets = iter(plan.offsets())
         with concurrent.futures.ThreadPoolExecutor(
             self.parallel_pages, thread_name_prefix="aksf-page"
@@ -234,7 +236,8 @@ class Session(_SessionBase):
                     if not plan.page_fits(offset, page):
                         # Not what the plan said: follow Salesforce's own links from here.
                         yield page
-                        return page.get("nextRecordsUrl")  # type: ignore[no-any-return]
+                        fallback: str | None = page.get("nextRecordsUrl")
+                        return fallback
                     yield page
                     submit()
             finally:
@@ -296,7 +299,8 @@ class Session(_SessionBase):
 
     def query_all(self, soql: str, **kwargs: Any) -> pd.DataFrame:
         """`query` including deleted and archived rows (``queryAll``)."""
-        return self.query(soql, include_deleted=True, **kwargs)
+        frame: pd.DataFrame = self.query(soql, include_deleted=True, **kwargs)
+        return frame
 
     def _field_types(self, sobject: str | None, columns: Any) -> dict[str, str]:
         if not sobject or sobject == "AggregateResult":
@@ -338,7 +342,7 @@ class Session(_SessionBase):
     def to_simple_salesforce(self) -> Any:
         """A `simple_salesforce.Salesforce` on the same instance and token."""
         try:
-            from simple_salesforce import Salesforce
+            from simple_salesforce.api import Salesforce
         except ImportError:
             raise ImportError(
                 "simple-salesforce is not installed: "

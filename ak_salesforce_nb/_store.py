@@ -580,7 +580,8 @@ class ConnectionStore:
             if row["expires_at"] <= at:
                 raise AuthorizationStateError(_STATE_EXPIRED, reason="expired")
             db.execute("UPDATE pending SET used_at = ? WHERE state = ?", (at, state))
-            return row
+            claimed: sqlite3.Row = row
+            return claimed
 
         row = self._write(change)
         return self._pending(row)
