@@ -93,11 +93,15 @@ def connect(
     login_url: str | None = None,
     client_id: str | None = None,
     scopes: str | list[str] | None = None,
+    **options: Any,
 ) -> ConnectForm:
-    """Show the connect form for the connection `name` (and return it)."""
+    """The connect form for the connection `name`; it shows itself as a cell's result.
+
+    `options` go to `ConnectForm` (e.g. ``enhanced=False`` for the plain-widget form).
+    """
     from ._form import ConnectForm
 
-    return ConnectForm(name, login_url=login_url, client_id=client_id, scopes=scopes)
+    return ConnectForm(name, login_url=login_url, client_id=client_id, scopes=scopes, **options)
 
 
 def session(name: str = "default", **options: Any) -> Session:

@@ -75,20 +75,16 @@ class AuthorizationService:
         self.default_login_url = default_login_url
         self.default_scopes = default_scopes
         self._transport = transport
-        self._client: httpx.AsyncClient | None = None
 
-    @property
-    def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                timeout=self.http_timeout, transport=self._transport, follow_redirects=False
-            )
-        return self._client
+    def _client(self) -> httpx.AsyncClient:
+        # One client per exchange: callbacks are rare, and a client that outlived the
+        # server's event loop would leak its sockets (module extensions get no stop hook).
+        return httpx.AsyncClient(
+            timeout=self.http_timeout, transport=self._transport, follow_redirects=False
+        )
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        """Nothing is held between calls; kept for symmetry with other services."""
 
     # -- settings ----------------------------------------------------------------------
 
@@ -185,7 +181,8 @@ class AuthorizationService:
             self.store.record_failure(name, message)
             return CallbackOutcome(False, 400, "No authorization code", message, name)
         try:
-            record = await self._exchange(pending, code)
+            async with self._client() as client:
+                record = await self._exchange(client, pending, code)
         except OAuthError as exc:
             message = str(exc)
             if isinstance(exc, TokenRequestError) and exc.error == "redirect_uri_mismatch":
@@ -204,10 +201,13 @@ class AuthorizationService:
             True, 200, "Connected to Salesforce", record.message, name, record.username
         )
 
-    async def _exchange(self, pending: PendingAuthorization, code: str) -> ConnectionRecord:
+    async def _exchange(
+        self, client: httpx.AsyncClient, pending: PendingAuthorization, code: str
+    ) -> ConnectionRecord:
         record = self.store.get_connection(pending.name)
         secret = self.store.get_client_secret(pending.name) or ""
         token = await self._send_token(
+            client,
             _oauth.token_request(
                 record.login_url,
                 client_id=record.client_id,
@@ -215,17 +215,17 @@ class AuthorizationService:
                 code=code,
                 redirect_uri=pending.redirect_uri,
                 verifier=pending.code_verifier,
-            )
+            ),
         )
         _oauth.verify_signature(token, secret)
         try:
-            response = await self.client.send(
+            response = await client.send(
                 _oauth.userinfo_request(record.login_url, token.access_token)
             )
         except httpx.HTTPError as exc:
             raise _oauth.transport_error(exc, "userinfo endpoint", self.http_timeout) from exc
         identity = _oauth.parse_identity(response, token.identity_url).as_dict()
-        identity["organization_name"] = await self._organization_name(token)
+        identity["organization_name"] = await self._organization_name(client, token)
         return self.store.record_authorized(
             pending.name,
             access_token=token.access_token,
@@ -236,18 +236,22 @@ class AuthorizationService:
             callback_url=pending.redirect_uri,
         )
 
-    async def _send_token(self, request: httpx.Request) -> _oauth.TokenResponse:
+    async def _send_token(
+        self, client: httpx.AsyncClient, request: httpx.Request
+    ) -> _oauth.TokenResponse:
         try:
-            response = await self.client.send(request)
+            response = await client.send(request)
         except httpx.HTTPError as exc:
             raise _oauth.transport_error(exc, "token endpoint", self.http_timeout) from exc
         return _oauth.parse_token_response(response)
 
-    async def _organization_name(self, token: _oauth.TokenResponse) -> str:
+    async def _organization_name(
+        self, client: httpx.AsyncClient, token: _oauth.TokenResponse
+    ) -> str:
         """The org's name for "Connected as … (Acme)"; best effort, never fatal."""
         url = f"{token.instance_url}/services/data/v{self.api_version}/query"
         with contextlib.suppress(httpx.HTTPError, ValueError, KeyError, IndexError, TypeError):
-            response = await self.client.get(
+            response = await client.get(
                 url,
                 params={"q": "SELECT Name FROM Organization LIMIT 1"},
                 headers={"Authorization": f"Bearer {token.access_token}"},
@@ -267,7 +271,8 @@ class AuthorizationService:
             return False
         token = tokens.refresh_token or tokens.access_token
         try:
-            response = await self.client.send(_oauth.revoke_request(record.login_url, token))
+            async with self._client() as client:
+                response = await client.send(_oauth.revoke_request(record.login_url, token))
         except httpx.HTTPError as exc:
             log.warning("Revoking the token of %r failed: %s", name, type(exc).__name__)
             return False

@@ -319,7 +319,8 @@ class ConnectionStore:
                c.client_secret IS NOT NULL AS has_client_secret,
                t.name IS NOT NULL AS has_tokens,
                (SELECT p.state FROM pending p
-                 WHERE p.name = c.name AND p.used_at IS NULL AND p.expires_at > ?
+                 WHERE p.name = c.name AND ((p.used_at IS NULL AND p.expires_at > :now)
+                       OR p.used_at > :now - 120)
                  ORDER BY p.created_at DESC LIMIT 1) AS live_pending
           FROM connections c LEFT JOIN tokens t ON t.name = c.name
     """
@@ -365,14 +366,16 @@ class ConnectionStore:
 
     def list_connections(self) -> list[ConnectionRecord]:
         rows = self._read(
-            lambda db: db.execute(self._SELECT + " ORDER BY c.name", (time.time(),)).fetchall()
+            lambda db: db.execute(
+                self._SELECT + " ORDER BY c.name", {"now": time.time()}
+            ).fetchall()
         )
         return [self._record(row) for row in rows]
 
     def find_connection(self, name: str) -> ConnectionRecord | None:
         row = self._read(
             lambda db: db.execute(
-                self._SELECT + " WHERE c.name = ?", (time.time(), name)
+                self._SELECT + " WHERE c.name = :name", {"now": time.time(), "name": name}
             ).fetchone()
         )
         return self._record(row) if row else None

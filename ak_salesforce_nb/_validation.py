@@ -63,6 +63,11 @@ def normalize_login_url(url: object) -> str:
         raise ConfigurationError("Login URL is required, e.g. https://login.salesforce.com.")
     text = url.strip()
     if "://" not in text:
+        if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:(?!\d)", text):  # javascript:, mailto:, …
+            raise ConfigurationError(
+                f"Login URL {url[:200]!r} is not a web address. Use "
+                "https://login.salesforce.com, https://test.salesforce.com or your My Domain."
+            )
         text = "https://" + text
     parts = urlsplit(text)
     host = parts.hostname or ""

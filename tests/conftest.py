@@ -102,8 +102,12 @@ class Flow:
 
     async def start(self, state: str) -> str:
         response = await self.fetch(
-            "oauth", "start", "salesforce", params={"state": state},
-            follow_redirects=False, raise_error=False,
+            "oauth",
+            "start",
+            "salesforce",
+            params={"state": state},
+            follow_redirects=False,
+            raise_error=False,
         )
         assert response.code == 302, response.body
         return str(response.headers["Location"])
@@ -116,9 +120,7 @@ class Flow:
         return dict(parse_qsl(urlsplit(response.headers["location"]).query))
 
     async def callback(self, params: dict[str, str]) -> Any:
-        return await self.fetch(
-            "oauth", "redirect", "salesforce", params=params, raise_error=False
-        )
+        return await self.fetch("oauth", "redirect", "salesforce", params=params, raise_error=False)
 
     async def connect(self, name: str = "prod") -> Any:
         await self.create(name)

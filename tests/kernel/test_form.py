@@ -6,6 +6,7 @@ messages are delivered the way the comm would deliver them.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from pathlib import Path
@@ -67,7 +68,7 @@ async def test_form_connects_through_the_server(flow: Flow, store_path: Path) ->
 
 async def test_watcher_sees_the_callback_quickly(flow: Flow) -> None:
     """The delay from the callback's store write to the form changing, with the real
-    polling watcher (thread fallback here, asyncio task in a kernel)."""
+    watcher: an asyncio task on the running loop, as in a kernel."""
     form = aksf.connect("prod", enhanced=False, watch_interval=0.05)
     fill(form, flow.emu.url)
     start_url = form.authorize()
@@ -76,7 +77,7 @@ async def test_watcher_sees_the_callback_quickly(flow: Flow) -> None:
     await finish_in_browser(flow, start_url)
     written = time.monotonic()
     while form.state != "connected" and time.monotonic() - written < 5:
-        time.sleep(0.005)
+        await asyncio.sleep(0.005)
     delay = time.monotonic() - written
     print(f"callback → form delay: {delay * 1000:.0f} ms")
     assert form.state == "connected"

@@ -18,8 +18,10 @@ from tests.conftest import Flow
 async def test_query_to_dataframe(flow: Flow, store_path: Path) -> None:
     await flow.connect("prod")
     with aksf.session("prod") as sf:
-        frame = sf.query("SELECT Id, Name, AnnualRevenue, CreatedDate, Owner.Name FROM Account "
-                         "ORDER BY Name LIMIT 50")
+        frame = sf.query(
+            "SELECT Id, Name, AnnualRevenue, CreatedDate, Owner.Name FROM Account "
+            "ORDER BY Name LIMIT 50"
+        )
     assert len(frame) == 50
     assert list(frame.columns) == ["Id", "Name", "AnnualRevenue", "CreatedDate", "Owner.Name"]
     assert "attributes" not in frame.columns
@@ -32,7 +34,10 @@ async def test_query_to_dataframe(flow: Flow, store_path: Path) -> None:
 async def test_all_pages_in_order_parallel_and_sequential(flow: Flow) -> None:
     await flow.connect("prod")
     soql = "SELECT Id, LastName FROM Contact ORDER BY Id"
-    with aksf.session("prod", parallel_pages=4) as fast, aksf.session("prod", parallel_pages=1) as slow:
+    with (
+        aksf.session("prod", parallel_pages=4) as fast,
+        aksf.session("prod", parallel_pages=1) as slow,
+    ):
         a = fast.query(soql, batch_size=200, progress=False)
         b = slow.query(soql, batch_size=200, progress=False)
         total = fast.count("SELECT COUNT() FROM Contact")
@@ -117,7 +122,9 @@ async def test_concurrent_refresh_from_three_processes_refreshes_once(flow: Flow
     children = [
         subprocess.Popen(
             [sys.executable, "-c", _CHILD, str(start_at)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for _ in range(3)
     ]
@@ -195,8 +202,14 @@ async def test_repr_never_shows_tokens(flow: Flow, store_path: Path) -> None:
     tokens = store.get_tokens("prod")
     assert tokens is not None
     with aksf.session("prod") as sf:
-        texts = [repr(sf), sf._repr_html_(), repr(sf.tokens), repr(tokens), repr(store),
-                 repr(sf._http.auth)]
+        texts = [
+            repr(sf),
+            sf._repr_html_(),
+            repr(sf.tokens),
+            repr(tokens),
+            repr(store),
+            repr(sf._http.auth),
+        ]
     for text in texts:
         assert tokens.access_token not in text
         assert str(tokens.refresh_token) not in text

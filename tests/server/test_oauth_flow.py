@@ -23,8 +23,14 @@ async def test_full_code_flow_connects(flow: Flow, store_path: Path) -> None:
     assert (await flow.get("prod"))["state"] == "waiting"
     authorize_url = await flow.start(state)
     assert authorize_url.startswith(flow.emu.url + "/services/oauth2/authorize?")
-    for part in ("response_type=code", "client_id=demo-client-id", "code_challenge=",
-                 "code_challenge_method=S256", f"state={state}", "scope=api+refresh_token"):
+    for part in (
+        "response_type=code",
+        "client_id=demo-client-id",
+        "code_challenge=",
+        "code_challenge_method=S256",
+        f"state={state}",
+        "scope=api+refresh_token",
+    ):
         assert part in authorize_url
     assert "redirect_uri=http%3A%2F%2F127.0.0.1%3A" in authorize_url
     assert "%2Fa%2540b%2Foauth%2Fredirect%2Fsalesforce" in authorize_url
@@ -46,8 +52,11 @@ async def test_full_code_flow_connects(flow: Flow, store_path: Path) -> None:
     assert conn["callback_url"].endswith("/a%40b/oauth/redirect/salesforce")
     # Nothing secret in the API answer, nor in clear text in the store file.
     text = json.dumps(conn)
-    raw = store_path.read_bytes() + (Path(str(store_path) + "-wal").read_bytes()
-                                     if Path(str(store_path) + "-wal").exists() else b"")
+    raw = store_path.read_bytes() + (
+        Path(str(store_path) + "-wal").read_bytes()
+        if Path(str(store_path) + "-wal").exists()
+        else b""
+    )
     assert CLIENT_SECRET not in text
     assert CLIENT_SECRET.encode() not in raw
     assert b"!AQ" not in raw  # Salesforce access tokens look like 00D…!AQ…
@@ -67,16 +76,26 @@ async def test_list_connections_and_env(flow: Flow, store_path: Path) -> None:
 @pytest.mark.parametrize(
     ("body", "fragment"),
     [
-        ({"client_id": "", "client_secret": "s", "login_url": "https://login.salesforce.com"},
-         "Client ID is required"),
-        ({"client_id": "x", "client_secret": "", "login_url": "https://login.salesforce.com"},
-         "Client Secret is required"),
-        ({"client_id": "x", "client_secret": "s", "login_url": "http://evil.example.com"},
-         "must use https"),
-        ({"client_id": "x", "client_secret": "s", "login_url": "javascript:alert(1)"},
-         "not a web address"),
-        ({"client_id": "x", "client_secret": "s", "login_url": "https://a.my.salesforce.com/x"},
-         "no path"),
+        (
+            {"client_id": "", "client_secret": "s", "login_url": "https://login.salesforce.com"},
+            "Client ID is required",
+        ),
+        (
+            {"client_id": "x", "client_secret": "", "login_url": "https://login.salesforce.com"},
+            "Client Secret is required",
+        ),
+        (
+            {"client_id": "x", "client_secret": "s", "login_url": "http://evil.example.com"},
+            "must use https",
+        ),
+        (
+            {"client_id": "x", "client_secret": "s", "login_url": "javascript:alert(1)"},
+            "not a web address",
+        ),
+        (
+            {"client_id": "x", "client_secret": "s", "login_url": "https://a.my.salesforce.com/x"},
+            "no path",
+        ),
         ({"client_id": "x", "client_secret": "s", "scopes": 5}, "Scopes must be"),
     ],
 )
@@ -108,7 +127,9 @@ async def test_put_without_secret_keeps_it(flow: Flow) -> None:
 
 async def test_changing_client_id_forgets_tokens(flow: Flow) -> None:
     await flow.connect("prod")
-    response = await flow.api("prod", method="PUT", body={"client_id": "other", "login_url": flow.emu.url})
+    response = await flow.api(
+        "prod", method="PUT", body={"client_id": "other", "login_url": flow.emu.url}
+    )
     assert json.loads(response.body)["state"] == "ready"
 
 
@@ -128,8 +149,9 @@ async def test_authorize_unknown_or_unconfigured(flow: Flow) -> None:
 
 async def test_start_with_bad_state(flow: Flow) -> None:
     for params in ({}, {"state": "nope"}, {"state": "x" * 300}):
-        response = await flow.fetch("oauth", "start", "salesforce", params=params,
-                                    follow_redirects=False, raise_error=False)
+        response = await flow.fetch(
+            "oauth", "start", "salesforce", params=params, follow_redirects=False, raise_error=False
+        )
         assert response.code == 400
         assert "Location" not in response.headers
 
@@ -149,8 +171,9 @@ async def test_unauthenticated_requests_are_refused(
     for method, path in cases:
         body = "{}" if method in ("PUT", "POST") else None
         with pytest.raises(HTTPClientError) as info:
-            await http_server_client.fetch(base + path, method=method, body=body,
-                                           follow_redirects=False)
+            await http_server_client.fetch(
+                base + path, method=method, body=body, follow_redirects=False
+            )
         assert info.value.code in (302, 401, 403), (method, path, info.value.code)
     # The callback is the one exception, and without a valid state it does nothing.
     with pytest.raises(HTTPClientError) as info:
@@ -162,7 +185,7 @@ def _store_rows(path: Path) -> dict[str, list[tuple[Any, ...]]]:
     db = sqlite3.connect(path)
     try:
         return {
-            table: sorted(db.execute(f"SELECT * FROM {table}").fetchall())  # noqa: S608
+            table: sorted(db.execute(f"SELECT * FROM {table}").fetchall())
             for table in ("connections", "tokens", "pending")
         }
     finally:
@@ -172,8 +195,12 @@ def _store_rows(path: Path) -> dict[str, list[tuple[Any, ...]]]:
 async def test_unknown_state_changes_nothing(flow: Flow, store_path: Path) -> None:
     await flow.connect("prod")
     before = _store_rows(store_path)
-    for params in ({"state": "forged", "code": "x"}, {"code": "x"}, {"state": ""},
-                   {"error": "access_denied"}):
+    for params in (
+        {"state": "forged", "code": "x"},
+        {"code": "x"},
+        {"state": ""},
+        {"error": "access_denied"},
+    ):
         page = await flow.callback(params)
         assert page.code == 400
         assert "Connected to Salesforce" not in page.body.decode()

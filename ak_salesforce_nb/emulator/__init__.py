@@ -1,0 +1,24 @@
+"""A local, faithful emulator of a Salesforce org, for demos, tests and benchmarks.
+
+It speaks the parts of Salesforce this product touches: the OAuth 2.0 web server flow
+(login and consent pages, PKCE, token, refresh, revoke, userinfo, identity URL), the REST
+API (query/queryAll with cursors, describe, sObject rows, limits) and Bulk API 2.0 query
+jobs, over deterministic generated data. Standard library and tornado only.
+
+In a test::
+
+    from ak_salesforce_nb.emulator import EmulatorConfig, start_emulator
+
+    with start_emulator(EmulatorConfig(accounts=200, auto_approve=True)) as emu:
+        code = emu.authorize_code(redirect_uri="http://localhost/oauth/redirect/salesforce")
+        ...  # exchange it at f"{emu.url}/services/oauth2/token"
+
+From a shell: ``python -m ak_salesforce_nb.emulator --port 8765``.
+"""
+
+from __future__ import annotations
+
+from ._config import EmulatorConfig
+from ._server import RunningEmulator, start_emulator
+
+__all__ = ["EmulatorConfig", "RunningEmulator", "start_emulator"]

@@ -1,0 +1,140 @@
+"""``python -m ak_salesforce_nb.emulator`` (console script ``ak-salesforce-emulator``).
+
+Prints ``ak-salesforce-emulator listening on URL`` as its first stdout line, then serves
+until SIGINT or SIGTERM, and exits cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+
+from ._app import bind, start_server
+from ._config import EmulatorConfig
+from ._state import EmulatorState
+
+
+def _user(text: str) -> tuple[str, str]:
+    username, sep, password = text.partition(":")
+    if not sep or not username or not password:
+        raise argparse.ArgumentTypeError("expected EMAIL:PASSWORD")
+    return username, password
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = EmulatorConfig()
+    parser = argparse.ArgumentParser(
+        prog="ak-salesforce-emulator",
+        description="A local emulator of a Salesforce org: OAuth login and consent, REST API "
+        "(query, describe, records, limits) and Bulk API 2.0 queries, with generated data.",
+    )
+    add = parser.add_argument
+    add("--host", default=defaults.host, help="interface to listen on (default %(default)s)")
+    add("--port", type=int, default=defaults.port, help="port; 0 picks a free one (default 0)")
+    add("--seed", type=int, default=defaults.seed, help="data generator seed (default 1)")
+    add("--accounts", type=int, default=defaults.accounts, help="number of accounts (2000)")
+    add("--client-id", default=defaults.client_id, help="connected app consumer key")
+    add("--client-secret", default=defaults.client_secret, help="connected app consumer secret")
+    add(
+        "--callback-url",
+        action="append",
+        default=[],
+        help="allowed callback URL (repeatable; default: any loopback "
+        ".../oauth/redirect/salesforce)",
+    )
+    add("--auto-approve", action="store_true", help="skip the login and consent pages")
+    add("--username", default=defaults.default_username, help="default user (ada@example.com)")
+    add("--password", default=defaults.users[defaults.default_username], help="its password")
+    add(
+        "--user",
+        action="append",
+        type=_user,
+        default=[],
+        metavar="EMAIL:PASSWORD",
+        help="another user who can log in (repeatable)",
+    )
+    add("--require-pkce", action="store_true", help="refuse authorize requests without PKCE")
+    add(
+        "--rotate-refresh-tokens",
+        action="store_true",
+        help="issue a new refresh token on every refresh and retire the old one",
+    )
+    add(
+        "--session-timeout",
+        type=float,
+        default=defaults.session_timeout,
+        help="access token lifetime in seconds (default 7200)",
+    )
+    add("--extra-objects", type=int, default=0, help="add N synthetic custom objects")
+    add(
+        "--bulk-job-delay",
+        type=float,
+        default=defaults.bulk_job_delay,
+        help="seconds a Bulk API 2.0 query job takes to complete",
+    )
+    add("--tls-cert", default=None, help="PEM certificate chain: serve HTTPS")
+    add("--tls-key", default=None, help="PEM private key for --tls-cert")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
+    users = {args.username: args.password}
+    for username, password in args.user:
+        users.setdefault(username, password)
+    return EmulatorConfig(
+        accounts=args.accounts,
+        seed=args.seed,
+        auto_approve=args.auto_approve,
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        callback_urls=list(args.callback_url),
+        users=users,
+        require_pkce=args.require_pkce,
+        rotate_refresh_tokens=args.rotate_refresh_tokens,
+        session_timeout=args.session_timeout,
+        extra_objects=args.extra_objects,
+        host=args.host,
+        port=args.port,
+        bulk_job_delay=args.bulk_job_delay,
+        tls_certfile=args.tls_cert,
+        tls_keyfile=args.tls_key,
+    )
+
+
+async def serve(state: EmulatorState) -> None:
+    """Serve until SIGINT/SIGTERM, announcing the URL on the first stdout line."""
+    server = start_server(state, bind(state))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, stop.set)
+        except (NotImplementedError, RuntimeError):  # e.g. Windows
+            signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop.set))
+    sys.stdout.write(f"ak-salesforce-emulator listening on {state.base_url}\n")
+    sys.stdout.flush()
+    await stop.wait()
+    state.signal_stop()
+    server.stop()
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(server.close_all_connections(), timeout=5)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        config = config_from_args(args)
+        state = EmulatorState(config)
+    except (ValueError, OSError) as error:
+        sys.exit(f"ak-salesforce-emulator: {error}")
+    try:
+        asyncio.run(serve(state))
+    except OSError as error:
+        sys.exit(f"ak-salesforce-emulator: {error}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""The knobs of one emulated org, shared by the command line and ``start_emulator``.
+
+The running emulator reads the OAuth-related fields (``auto_approve``, ``callback_urls``,
+``require_pkce``, ``rotate_refresh_tokens``, ``session_timeout``...) at request time, so a
+test may change them on ``emu.config`` while the emulator runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+
+
+def _default_users() -> dict[str, str]:
+    return {"ada@example.com": "demo"}
+
+
+@dataclasses.dataclass
+class EmulatorConfig:
+    """Configuration of an emulated Salesforce org; every field has a default."""
+
+    #: Number of Account records; Contacts (about 2.5x) and Opportunities (1.5x) follow.
+    accounts: int = 2000
+    #: Seed of the deterministic data generator.
+    seed: int = 1
+    #: Skip the login and consent pages: authorize redirects with a code at once.
+    auto_approve: bool = False
+    #: The connected app's Consumer Key.
+    client_id: str = "demo-client-id"
+    #: The connected app's Consumer Secret.
+    client_secret: str = "demo-client-secret"
+    #: Exact-match allow list of callback URLs; empty allows any loopback
+    #: ``http(s)://localhost|127.0.0.1[:port]/.../oauth/redirect/salesforce``.
+    callback_urls: list[str] = dataclasses.field(default_factory=list)
+    #: Users who can log in, username -> password; the first one is the default user.
+    users: dict[str, str] = dataclasses.field(default_factory=_default_users)
+    #: Refuse authorization requests without a PKCE ``code_challenge``.
+    require_pkce: bool = False
+    #: Issue a new refresh token on every refresh and retire the old one.
+    rotate_refresh_tokens: bool = False
+    #: Access-token lifetime in seconds (the org's session timeout).
+    session_timeout: float = 7200.0
+    #: Synthetic custom objects ``Custom_0001__c``... added to the global describe.
+    extra_objects: int = 0
+    #: Interface to listen on.
+    host: str = "127.0.0.1"
+    #: Port to listen on; 0 picks a free one.
+    port: int = 0
+    #: Require the client secret on the token endpoint (Salesforce's default for the web
+    #: server and refresh token flows).
+    require_client_secret: bool = True
+    #: Seconds a Bulk API 2.0 query job takes from UploadComplete to JobComplete.
+    bulk_job_delay: float = 0.3
+    #: The org's ``DailyApiRequests`` maximum.
+    api_daily_limit: int = 15000
+    #: Open query cursors kept per user before the oldest is released (Salesforce: 10).
+    max_open_cursors: int = 10
+    #: The "today" the generated data is anchored to; None means the UTC date at start.
+    anchor_date: datetime.date | None = None
+    #: Serve HTTPS with this certificate chain and key (PEM files) instead of HTTP.
+    tls_certfile: str | None = None
+    tls_keyfile: str | None = None
+    #: Name of the connected app shown on the consent page.
+    app_name: str = "Notebook Connector"
+
+    @property
+    def default_username(self) -> str:
+        """The first configured user: who logs in by default and owns new records."""
+        return next(iter(self.users))
+
+    def validate(self) -> None:
+        """Raise ValueError for settings the emulator cannot honour."""
+        if not self.users:
+            raise ValueError("at least one user is needed")
+        if self.accounts < 0 or self.extra_objects < 0:
+            raise ValueError("accounts and extra_objects must not be negative")
+        if self.session_timeout <= 0:
+            raise ValueError("session_timeout must be positive")
+        if (self.tls_certfile is None) != (self.tls_keyfile is None):
+            raise ValueError("tls_certfile and tls_keyfile go together")

@@ -1,0 +1,387 @@
+"""sObject Rows: read, create, update, upsert and delete single records, with
+Salesforce's validation errors (unknown or read-only fields, required fields, bad ids...).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ._errors import ApiError, not_found
+from ._ids import to15
+from ._schema import STAGES, FieldDef
+from ._store import Store, Table
+from ._values import CoercionError, coerce_input, now_datetime
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_STAGE_PROBABILITY = dict(STAGES)
+_CUSTOM_FIELD_HINT = (
+    "If you are attempting to use a custom field, be sure to append the '__c' after the "
+    "custom field name. Please reference your WSDL or the describe call for the "
+    "appropriate names."
+)
+
+
+def no_such_column(name: str, sobject: str) -> ApiError:
+    return ApiError(
+        400, "INVALID_FIELD", f"No such column '{name}' on entity '{sobject}'. {_CUSTOM_FIELD_HINT}"
+    )
+
+
+def _external_id_missing(segment: str) -> ApiError:
+    return not_found(f"Provided external ID field does not exist or is not accessible: {segment}")
+
+
+class RecordService:
+    """Single-record operations on the store for the REST handlers."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # -- lookups
+
+    def table(self, sobject_name: str) -> Table:
+        table = self.store.table(sobject_name)
+        if table is None:
+            raise not_found()
+        return table
+
+    def locate(self, table: Table, segment: str, allow_deleted: bool = False) -> int:
+        """The row for an id in a URL, with Salesforce's errors for bad or unknown ids."""
+        id15 = to15(segment)
+        if id15 is None:
+            raise _external_id_missing(segment)
+        if not id15.startswith(table.sobject.key_prefix):
+            raise ApiError(
+                400,
+                "MALFORMED_ID",
+                f"{table.sobject.label} ID: id value of incorrect type: {segment}",
+            )
+        row = table.index.get(id15)
+        if row is None:
+            raise not_found()
+        if table.is_deleted(row) and not allow_deleted:
+            raise ApiError(404, "ENTITY_IS_DELETED", "entity is deleted", [])
+        return row
+
+    def external_field(self, table: Table, field_name: str) -> FieldDef:
+        f = table.sobject.field(field_name)
+        if f is None or not (f.external_id or f.type == "id"):
+            raise _external_id_missing(field_name)
+        return f
+
+    def find_external(self, table: Table, f: FieldDef, value: str) -> int | None:
+        if f.type == "id":
+            id15 = to15(value)
+            row = None if id15 is None else table.index.get(id15)
+            return None if row is None or table.is_deleted(row) else row
+        return table.find_unique(f.name, value)
+
+    # -- reading
+
+    def record(
+        self, table: Table, row: int, version: str, fields_param: str | None = None
+    ) -> dict[str, Any]:
+        sobject = table.sobject
+        if fields_param:
+            selected: list[FieldDef] = []
+            for name in fields_param.split(","):
+                f = sobject.field(name.strip())
+                if f is None:
+                    raise no_such_column(name.strip(), sobject.name)
+                selected.append(f)
+        else:
+            selected = list(sobject.fields)
+        record_id = table.columns["Id"][row]
+        record: dict[str, Any] = {
+            "attributes": {
+                "type": sobject.name,
+                "url": f"/services/data/v{version}/sobjects/{sobject.name}/{record_id}",
+            }
+        }
+        for f in selected:
+            record[f.name] = self._value(table, row, f)
+        return record
+
+    @staticmethod
+    def _value(table: Table, row: int, f: FieldDef) -> Any:
+        if f.type != "address":
+            return table.columns[f.name][row]
+        parts = {key: table.columns[name][row] for key, name in f.components}
+        if all(v is None for v in parts.values()):
+            return None
+        return {
+            "city": parts["city"],
+            "country": parts["country"],
+            "geocodeAccuracy": None,
+            "latitude": None,
+            "longitude": None,
+            "postalCode": parts["postalCode"],
+            "state": parts["state"],
+            "street": parts["street"],
+        }
+
+    def recent_items(self, table: Table, version: str) -> list[dict[str, Any]]:
+        name_field = table.sobject.name_field
+        items: list[dict[str, Any]] = []
+        for row in reversed(table.recent):
+            if table.is_deleted(row):
+                continue
+            record_id = table.columns["Id"][row]
+            item: dict[str, Any] = {
+                "attributes": {
+                    "type": table.sobject.name,
+                    "url": f"/services/data/v{version}/sobjects/{table.sobject.name}/{record_id}",
+                },
+                "Id": record_id,
+            }
+            if name_field is not None:
+                item[name_field.name] = table.columns[name_field.name][row]
+            items.append(item)
+            if len(items) == 10:
+                break
+        return items
+
+    # -- writing
+
+    def _check_body(self, body: Any) -> dict[str, Any]:
+        if isinstance(body, list):
+            raise ApiError(
+                400,
+                "JSON_PARSER_ERROR",
+                "Cannot deserialize instance of SObject from START_ARRAY value [ or request may "
+                "be missing a required field",
+            )
+        if not isinstance(body, dict):
+            raise ApiError(
+                400,
+                "JSON_PARSER_ERROR",
+                "Cannot deserialize instance of SObject or request may be missing a required field",
+            )
+        return body
+
+    def _values(
+        self, table: Table, body: dict[str, Any], creating: bool, row: int | None = None
+    ) -> dict[str, Any]:
+        """Validated, stored-form values from a request body."""
+        sobject = table.sobject
+        resolved: list[tuple[FieldDef, Any]] = []
+        for key, value in body.items():
+            if key == "attributes":
+                continue
+            f = sobject.field(key)
+            if f is None and isinstance(value, dict):
+                reference = sobject.reference_by_relationship(key)
+                if reference is not None:
+                    resolved.append((reference, self._foreign_key(reference, value)))
+                    continue
+            if f is None:
+                raise ApiError(
+                    400,
+                    "INVALID_FIELD",
+                    f"No such column '{key}' on sobject of type {sobject.name}",
+                )
+            resolved.append((f, value))
+        read_only = [
+            f.name
+            for f, _ in resolved
+            if (creating and not f.createable) or (not creating and not f.updateable)
+        ]
+        if read_only:
+            raise ApiError(
+                400,
+                "INVALID_FIELD_FOR_INSERT_UPDATE",
+                f"Unable to create/update fields: {', '.join(read_only)}. Please check the "
+                "security settings of this field and verify that it is read/write for your "
+                "profile or permission set.",
+                read_only,
+            )
+        values: dict[str, Any] = {}
+        for f, raw in resolved:
+            try:
+                value = coerce_input(f, raw)
+            except CoercionError as error:
+                raise ApiError(400, "JSON_PARSER_ERROR", str(error)) from None
+            if value is not None:
+                self._validate(table, f, value, row)
+                if f.type == "reference":
+                    value = self._reference(f, value)
+            values[f.name] = value
+        missing = [
+            f.name
+            for f in sobject.fields
+            if f.required_on_create
+            and (values.get(f.name) is None if creating or f.name in values else False)
+        ]
+        if missing:
+            raise ApiError(
+                400,
+                "REQUIRED_FIELD_MISSING",
+                f"Required fields are missing: [{', '.join(missing)}]",
+                missing,
+            )
+        return values
+
+    def _foreign_key(self, reference: FieldDef, value: dict[str, Any]) -> str | None:
+        parent = self.store.table(reference.reference_to[0])
+        assert parent is not None
+        keys = [k for k in value if k != "attributes"]
+        if len(keys) != 1:
+            raise ApiError(
+                400, "INVALID_FIELD", "Foreign key reference needs one external id field"
+            )
+        f = parent.sobject.field(keys[0])
+        if f is None or not (f.external_id or f.type == "id"):
+            raise ApiError(
+                400,
+                "INVALID_FIELD",
+                f"Field name provided, {keys[0]} is not an External ID or indexed field for "
+                f"{parent.sobject.name}",
+            )
+        row = self.find_external(parent, f, str(value[keys[0]]))
+        if row is None:
+            raise ApiError(
+                400,
+                "INVALID_FIELD",
+                f"Foreign key external ID: {value[keys[0]]} not found for field {f.name} in "
+                f"entity {parent.sobject.name}",
+            )
+        parent_id: str = parent.columns["Id"][row]
+        return parent_id
+
+    def _validate(self, table: Table, f: FieldDef, value: Any, row: int | None) -> None:
+        too_long = isinstance(value, str) and f.length and len(value) > f.length
+        if too_long and f.type not in ("id", "reference"):
+            raise ApiError(
+                400,
+                "STRING_TOO_LONG",
+                f"{f.label}: data value too large: {value[:255]} (max length={f.length})",
+                [f.name],
+            )
+        if f.type == "email" and not _EMAIL.match(value):
+            raise ApiError(
+                400, "INVALID_EMAIL_ADDRESS", f"{f.label}: invalid email address: {value}", [f.name]
+            )
+        if f.unique or f.external_id:
+            other = table.find_unique(f.name, str(value))
+            if other is not None and other != row:
+                other_id = table.columns["Id"][other]
+                raise ApiError(
+                    400,
+                    "DUPLICATE_VALUE",
+                    f"duplicate value found: {f.name} duplicates value on record with id: "
+                    f"{other_id}",
+                    [],
+                )
+
+    def _reference(self, f: FieldDef, value: str) -> str:
+        id15 = to15(value)
+        target = self.store.table(f.reference_to[0])
+        assert target is not None
+        if id15 is None or not id15.startswith(target.sobject.key_prefix):
+            raise ApiError(
+                400, "MALFORMED_ID", f"{f.label}: id value of incorrect type: {value}", [f.name]
+            )
+        parent_row = target.index.get(id15)
+        if parent_row is None or target.is_deleted(parent_row):
+            raise ApiError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [])
+        parent_id: str = target.columns["Id"][parent_row]
+        return parent_id
+
+    @staticmethod
+    def _derive(table: Table, values: dict[str, Any], row: int | None) -> None:
+        """Fields Salesforce computes: Contact/User Name, Opportunity IsClosed/IsWon."""
+        name = table.sobject.name
+
+        def current(field_name: str) -> Any:
+            if field_name in values:
+                return values[field_name]
+            return None if row is None else table.columns[field_name][row]
+
+        if name in ("Contact", "User") and ("FirstName" in values or "LastName" in values):
+            parts = [current("FirstName"), current("LastName")]
+            values["Name"] = " ".join(p for p in parts if p)
+        if name == "Opportunity" and "StageName" in values:
+            stage = values["StageName"]
+            values["IsClosed"] = bool(stage) and stage.startswith("Closed")
+            values["IsWon"] = stage == "Closed Won"
+            if row is None and values.get("Probability") is None:
+                values["Probability"] = float(_STAGE_PROBABILITY.get(stage, 0))
+
+    def create(self, table: Table, body: Any, user_id: str) -> str:
+        if not table.sobject.createable:
+            raise ApiError(
+                400,
+                "INVALID_TYPE_FOR_OPERATION",
+                f"entity type cannot be inserted: {table.sobject.name}",
+            )
+        values = self._values(table, self._check_body(body), creating=True)
+        now = now_datetime()
+        record_id = table.allocator.allocate()
+        for f in table.stored_fields:
+            if f.type == "boolean" and values.get(f.name) is None:
+                values[f.name] = False
+        values.update(
+            {
+                "Id": record_id,
+                "CreatedDate": now,
+                "CreatedById": user_id,
+                "LastModifiedDate": now,
+                "LastModifiedById": user_id,
+                "SystemModstamp": now,
+            }
+        )
+        if "OwnerId" in table.columns and values.get("OwnerId") is None:
+            values["OwnerId"] = user_id
+        self._derive(table, values, None)
+        table.insert({k: v for k, v in values.items() if k in table.columns})
+        return record_id
+
+    def update(self, table: Table, row: int, body: Any, user_id: str) -> None:
+        if not table.sobject.updateable:
+            raise ApiError(
+                400,
+                "INVALID_TYPE_FOR_OPERATION",
+                f"entity type cannot be updated: {table.sobject.name}",
+            )
+        values = self._values(table, self._check_body(body), creating=False, row=row)
+        self._derive(table, values, row)
+        now = now_datetime()
+        values.update({"LastModifiedDate": now, "LastModifiedById": user_id, "SystemModstamp": now})
+        table.update(row, {k: v for k, v in values.items() if k in table.columns})
+
+    def delete(self, table: Table, row: int) -> None:
+        if not table.sobject.deletable:
+            raise ApiError(
+                400,
+                "INVALID_TYPE_FOR_OPERATION",
+                f"entity type cannot be deleted: {table.sobject.name}",
+            )
+        now = now_datetime()
+        table.update(row, {"IsDeleted": True, "SystemModstamp": now})
+        record_id = table.columns["Id"][row][:15]
+        # Deleting an account deletes its contacts and opportunities, as in Salesforce.
+        for relationship in table.sobject.child_relationships:
+            if not relationship.cascade_delete:
+                continue
+            child = self.store.tables[relationship.child_sobject.lower()]
+            for child_row in list(child.children_by_parent(relationship.field).get(record_id, [])):
+                if not child.is_deleted(child_row):
+                    child.update(child_row, {"IsDeleted": True, "SystemModstamp": now})
+
+    def upsert(
+        self, table: Table, f: FieldDef, value: str, body: Any, user_id: str
+    ) -> tuple[bool, str]:
+        """Create or update by external id; returns (created, record id)."""
+        body = self._check_body(body)
+        row = self.find_external(table, f, value)
+        if row is not None:
+            update_body = {k: v for k, v in body.items() if k.lower() != f.name.lower()}
+            self.update(table, row, update_body, user_id)
+            record_id: str = table.columns["Id"][row]
+            return False, record_id
+        if f.type == "id":
+            raise not_found()
+        create_body = {k: v for k, v in body.items() if k.lower() != f.name.lower()}
+        create_body[f.name] = value
+        return True, self.create(table, create_body, user_id)

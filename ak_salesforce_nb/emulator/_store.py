@@ -1,0 +1,156 @@
+"""In-memory record storage: one column-oriented table per sObject.
+
+Columns (one Python list per field) keep 500,000 generated records in a fraction of the
+memory that one dict per record would take, and let the query engine read a field of
+every row without building records. Rows are never removed: a delete sets IsDeleted, as
+Salesforce's recycle bin does, so row numbers stay valid for open query cursors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from ._ids import IdAllocator, to15
+from ._schema import FieldDef, Schema, SObjectDef
+
+
+class Table:
+    """The records of one sObject."""
+
+    def __init__(self, sobject: SObjectDef) -> None:
+        self.sobject = sobject
+        self.allocator = IdAllocator(sobject.key_prefix)
+        self.stored_fields: list[FieldDef] = [f for f in sobject.fields if f.type != "address"]
+        self.columns: dict[str, list[Any]] = {f.name: [] for f in self.stored_fields}
+        self.index: dict[str, int] = {}
+        self.unique_indexes: dict[str, dict[str, int]] = {
+            f.name: {} for f in self.stored_fields if f.unique or f.external_id
+        }
+        #: Bumped on every change, so that derived indexes know when to rebuild.
+        self.version = 0
+        #: Rows touched through the API, most recent last (for ``recentItems``).
+        self.recent: list[int] = []
+        self._deleted = self.columns.get("IsDeleted")
+        # Child-relationship indexes: lookup field -> (version, parent id15 -> rows).
+        self._child_indexes: dict[str, tuple[int, dict[str, list[int]]]] = {}
+
+    def __len__(self) -> int:
+        return len(self.columns["Id"])
+
+    def load(self, columns: dict[str, list[Any]]) -> None:
+        """Append generated rows given as whole columns (missing columns are null)."""
+        count = len(columns["Id"])
+        start = len(self)
+        for name, column in self.columns.items():
+            values = columns.get(name)
+            column.extend(values if values is not None else [None] * count)
+        ids = columns["Id"]
+        self.index.update(zip([i[:15] for i in ids], range(start, start + count), strict=True))
+        for name, index in self.unique_indexes.items():
+            for offset, value in enumerate(self.columns[name][start:]):
+                if value is not None:
+                    index[str(value).casefold()] = start + offset
+        self.version += 1
+
+    def row_of(self, record_id: str) -> int | None:
+        """The row of a live or deleted record by 15- or 18-character id."""
+        id15 = to15(record_id)
+        return None if id15 is None else self.index.get(id15)
+
+    def is_deleted(self, row: int) -> bool:
+        return bool(self._deleted[row]) if self._deleted is not None else False
+
+    def live_rows(self) -> Iterator[int]:
+        if self._deleted is None:
+            return iter(range(len(self)))
+        deleted = self._deleted
+        return (row for row in range(len(self)) if not deleted[row])
+
+    def value(self, row: int, field_name: str) -> Any:
+        return self.columns[field_name][row]
+
+    def find_unique(self, field_name: str, value: str) -> int | None:
+        """The live row whose unique/external-id field equals ``value`` (case-insensitive)."""
+        row = self.unique_indexes[field_name].get(value.casefold())
+        if row is None or self.is_deleted(row):
+            return None
+        return row
+
+    def insert(self, values: dict[str, Any]) -> int:
+        row = len(self)
+        for name, column in self.columns.items():
+            column.append(values.get(name))
+        self.index[values["Id"][:15]] = row
+        self._index_unique(row, values)
+        self._touch(row)
+        return row
+
+    def update(self, row: int, values: dict[str, Any]) -> None:
+        for name, value in values.items():
+            old = self.columns[name][row]
+            self.columns[name][row] = value
+            index = self.unique_indexes.get(name)
+            if index is not None and old is not None and index.get(str(old).casefold()) == row:
+                del index[str(old).casefold()]
+        self._index_unique(row, values)
+        self._touch(row)
+
+    def _index_unique(self, row: int, values: dict[str, Any]) -> None:
+        for name, index in self.unique_indexes.items():
+            value = values.get(name)
+            if value is not None:
+                index[str(value).casefold()] = row
+
+    def _touch(self, row: int) -> None:
+        self.version += 1
+        if row in self.recent:
+            self.recent.remove(row)
+        self.recent.append(row)
+        del self.recent[:-20]
+
+    def children_by_parent(self, field_name: str) -> dict[str, list[int]]:
+        """Rows of this table grouped by the id15 in lookup ``field_name`` (cached)."""
+        cached = self._child_indexes.get(field_name)
+        if cached is not None and cached[0] == self.version:
+            return cached[1]
+        grouped: dict[str, list[int]] = {}
+        for row, parent_id in enumerate(self.columns[field_name]):
+            if parent_id is not None:
+                grouped.setdefault(parent_id[:15], []).append(row)
+        self._child_indexes[field_name] = (self.version, grouped)
+        return grouped
+
+
+class Store:
+    """All tables of the org, plus who the org and its users are."""
+
+    def __init__(self, schema: Schema) -> None:
+        self.schema = schema
+        self.tables: dict[str, Table] = {s.name.lower(): Table(s) for s in schema.sobjects}
+        self.org_id = ""
+        self.org_name = ""
+        #: username (lower case) -> User row, for users who can log in.
+        self.login_users: dict[str, int] = {}
+
+    def table(self, sobject_name: str) -> Table | None:
+        return self.tables.get(sobject_name.lower())
+
+    @property
+    def users(self) -> Table:
+        return self.tables["user"]
+
+    def user_row(self, username: str) -> int | None:
+        return self.login_users.get(username.lower())
+
+    def user_id(self, username: str) -> str:
+        row = self.login_users[username.lower()]
+        user_id: str = self.users.columns["Id"][row]
+        return user_id
+
+    def table_for_id(self, record_id: str) -> Table | None:
+        sobject = self.schema.by_prefix(record_id[:3])
+        return None if sobject is None else self.tables[sobject.name.lower()]
+
+    def all_tables(self) -> Iterable[Table]:
+        return self.tables.values()

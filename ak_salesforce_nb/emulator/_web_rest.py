@@ -1,0 +1,239 @@
+"""REST API handlers under ``/services/data``: versions, query, describe, records, limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._cursors import batch_size_from_header, encode_json, encode_page
+from ._describe import describe_global, describe_sobject, global_entry
+from ._errors import ApiError, not_found
+from ._query import AggregateResult, CountResult, execute
+from ._soql_parser import SoqlError
+from ._web_base import API_VERSIONS, ApiHandler, BaseHandler
+
+
+def release_label(version: str) -> str:
+    """``31.0`` -> ``Summer '14``: three releases a year, Summer '14 being 31.0."""
+    index = int(float(version)) - 31
+    season = ("Summer", "Winter", "Spring")[index % 3]
+    return f"{season} '{14 + (index + 2) // 3:02d}"
+
+
+class VersionsHandler(BaseHandler):
+    """``GET /services/data``: the supported API versions (no authentication needed)."""
+
+    def get(self) -> None:
+        self.set_header("Content-Type", "application/json;charset=UTF-8")
+        self.finish(
+            encode_json(
+                [
+                    {"label": release_label(v), "url": f"/services/data/v{v}", "version": v}
+                    for v in API_VERSIONS
+                ]
+            )
+        )
+
+
+class ResourcesHandler(ApiHandler):
+    def get(self, version: str) -> None:
+        base = f"/services/data/v{version}"
+        names = ("sobjects", "query", "queryAll", "limits", "jobs", "search", "recent", "tooling")
+        resources: dict[str, str] = {name: f"{base}/{name}" for name in names}
+        resources["identity"] = self.state.identity_url(self.username)
+        self.send_json(dict(sorted(resources.items())))
+
+
+def soql_failure(error: SoqlError, text: str) -> ApiError:
+    return ApiError(400, error.error_code, error.message(text))
+
+
+class QueryHandler(ApiHandler):
+    """``query`` / ``queryAll``: run the query and answer its first page."""
+
+    def get(self, version: str, resource: str) -> None:
+        text = self.get_query_argument("q", None)
+        if text is None:
+            raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
+        state = self.state
+        try:
+            _, result = execute(state.store, text, resource == "queryAll", state.today())
+        except SoqlError as error:
+            raise soql_failure(error, text) from None
+        if isinstance(result, CountResult):
+            self.send_json({"totalSize": result.total, "done": True, "records": []})
+            return
+        if isinstance(result, AggregateResult):
+            self.send_json(
+                {"totalSize": len(result.records), "done": True, "records": result.records}
+            )
+            return
+        batch = batch_size_from_header(self.request.headers.get("Sforce-Query-Options"))
+        locator = None
+        if len(result.rows) > batch:
+            locator = state.cursors.open(self.username, result, batch).locator
+        self.finish(encode_page(result, 0, batch, version, resource, locator))
+
+
+class QueryMoreHandler(ApiHandler):
+    """``query/01g...-OFFSET``: any page of an open cursor, in any order."""
+
+    def get(self, version: str, resource: str, locator: str) -> None:
+        cursor_id, _, offset_text = locator.rpartition("-")
+        if not cursor_id:
+            cursor_id, offset_text = locator, "0"
+        cursor = self.state.cursors.get(cursor_id)
+        invalid = ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+        if cursor is None or cursor.owner != self.username or not offset_text.isdigit():
+            raise invalid
+        offset = int(offset_text)
+        if offset > len(cursor.result.rows):
+            raise invalid
+        header = self.request.headers.get("Sforce-Query-Options")
+        batch = batch_size_from_header(header) if header else cursor.batch_size
+        self.finish(encode_page(cursor.result, offset, batch, version, resource, cursor_id))
+
+
+class GlobalDescribeHandler(ApiHandler):
+    def get(self, version: str) -> None:
+        cache = self.state.describe_cache
+        body = cache.get(version)
+        if body is None:
+            body = encode_json(describe_global(self.state.schema.sobjects, version))
+            cache[version] = body
+        self.finish(body)
+
+
+class SObjectHandler(ApiHandler):
+    """``sobjects/X``: basic information (GET) and record creation (POST)."""
+
+    def get(self, version: str, sobject: str) -> None:
+        table = self.state.records.table(sobject)
+        self.send_json(
+            {
+                "objectDescribe": global_entry(table.sobject, version),
+                "recentItems": self.state.records.recent_items(table, version),
+            }
+        )
+
+    def post(self, version: str, sobject: str) -> None:
+        del version
+        records = self.state.records
+        table = records.table(sobject)
+        record_id = records.create(table, self.json_body(), self.user_id)
+        self.send_json({"id": record_id, "success": True, "errors": []}, status=201)
+
+
+class DescribeHandler(ApiHandler):
+    def get(self, version: str, sobject: str) -> None:
+        table = self.state.records.table(sobject)
+        self.send_json(describe_sobject(table.sobject, version))
+
+
+class RecordHandler(ApiHandler):
+    """``sobjects/X/ID``: read (optionally ``?fields=``), update, delete one record."""
+
+    def get(self, version: str, sobject: str, record_id: str) -> None:
+        records = self.state.records
+        table = records.table(sobject)
+        row = records.locate(table, record_id, allow_deleted=True)
+        if table.is_deleted(row):
+            raise not_found()
+        self.send_json(records.record(table, row, version, self.get_query_argument("fields", None)))
+
+    def patch(self, version: str, sobject: str, record_id: str) -> None:
+        del version
+        records = self.state.records
+        table = records.table(sobject)
+        row = records.locate(table, record_id)
+        records.update(table, row, self.json_body(), self.user_id)
+        self.set_status(204)
+        self.finish()
+
+    def delete(self, version: str, sobject: str, record_id: str) -> None:
+        del version
+        records = self.state.records
+        table = records.table(sobject)
+        row = records.locate(table, record_id)
+        records.delete(table, row)
+        self.set_status(204)
+        self.finish()
+
+
+class ExternalIdHandler(ApiHandler):
+    """``sobjects/X/FIELD/VALUE``: read, upsert or delete by an external id."""
+
+    def _find(self, sobject: str, field_name: str, value: str) -> tuple[Any, Any, int]:
+        records = self.state.records
+        table = records.table(sobject)
+        f = records.external_field(table, field_name)
+        row = records.find_external(table, f, value)
+        if row is None:
+            raise not_found()
+        return table, f, row
+
+    def get(self, version: str, sobject: str, field_name: str, value: str) -> None:
+        table, _, row = self._find(sobject, field_name, value)
+        records = self.state.records
+        self.send_json(records.record(table, row, version, self.get_query_argument("fields", None)))
+
+    def patch(self, version: str, sobject: str, field_name: str, value: str) -> None:
+        records = self.state.records
+        table = records.table(sobject)
+        f = records.external_field(table, field_name)
+        created, record_id = records.upsert(table, f, value, self.json_body(), self.user_id)
+        with_created = float(version) >= 46.0
+        answer: dict[str, Any] = {"id": record_id, "success": True, "errors": []}
+        if with_created:
+            answer["created"] = created
+        if created:
+            self.send_json(answer, status=201)
+        elif with_created:
+            self.send_json(answer, status=200)
+        else:
+            self.set_status(204)
+            self.finish()
+
+    def delete(self, version: str, sobject: str, field_name: str, value: str) -> None:
+        del version
+        table, _, row = self._find(sobject, field_name, value)
+        self.state.records.delete(table, row)
+        self.set_status(204)
+        self.finish()
+
+
+class LimitsHandler(ApiHandler):
+    def get(self, version: str) -> None:
+        del version
+        state = self.state
+        limit = state.config.api_daily_limit
+        records = sum(len(t) for t in state.store.all_tables())
+        storage_max = 10240
+        used_mb = records * 2 // 1024  # Salesforce counts about 2 KB per record
+
+        def pair(maximum: int, remaining: int) -> dict[str, int]:
+            return {"Max": maximum, "Remaining": max(0, remaining)}
+
+        self.send_json(
+            {
+                "ActiveScratchOrgs": pair(3, 3),
+                "ConcurrentAsyncGetReportInstances": pair(200, 200),
+                "DailyApiRequests": pair(limit, limit - state.api_usage),
+                "DailyAsyncApexExecutions": pair(250000, 250000),
+                "DailyBulkApiBatches": pair(15000, 15000),
+                "DailyBulkV2QueryFileStorageMB": pair(976562, 976562),
+                "DailyBulkV2QueryJobs": pair(10000, 10000 - state.bulk_jobs_created),
+                "DataStorageMB": pair(storage_max, storage_max - used_mb),
+                "FileStorageMB": pair(20480, 20480),
+                "HourlyODataCallout": pair(10000, 10000),
+                "MassEmail": pair(5000, 5000),
+                "SingleEmail": pair(5000, 5000),
+            }
+        )
+
+
+class NotFoundHandler(ApiHandler):
+    """Any other ``/services/data`` path: Salesforce's NOT_FOUND array (after auth)."""
+
+    def prepare(self) -> None:
+        super().prepare()
+        raise not_found()

@@ -1,0 +1,98 @@
+"""Helpers for the emulator tests: PKCE pairs, driving the login pages, getting tokens."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from ak_salesforce_nb.emulator import RunningEmulator
+
+VERSION = "66.0"
+REDIRECT_URI = "http://localhost:8888/user/ada/oauth/redirect/salesforce"
+CLIENT_ID = "demo-client-id"
+CLIENT_SECRET = "demo-client-secret"
+
+
+def pkce_pair(length: int = 64) -> tuple[str, str]:
+    """(verifier, S256 challenge); ``length`` may exceed RFC 7636's 128 on purpose."""
+    verifier = secrets.token_urlsafe(length)[:length]
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def query_params(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query, keep_blank_values=True).items()}
+
+
+def hidden_pending(html: str) -> str:
+    match = re.search(r'name="pending" value="([^"]+)"', html)
+    assert match, html
+    return match.group(1)
+
+
+def authorize_params(**overrides: str) -> dict[str, str]:
+    params = {
+        "response_type": "code",
+        "client_id": CLIENT_ID,
+        "redirect_uri": REDIRECT_URI,
+        "state": "st-" + secrets.token_hex(4),
+        "scope": "api refresh_token",
+    }
+    params.update(overrides)
+    return params
+
+
+def exchange_code(
+    client: httpx.Client,
+    code: str,
+    verifier: str | None = None,
+    redirect_uri: str = REDIRECT_URI,
+) -> httpx.Response:
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "redirect_uri": redirect_uri,
+    }
+    if verifier is not None:
+        data["code_verifier"] = verifier
+    return client.post("/services/oauth2/token", data=data)
+
+
+def browser_login(
+    client: httpx.Client,
+    params: dict[str, str],
+    username: str = "ada@example.com",
+    password: str = "demo",  # noqa: S107 - the emulator's demo password
+    decision: str | None = "allow",
+) -> httpx.Response:
+    """Drive authorize -> login page -> (consent page) like a browser; return the last answer."""
+    page = client.get("/services/oauth2/authorize", params=params)
+    if page.status_code != 200 or 'id="Login"' not in page.text:
+        return page
+    answer = client.post(
+        "/login",
+        data={"pending": hidden_pending(page.text), "username": username, "password": password},
+    )
+    if answer.status_code == 200 and 'id="oaapprove"' in answer.text and decision is not None:
+        answer = client.post(
+            "/consent", data={"pending": hidden_pending(answer.text), "decision": decision}
+        )
+    return answer
+
+
+def get_token(emu: RunningEmulator, username: str | None = None) -> dict[str, Any]:
+    """A full token answer obtained by redeeming a code minted with ``authorize_code``."""
+    code = emu.authorize_code(username=username, redirect_uri=REDIRECT_URI)
+    with httpx.Client(base_url=emu.url) as client:
+        answer = exchange_code(client, code)
+    assert answer.status_code == 200, answer.text
+    token: dict[str, Any] = answer.json()
+    return token
