@@ -386,7 +386,14 @@ class ConnectForm:
         )
         self.status.value = _status_html(state, message)
         url = self.callback_url()
-        if url:
+        if url and self._page_callback_urls:
+            # The labextension's line below the button shows the URL with a Copy button.
+            self.callback.value = (
+                "<div style='font-size:12px;max-width:34em'>Register the callback URL shown "
+                "under the Authorize button in your Salesforce app (Setup → External Client "
+                "App Manager → your app → OAuth Settings → Callback URL).</div>"
+            )
+        elif url:
             self.callback.value = (
                 "<div style='font-size:12px;max-width:34em'>Callback URL to register in your "
                 "Salesforce app (Setup → External Client App Manager → your app → OAuth "

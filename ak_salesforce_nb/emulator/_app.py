@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import socket
 import ssl
 
 import tornado.httpserver
-import tornado.netutil
 import tornado.web
 from tornado.log import access_log
 
@@ -99,8 +100,46 @@ def ssl_context(state: EmulatorState) -> ssl.SSLContext | None:
 
 
 def bind(state: EmulatorState) -> list[socket.socket]:
-    """Listening sockets for the configured host and port (port 0: a free one)."""
-    return tornado.netutil.bind_sockets(state.config.port, state.config.host)
+    """Listening sockets for the configured host and port (port 0: a free one).
+
+    Like ``tornado.netutil.bind_sockets``, but a socket that fails to bind (port taken)
+    is closed rather than left to the garbage collector and a ResourceWarning.
+    """
+    host = state.config.host or None
+    port = state.config.port
+    infos = socket.getaddrinfo(
+        host, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
+    )
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(infos):
+            if family not in (socket.AF_INET, socket.AF_INET6):
+                continue
+            if port == 0 and sockets:  # every family on the same, first-picked port
+                address = (address[0], sockets[0].getsockname()[1], *address[2:])
+            sock = socket.socket(family, kind, proto)
+            try:
+                if os.name != "nt":
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                sock.bind(address)
+                sock.setblocking(False)
+                sock.listen(128)
+            except OSError as error:
+                sock.close()
+                # "localhost" may name an IPv6 address the machine cannot bind: skip it.
+                if error.errno == errno.EADDRNOTAVAIL and family == socket.AF_INET6 and infos[1:]:
+                    continue
+                raise
+            sockets.append(sock)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    if not sockets:
+        raise OSError(f"cannot listen on {host}:{port}")
+    return sockets
 
 
 def start_server(

@@ -33,6 +33,7 @@ class EmulatorConfig:
     #: ``http(s)://localhost|127.0.0.1[:port]/.../oauth/redirect/salesforce``.
     callback_urls: list[str] = dataclasses.field(default_factory=list)
     #: Users who can log in, username -> password; the first one is the default user.
+    #: Each gets a User record when the org is generated, so set them before starting.
     users: dict[str, str] = dataclasses.field(default_factory=_default_users)
     #: Refuse authorization requests without a PKCE ``code_challenge``.
     require_pkce: bool = False

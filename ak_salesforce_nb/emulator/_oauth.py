@@ -133,9 +133,11 @@ def default_redirect_allowed(uri: str) -> bool:
 class OAuthState:
     """Everything the fake identity provider remembers."""
 
-    def __init__(self, config: EmulatorConfig, org_id15: str) -> None:
+    def __init__(self, config: EmulatorConfig, org_id15: str, known_users: set[str]) -> None:
         self.config = config
         self.org_id15 = org_id15
+        #: Lower-cased usernames that have a User record (fixed when the org is generated).
+        self.known_users = known_users
         self._lock = threading.RLock()
         self._sessions: dict[str, str] = {}  # browser session id -> username
         self._consents: set[tuple[str, str]] = set()  # (username lower, client id)
@@ -148,6 +150,8 @@ class OAuthState:
 
     def canonical_username(self, username: str) -> str | None:
         lowered = username.strip().lower()
+        if lowered not in self.known_users:
+            return None
         for known in self.config.users:
             if known.lower() == lowered:
                 return known

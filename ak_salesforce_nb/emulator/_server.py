@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Mapping
 from types import TracebackType
 
 import tornado.httpserver
 
 from ._app import bind, start_server
 from ._config import EmulatorConfig
-from ._state import TOKEN_FAULTS, EmulatorState
+from ._state import TOKEN_FAULTS, EmulatorState, Stats
 
 DEFAULT_REDIRECT_URI = "http://localhost/oauth/redirect/salesforce"
 
@@ -40,7 +39,9 @@ class RunningEmulator:
         return self._state.config
 
     @property
-    def stats(self) -> Mapping[str, int]:
+    def stats(self) -> Stats:
+        """Counters: token_requests, code_grants, refresh_grants, userinfo_requests,
+        api_requests, revocations (``emu.stats.reset()`` sets them back to 0)."""
         return self._state.stats
 
     @property

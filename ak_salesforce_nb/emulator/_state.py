@@ -6,7 +6,7 @@ import asyncio
 import datetime
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, MutableMapping
 
 from ._bulk import BulkJobs
 from ._config import EmulatorConfig
@@ -28,8 +28,8 @@ STAT_NAMES = (
 TOKEN_FAULTS = (None, "slow", "500", "garbage", "bad_signature", "invalid_grant")
 
 
-class Stats(Mapping[str, int]):
-    """Request counters, readable from any thread while the event loop updates them."""
+class Stats(MutableMapping[str, int]):
+    """Request counters, readable (and resettable) from any thread while the loop counts."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -40,13 +40,25 @@ class Stats(Mapping[str, int]):
             self._counts[name] = self._counts.get(name, 0) + 1
 
     def reset(self) -> None:
+        """Set every counter back to 0."""
         with self._lock:
             for name in self._counts:
                 self._counts[name] = 0
 
+    def clear(self) -> None:
+        self.reset()
+
     def __getitem__(self, name: str) -> int:
         with self._lock:
             return self._counts[name]
+
+    def __setitem__(self, name: str, value: int) -> None:
+        with self._lock:
+            self._counts[name] = value
+
+    def __delitem__(self, name: str) -> None:
+        """Counters cannot disappear: deleting one sets it to 0."""
+        self[name] = 0
 
     def __iter__(self) -> Iterator[str]:
         with self._lock:
@@ -69,7 +81,7 @@ class EmulatorState:
         self.schema = build_schema(config.extra_objects)
         self.store = Store(self.schema)
         populate(self.store, config)
-        self.oauth = OAuthState(config, self.store.org_id[:15])
+        self.oauth = OAuthState(config, self.store.org_id[:15], set(self.store.login_users))
         self.records = RecordService(self.store)
         self.cursors = CursorStore(config.max_open_cursors)
         self.bulk = BulkJobs()

@@ -6,7 +6,8 @@ import time
 from typing import Any
 
 from ._errors import ApiError
-from ._query import AggregateResult, CountResult, RecordsResult, execute
+from ._query import CountResult, RecordsResult, execute
+from ._query_aggregate import AggregateResult
 from ._soql_parser import SoqlError
 from ._web_base import ApiHandler
 from ._web_rest import soql_failure

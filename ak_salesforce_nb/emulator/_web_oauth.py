@@ -92,7 +92,7 @@ class AuthorizeHandler(_PageHandler):
             id=secrets.token_urlsafe(18),
             client_id=client_id,
             redirect_uri=redirect_uri,
-            state=self.get_argument("state", None),
+            state=self.get_argument("state", None, strip=False),
             scope=scope,
             code_challenge=self.arg("code_challenge") or None,
             login_hint=self.arg("login_hint"),
@@ -144,7 +144,7 @@ class LoginHandler(_PageHandler):
             self.show_error("invalid_request", "the authorization request is missing or expired")
             return
         username = self.arg("username") or ""
-        password = self.get_argument("password", "")
+        password = self.get_argument("password", "", strip=False)
         known = self.state.oauth.check_password(username, password) if username else None
         if known is None:
             self.finish(_pages.login_page(pending.id, username, _pages.LOGIN_ERROR))
@@ -337,12 +337,9 @@ class _IdentityBase(_JsonOAuthHandler):
             return None
         return access.username
 
-    def user_details(self, username: str) -> dict[str, Any]:
+    def user_details(self, row: int) -> dict[str, Any]:
         store = self.state.store
-        users = store.users
-        row = store.user_row(username)
-        assert row is not None
-        columns = users.columns
+        columns = store.users.columns
         user_id = columns["Id"][row]
         base = self.state.base_url
         return {
@@ -369,7 +366,9 @@ class UserInfoHandler(_IdentityBase):
         username = self.token_user(bearer_token(self) or self.get_argument("access_token", None))
         if username is None:
             return
-        details = self.user_details(username)
+        row = self.state.store.user_row(username)
+        assert row is not None
+        details = self.user_details(row)
         updated = details["updated"]
         self.finish(
             json.dumps(
@@ -423,16 +422,13 @@ class IdentityHandler(_IdentityBase):
         if row is None:
             self.identity_error(404, "Bad_Id")
             return
-        target = users.columns["Username"][row]
-        if store.user_row(target) is None:
-            self.identity_error(404, "Inactive")
-            return
-        details = self.user_details(target)
+        details = self.user_details(row)
+        target = details["username"]
         self.finish(
             json.dumps(
                 {
-                    "id": self.state.identity_url(target),
-                    "asserted_user": target == username,
+                    "id": f"{self.state.base_url}/id/{store.org_id}/{details['user_id']}",
+                    "asserted_user": target.lower() == username.lower(),
                     "user_id": details["user_id"],
                     "organization_id": store.org_id,
                     "username": details["username"],

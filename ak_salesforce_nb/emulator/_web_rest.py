@@ -7,7 +7,8 @@ from typing import Any
 from ._cursors import batch_size_from_header, encode_json, encode_page
 from ._describe import describe_global, describe_sobject, global_entry
 from ._errors import ApiError, not_found
-from ._query import AggregateResult, CountResult, execute
+from ._query import CountResult, execute
+from ._query_aggregate import AggregateResult
 from ._soql_parser import SoqlError
 from ._web_base import API_VERSIONS, ApiHandler, BaseHandler
 

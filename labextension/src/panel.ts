@@ -17,6 +17,7 @@ import { IOAuthMessage } from './messages';
 import { pageCallbackUrls } from './page';
 import {
   closePopup,
+  closePopupSoon,
   navigatePopup,
   openAuthPopup,
   watchPopup,
@@ -474,7 +475,9 @@ export class ConnectionsPanel extends Widget {
   }
 
   private _onOAuthResult(msg: IOAuthMessage): void {
-    this._endFlow(msg.name, true);
+    const popup = this._flows.get(msg.name)?.popup ?? null;
+    this._endFlow(msg.name, false);
+    closePopupSoon(msg.name, popup);
     if (msg.state === 'connected') {
       this._setNote(msg.name, { kind: 'success', text: 'Connected.' });
     } else {

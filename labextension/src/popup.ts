@@ -44,6 +44,13 @@ export function writePopupText(popup: Window, text: string): void {
  * @returns the window, or `null` when the browser blocked it.
  */
 export function openAuthPopup(connectionName: string): Window | null {
+  // A popup whose flow already ended (waiting for closePopupSoon) is done:
+  // close it now, so this click gets a fresh window rather than reusing it.
+  const finished = finishedPopups.get(connectionName);
+  if (finished) {
+    finishedPopups.delete(connectionName);
+    closePopup(finished);
+  }
   let popup: Window | null = null;
   try {
     popup = window.open('', popupName(connectionName), POPUP_FEATURES);
@@ -87,6 +94,37 @@ export function navigatePopup(popup: Window, url: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * How long a popup may stay open after its result arrived (ms). The callback
+ * page closes itself after a success; this also closes it after an error,
+ * once the user had a moment to see it (the form and panel show it too).
+ */
+export const CLOSE_AFTER_RESULT_MS = 3000;
+
+/** Popups whose flow ended, by connection name, until they are closed. */
+const finishedPopups = new Map<string, Window>();
+
+/**
+ * Close the popup of `connectionName` after {@link CLOSE_AFTER_RESULT_MS}, if
+ * it is still open then (or at the next {@link openAuthPopup} for that name).
+ */
+export function closePopupSoon(
+  connectionName: string,
+  popup: Window | null,
+  delayMs: number = CLOSE_AFTER_RESULT_MS
+): void {
+  if (!popup) {
+    return;
+  }
+  finishedPopups.set(connectionName, popup);
+  setTimeout(() => {
+    if (finishedPopups.get(connectionName) === popup) {
+      finishedPopups.delete(connectionName);
+    }
+    closePopup(popup);
+  }, delayMs);
 }
 
 /** Close the popup if it is still open. */

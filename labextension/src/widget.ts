@@ -29,6 +29,7 @@ import { IOAuthMessage } from './messages';
 import { pageCallbackUrls } from './page';
 import {
   closePopup,
+  closePopupSoon,
   navigatePopup,
   openAuthPopup,
   watchPopup,
@@ -261,7 +262,9 @@ export class AuthorizeBridgeView extends DOMWidgetView {
 
   private _onResult(msg: IOAuthMessage): void {
     this.send({ event: 'oauth-result', name: msg.name, state: msg.state });
-    this._endFlow(true);
+    const popup = this._popup;
+    this._endFlow(false);
+    closePopupSoon(msg.name, popup);
   }
 
   /** Stop watching the popup (closing it when `close`); no message is sent. */

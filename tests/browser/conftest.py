@@ -119,6 +119,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             "--ServerApp.base_url=/jl/",
             f"--ServerApp.root_dir={root}",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--ServerApp.allow_root=True",
         ],
         env=env,
         stdout=log,
@@ -180,3 +181,29 @@ def screenshot(page: Any, name: str) -> Path:
     path = ARTIFACTS / name
     page.screenshot(path=str(path))
     return path
+
+
+@pytest.fixture(autouse=True)
+def jp_asyncio_loop() -> Iterator[None]:
+    """Playwright's sync API runs its own event loop; pytest-jupyter's must stay out."""
+    yield None
+
+
+@pytest.fixture(autouse=True)
+def jp_server_cleanup() -> Iterator[None]:
+    """No pytest-jupyter server runs in these tests; nothing to clean."""
+    yield None
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: Any, call: Any) -> Any:
+    report = yield
+    if report.when == "call" and report.failed:
+        page = item.funcargs.get("page")
+        if page is not None:
+            for index, each in enumerate(page.context.pages):
+                try:
+                    screenshot(each, f"failure-{item.name}-{index}.png")
+                except Exception:  # noqa: BLE001 - a screenshot must not hide the failure
+                    pass
+    return report

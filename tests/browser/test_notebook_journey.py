@@ -18,11 +18,27 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 SECRET = "demo-client-secret"
 
 
+def wait_for_idle_kernel(page: Any) -> None:
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.jp-StatusBar-TextItem')]"
+        ".some(e => e.textContent.includes('| Idle'))",
+        timeout=90_000,
+    )
+
+
 def run_cell(page: Any, index: int) -> Any:
+    """Run cell `index` and wait until the kernel took it (its prompt shows [*] or [n])."""
+    wait_for_idle_kernel(page)
     cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
-    cell.locator(".jp-InputArea-editor").click()
-    page.keyboard.press("Shift+Enter")
-    return cell
+    prompt = cell.locator(".jp-InputPrompt")
+    for _ in range(3):
+        cell.locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Shift+Enter")
+        for _ in range(50):
+            if prompt.inner_text().strip() not in ("[ ]:", ""):
+                return cell
+            page.wait_for_timeout(100)
+    raise AssertionError(f"cell {index} did not run")
 
 
 def form_in(cell: Any) -> Any:
@@ -82,10 +98,12 @@ def test_connect_query_deny_wrong_secret_and_save(
     screenshot(page, "step2-connect-form.png")
 
     # 6a. Deny: the form says so, clearly.
-    authorize(page, form, allow=False)
+    popup = authorize(page, form, allow=False)
     page.wait_for_function("() => document.querySelector('.aksf-state')?.dataset.state === 'error'")
     assert "access_denied" in form.inner_text()
     assert "Allow" in form.inner_text()  # what to do next
+    assert "Access not allowed" in popup.locator("h1").inner_text()
+    popup.close()  # the person reads the page and closes it
 
     # 3-4. Authorize again; log in and Allow; the form turns connected by itself.
     popup = authorize(page, form, allow=True)

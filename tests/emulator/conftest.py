@@ -18,7 +18,7 @@ import pytest
 
 from ak_salesforce_nb.emulator import EmulatorConfig, RunningEmulator, start_emulator
 
-from .helpers import VERSION, get_token
+from .helpers import VERSION, get_token, http_client
 
 
 @pytest.fixture(scope="session")
@@ -58,7 +58,7 @@ def writable_emulator() -> Iterator[RunningEmulator]:
 
 @pytest.fixture
 def client(emu: RunningEmulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emu.url, timeout=30) as http:
+    with http_client(emu.url) as http:
         yield http
 
 
@@ -71,9 +71,7 @@ def token(emu: RunningEmulator) -> dict[str, Any]:
 def api(emu: RunningEmulator, token: dict[str, Any]) -> Iterator[httpx.Client]:
     """An authenticated client rooted at ``/services/data/v66.0``."""
     headers = {"Authorization": f"Bearer {token['access_token']}"}
-    with httpx.Client(
-        base_url=f"{emu.url}/services/data/v{VERSION}", headers=headers, timeout=30
-    ) as http:
+    with http_client(f"{emu.url}/services/data/v{VERSION}", headers=headers, timeout=30) as http:
         yield http
 
 

@@ -13,6 +13,7 @@ from .helpers import (
     browser_login,
     exchange_code,
     hidden_pending,
+    http_client,
     pkce_pair,
     query_params,
 )
@@ -63,7 +64,7 @@ def test_login_then_consent_then_redirect_with_code(
 def test_consent_is_remembered_per_user_and_client() -> None:
     with (
         start_emulator(EmulatorConfig(accounts=5)) as fresh,
-        httpx.Client(base_url=fresh.url) as client,
+        http_client(fresh.url) as client,
     ):
         _check_consent_memory(client)
 

@@ -16,6 +16,8 @@ import pytest
 
 from ak_salesforce_nb.emulator import RunningEmulator
 
+from .helpers import get_token, http_client
+
 ACCOUNT_FIELDS = (
     "Id, Name, Industry, Rating, AnnualRevenue, NumberOfEmployees, Website, CreatedDate, "
     "OwnerId, Owner.Name, ParentId, Type"
@@ -46,13 +48,9 @@ def error_of(answer: httpx.Response, status: int = 400) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def accounts(shared_emulator: RunningEmulator) -> list[dict[str, Any]]:
-    from .helpers import get_token
-
     token = get_token(shared_emulator)
     headers = {"Authorization": f"Bearer {token['access_token']}"}
-    with httpx.Client(
-        base_url=f"{shared_emulator.url}/services/data/v66.0", headers=headers
-    ) as api:
+    with http_client(f"{shared_emulator.url}/services/data/v66.0", headers=headers) as api:
         records: list[dict[str, Any]] = fetch_all(api, f"SELECT {ACCOUNT_FIELDS} FROM Account")[
             "records"
         ]
@@ -79,7 +77,7 @@ def test_versions_and_resources(client: httpx.Client, api: httpx.Client) -> None
 
 
 def test_authentication_and_unknown_paths(emu: RunningEmulator, api: httpx.Client) -> None:
-    with httpx.Client(base_url=emu.url) as anonymous:
+    with http_client(emu.url) as anonymous:
         for path in (
             "/services/data/v66.0/query?q=SELECT+Id+FROM+Account",
             "/services/data/v66.0/x",
@@ -90,7 +88,7 @@ def test_authentication_and_unknown_paths(emu: RunningEmulator, api: httpx.Clien
                 "errorCode": "INVALID_SESSION_ID",
             }
     token = api.headers["Authorization"]
-    with httpx.Client(base_url=emu.url, headers={"Authorization": token}) as other:
+    with http_client(emu.url, headers={"Authorization": token}) as other:
         for path in ("/services/data/v20.0/limits", "/services/data/v66.0/nothing/here"):
             assert error_of(other.get(path), 404) == {
                 "message": "The requested resource does not exist",
@@ -98,13 +96,16 @@ def test_authentication_and_unknown_paths(emu: RunningEmulator, api: httpx.Clien
             }
 
 
+def _usage(answer: httpx.Response) -> int:
+    match = re.fullmatch(r"api-usage=(\d+)/15000", answer.headers["sforce-limit-info"])
+    assert match, answer.headers
+    return int(match[1])
+
+
 def test_usage_header_counts_calls(api: httpx.Client) -> None:
     first = api.get("/limits")
     second = api.get("/limits")
-    used = [
-        int(re.fullmatch(r"api-usage=(\d+)/15000", a.headers["sforce-limit-info"])[1])
-        for a in (first, second)
-    ]  # type: ignore[index]
+    used = [_usage(answer) for answer in (first, second)]
     assert used[1] == used[0] + 1
     limits = second.json()
     assert limits["DailyApiRequests"] == {"Max": 15000, "Remaining": 15000 - used[1]}
@@ -135,7 +136,7 @@ def test_record_shape_and_parent_relationships(api: httpx.Client, emu: RunningEm
     with_parent = [r for r in answer["records"] if r["Parent"] is not None]
     assert with_parent and with_parent[0]["Parent"]["Name"]
     # The API version of the request shows in attributes.url.
-    with httpx.Client(base_url=emu.url, headers=api.headers) as other:
+    with http_client(emu.url, headers=api.headers) as other:
         old = other.get(
             "/services/data/v52.0/query", params={"q": "SELECT Id FROM Account LIMIT 1"}
         )
@@ -146,7 +147,8 @@ def test_two_level_parent_and_child_subquery(api: httpx.Client) -> None:
     contacts = api.get(
         "/query",
         params={
-            "q": "SELECT Name, Account.Name, Account.Owner.Name FROM Contact WHERE AccountId != null LIMIT 3"
+            "q": "SELECT Name, Account.Name, Account.Owner.Name FROM Contact "
+            "WHERE AccountId != null LIMIT 3"
         },
     ).json()["records"]
     assert contacts[0]["Account"]["Owner"]["attributes"]["type"] == "User"
@@ -178,7 +180,8 @@ def test_two_level_parent_and_child_subquery(api: httpx.Client) -> None:
     direct = api.get(
         "/query",
         params={
-            "q": f"SELECT COUNT() FROM Contact WHERE AccountId = '{account['attributes']['url'][-18:]}'"
+            "q": "SELECT COUNT() FROM Contact "
+            f"WHERE AccountId = '{account['attributes']['url'][-18:]}'"
         },
     ).json()
     assert direct["totalSize"] == account["Contacts"]["totalSize"]
@@ -243,9 +246,10 @@ def test_count_and_aggregates(api: httpx.Client, accounts: list[dict[str, Any]])
     )
 
 
-def _revenue(a: dict[str, Any]) -> float | None:
-    value: float | None = a["AnnualRevenue"]
-    return value
+def _revenue(a: dict[str, Any]) -> float:
+    """Annual revenue with null as NaN, which fails every comparison like SOQL's null."""
+    value = a["AnnualRevenue"]
+    return float("nan") if value is None else float(value)
 
 
 @pytest.mark.parametrize(
@@ -258,12 +262,12 @@ def _revenue(a: dict[str, Any]) -> float | None:
             "Industry != null AND Rating = 'Hot'",
             lambda a: a["Industry"] is not None and a["Rating"] == "Hot",
         ),
-        ("AnnualRevenue > 100000000", lambda a: (_revenue(a) or 0) > 1e8),
-        ("AnnualRevenue <= 5000000", lambda a: _revenue(a) is not None and _revenue(a) <= 5e6),  # type: ignore[operator]
+        ("AnnualRevenue > 100000000", lambda a: _revenue(a) > 1e8),
+        ("AnnualRevenue <= 5000000", lambda a: _revenue(a) <= 5e6),
         (
             "AnnualRevenue < 5000000.5 OR AnnualRevenue = null",
-            lambda a: _revenue(a) is None or _revenue(a) < 5000000.5,
-        ),  # type: ignore[operator]
+            lambda a: a["AnnualRevenue"] is None or _revenue(a) < 5000000.5,
+        ),
         ("NumberOfEmployees >= 2500", lambda a: (a["NumberOfEmployees"] or 0) >= 2500),
         (
             "Industry IN ('Banking', 'Retail', 'Nope')",
@@ -371,7 +375,8 @@ def test_order_by_limit_offset(api: httpx.Client, accounts: list[dict[str, Any]]
     assert default_nulls[0]["Rating"] is None  # nulls sort first by default, in both directions
     multi = fetch_all(
         api,
-        "SELECT Industry, AnnualRevenue FROM Account ORDER BY Industry ASC NULLS LAST, AnnualRevenue DESC",
+        "SELECT Industry, AnnualRevenue FROM Account "
+        "ORDER BY Industry ASC NULLS LAST, AnnualRevenue DESC",
     )
     rows = [(r["Industry"], r["AnnualRevenue"]) for r in multi["records"]]
     assert rows[-1][0] is None
@@ -392,7 +397,8 @@ def test_semi_join_and_fields_function(api: httpx.Client) -> None:
     expected = sorted({r["AccountId"] for r in won["records"] if r["AccountId"]})
     got = q_ids(
         api,
-        "SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Opportunity WHERE StageName = 'Closed Won')",
+        "SELECT Id FROM Account WHERE Id IN "
+        "(SELECT AccountId FROM Opportunity WHERE StageName = 'Closed Won')",
     )
     assert sorted(got) == expected
     standard = api.get(
@@ -529,11 +535,9 @@ def test_invalid_locators(api: httpx.Client, emu: RunningEmulator) -> None:
     locator = first["nextRecordsUrl"].rsplit("/", 1)[1].split("-")[0]
     assert error_of(api.get(f"/query/{locator}-99999")) == expected
     # Another user cannot read this user's cursor.
-    from .helpers import get_token
-
     bob = get_token(emu, "bob@example.com")
-    with httpx.Client(
-        base_url=api.base_url, headers={"Authorization": f"Bearer {bob['access_token']}"}
+    with http_client(
+        str(api.base_url), headers={"Authorization": f"Bearer {bob['access_token']}"}
     ) as other:
         assert error_of(other.get(f"/query/{locator}-2000")) == expected
     # Salesforce keeps 10 open cursors per user and releases the oldest.

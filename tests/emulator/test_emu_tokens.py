@@ -20,6 +20,7 @@ from .helpers import (
     REDIRECT_URI,
     exchange_code,
     get_token,
+    http_client,
     pkce_pair,
 )
 
@@ -290,6 +291,8 @@ def test_stats_count_grants(emu: RunningEmulator, client: httpx.Client) -> None:
     assert after["token_requests"] == before["token_requests"] + 2
     assert after["code_grants"] == before["code_grants"] + 1
     assert after["refresh_grants"] == before["refresh_grants"] + 1
+    emu.stats.reset()
+    assert dict(emu.stats) == dict.fromkeys(after, 0)
 
 
 def test_authorize_code_rejects_unknown_users(emu: RunningEmulator) -> None:
@@ -304,7 +307,7 @@ def test_fault_500_garbage_and_invalid_grant(emu: RunningEmulator, client: httpx
     emu.token_fault = "garbage"
     garbage = _refresh(client, token["refresh_token"])
     assert garbage.status_code == 200
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Expecting value"):
         garbage.json()
     emu.token_fault = "invalid_grant"
     _assert_oauth_error(
@@ -338,7 +341,7 @@ def test_fault_slow_does_not_block_other_requests(
 
     def slow_refresh() -> None:
         start = time.monotonic()
-        with httpx.Client(base_url=emu.url, timeout=10) as other:
+        with http_client(emu.url, timeout=10) as other:
             assert _refresh(other, token["refresh_token"]).status_code == 200
         results["slow"] = time.monotonic() - start
 
@@ -351,3 +354,24 @@ def test_fault_slow_does_not_block_other_requests(
     thread.join(timeout=10)
     assert results["fast"] < 0.5
     assert 1.3 < results["slow"] < 5
+
+
+def test_identity_url_of_another_user_in_the_org(
+    emu: RunningEmulator, client: httpx.Client
+) -> None:
+    token = get_token(emu)
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    query = client.get(
+        "/services/data/v66.0/query",
+        params={"q": "SELECT Id, Name FROM User WHERE Username = 'grace.hopper@example.com'"},
+        headers=headers,
+    ).json()
+    grace = query["records"][0]
+    answer = client.get(f"/id/{emu.org_id}/{grace['Id']}", headers=headers)
+    assert answer.status_code == 200
+    assert answer.json()["display_name"] == "Grace Hopper"
+    assert answer.json()["asserted_user"] is False
+    wrong_org = client.get(f"/id/00DHs0000000XXXAAA/{grace['Id']}", headers=headers)
+    assert (wrong_org.status_code, wrong_org.text) == (403, "Wrong_Org")
+    unknown = client.get(f"/id/{emu.org_id}/005Hs00000000ZZAAA", headers=headers)
+    assert (unknown.status_code, unknown.text) == (404, "Bad_Id")

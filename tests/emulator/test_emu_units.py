@@ -41,7 +41,7 @@ def test_soql_string_escapes() -> None:
     assert query.where.value.value == 'O\'Brien \\ "x" \n é'  # type: ignore[union-attr]
 
 
-@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40))
+@given(st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=40))
 def test_soql_string_literals_round_trip(text: str) -> None:
     escaped = (
         text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\r", "\\r")

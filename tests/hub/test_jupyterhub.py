@@ -68,7 +68,7 @@ c.Spawner.environment = {environment!r}
 c.Spawner.start_timeout = {spawn_timeout!r}
 c.Spawner.http_timeout = {spawn_timeout!r}
 # Answer spawn requests at once (202) so that both servers start side by side.
-c.JupyterHub.slow_spawn_timeout = 0
+c.JupyterHub.tornado_settings = {{"slow_spawn_timeout": 0}}
 
 c.JupyterHub.services = [{{"name": "hub-test", "api_token": {service_token!r}}}]
 c.JupyterHub.load_roles = [
@@ -264,9 +264,9 @@ def hub_environment() -> dict[str, str]:
     if shutil.which(CHP, path=env.get("PATH")) is None:
         pytest.fail(
             f"{CHP} is not on PATH, so JupyterHub cannot start its proxy. Install it with "
-            f"`npm install --prefix /tmp/chp {CHP}` and put /tmp/chp/node_modules/.bin on "
-            "PATH, or run the tests through `make test` (which installs it under "
-            ".venv/node and puts it on PATH).",
+            f"`npm install --prefix DIR {CHP}` and put DIR/node_modules/.bin on PATH, or "
+            "run the tests through `make test` (which installs it under .venv/node and "
+            "puts that on PATH).",
             pytrace=False,
         )
     return env
@@ -309,12 +309,11 @@ def wait_for_hub(proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
     pytest.fail(f"JupyterHub did not answer in {HUB_START_TIMEOUT:g} s:\n{log_tail(log)}")
 
 
-def spawn(hub: Hub, names: list[str]) -> list[int]:
-    """Start the users' default servers; wait until ready; their pids."""
+def spawn(hub: Hub, names: list[str], pids: list[int]) -> None:
+    """Start the users' default servers side by side; wait until ready; note their pids."""
     for name in names:
         response = hub.api.post(f"/users/{name}/server")
         assert response.status_code in (201, 202), response.text
-    pids = []
     deadline = time.monotonic() + SPAWN_TIMEOUT
     for name in names:
         while True:
@@ -329,7 +328,6 @@ def spawn(hub: Hub, names: list[str]) -> list[int]:
                     f"{log_tail(hub.log)}"
                 )
             time.sleep(0.25)
-    return pids
 
 
 @pytest.fixture
@@ -388,7 +386,7 @@ def hub(tmp_path: Path) -> Iterator[Hub]:
             # 1. Both users log in; their servers are spawned and become ready.
             for name, browser in deployment.browsers.items():
                 browser.login(name)
-            pids = spawn(deployment, list(USERS))
+            spawn(deployment, list(USERS), pids)
             for name in USERS:
                 response = api.post(
                     f"/users/{name}/tokens", json={"note": "hub test", "expires_in": 900}
@@ -416,6 +414,8 @@ def hub(tmp_path: Path) -> Iterator[Hub]:
                     kill_if_ours(pid, "jupyterhub.singleuser")
             if proxy_pid:
                 kill_if_ours(proxy_pid, CHP)
+            # Shown by pytest only when the test fails.
+            print(f"--- {log} (tail) ---\n{log_tail(log, 80)}")
 
 
 # -- the flow --------------------------------------------------------------------------

@@ -1,0 +1,209 @@
+"""Name resolution for SOQL: field paths against the schema, and fast row getters.
+
+A resolved field becomes a getter (row number -> value) built from the table's column
+lists; relationship hops (``Account.Owner.Name``) compose parent-row lookups by id.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ._schema import FieldDef, SObjectDef
+from ._soql_parser import FieldRef, Query, SoqlError
+from ._store import Store, Table
+
+if TYPE_CHECKING:
+    from ._query import RecordsResult
+
+Getter = Callable[[int], Any]
+Predicate = Callable[[int], bool]
+
+CUSTOM_FIELD_HINT = (
+    "If you are attempting to use a custom field, be sure to append the '__c' after the "
+    "custom field name. Please reference your WSDL or the describe call for the "
+    "appropriate names."
+)
+CUSTOM_RELATIONSHIP_HINT = (
+    "If you are attempting to use a custom relationship, be sure to append the '__r' "
+    "after the custom relationship name. Please reference your WSDL or the describe call "
+    "for the appropriate names."
+)
+CUSTOM_OBJECT_HINT = (
+    "If you are attempting to use a custom object, be sure to append the '__c' after the "
+    "entity name. Please reference your WSDL or the describe call for the appropriate names."
+)
+MAX_OFFSET = 2000
+
+
+def invalid_type(name: str, offset: int | None) -> SoqlError:
+    return SoqlError(
+        "INVALID_TYPE", f"sObject type '{name}' is not supported. {CUSTOM_OBJECT_HINT}", offset
+    )
+
+
+@dataclasses.dataclass
+class Resolved:
+    """A field path resolved against a table: how to read it from a row of that table."""
+
+    field: FieldDef
+    path: list[str]  # canonical spelling, relationship names then the field name
+    getter: Getter
+
+
+class QueryContext:
+    """What a query runs against: the store, queryAll or not, and "today" for TODAY."""
+
+    def __init__(
+        self,
+        store: Store,
+        include_deleted: bool,
+        today: datetime.date,
+        run_records: Callable[[QueryContext, Query], RecordsResult],
+    ) -> None:
+        self.store = store
+        self.include_deleted = include_deleted
+        self.today = today
+        #: Runs a nested record query (semi-joins); given by the caller to avoid a cycle.
+        self.run_records = run_records
+
+
+def parent_row_getter(table: Table, reference: FieldDef, parent: Table) -> Getter:
+    refs = table.columns[reference.name]
+    index = parent.index
+    deleted = parent.columns.get("IsDeleted")
+
+    def parent_row(row: int) -> int | None:
+        ref = refs[row]
+        if ref is None:
+            return None
+        parent_row_number = index.get(ref[:15])
+        if parent_row_number is None or (deleted is not None and deleted[parent_row_number]):
+            return None
+        return parent_row_number
+
+    return parent_row
+
+
+def column_getter(table: Table, f: FieldDef) -> Getter:
+    if f.type == "address":
+        parts = [(key, table.columns[name]) for key, name in f.components]
+
+        def address(row: int) -> Any:
+            values = {key: column[row] for key, column in parts}
+            if all(v is None for v in values.values()):
+                return None
+            return {
+                "city": values["city"],
+                "country": values["country"],
+                "geocodeAccuracy": None,
+                "latitude": None,
+                "longitude": None,
+                "postalCode": values["postalCode"],
+                "state": values["state"],
+                "street": values["street"],
+            }
+
+        return address
+    return table.columns[f.name].__getitem__
+
+
+def compose(first: Getter, then: Getter) -> Getter:
+    def composed(row: int) -> Any:
+        next_row = first(row)
+        return None if next_row is None else then(next_row)
+
+    return composed
+
+
+class Scope:
+    """Name resolution for one FROM object (and its alias)."""
+
+    def __init__(self, ctx: QueryContext, sobject: SObjectDef, alias: str | None) -> None:
+        self.ctx = ctx
+        self.sobject = sobject
+        self.table = ctx.store.tables[sobject.name.lower()]
+        self.alias = alias
+
+    def strip_prefix(self, path: list[str]) -> list[str]:
+        head = path[0].lower()
+        if len(path) > 1 and (
+            (self.alias is not None and head == self.alias.lower())
+            or (
+                head == self.sobject.name.lower()
+                and not self.sobject.reference_by_relationship(head)
+            )
+        ):
+            return path[1:]
+        return path
+
+    def resolve(self, ref: FieldRef) -> Resolved:
+        path = self.strip_prefix(ref.path)
+        table = self.table
+        sobject = self.sobject
+        canonical: list[str] = []
+        row_getter: Getter | None = None
+        for segment in path[:-1]:
+            reference = sobject.reference_by_relationship(segment)
+            if reference is None:
+                raise SoqlError(
+                    "INVALID_FIELD",
+                    f"Didn't understand relationship '{segment}' in field path. "
+                    + CUSTOM_RELATIONSHIP_HINT,
+                    ref.offset,
+                )
+            parent = self.ctx.store.tables[reference.reference_to[0].lower()]
+            step = parent_row_getter(table, reference, parent)
+            row_getter = step if row_getter is None else compose(row_getter, step)
+            canonical.append(reference.relationship_name or segment)
+            table = parent
+            sobject = parent.sobject
+        f = sobject.field(path[-1])
+        if f is None:
+            raise SoqlError(
+                "INVALID_FIELD",
+                f"No such column '{path[-1]}' on entity '{sobject.name}'. {CUSTOM_FIELD_HINT}",
+                ref.offset,
+            )
+        canonical.append(f.name)
+        getter = column_getter(table, f)
+        if row_getter is not None:
+            getter = compose(row_getter, getter)
+        return Resolved(f, canonical, getter)
+
+
+def normalizer(f: FieldDef) -> Callable[[Any], Any]:
+    if f.type in ("id", "reference"):
+        return lambda v: None if v is None else v[:15]
+    if f.is_text:
+        return lambda v: None if v is None else v.casefold()
+    return lambda v: v
+
+
+def normalized(resolved: Resolved) -> Getter:
+    """The field's comparable value: case-folded text, id15 ids, others as they are."""
+    normalize = normalizer(resolved.field)
+    raw = resolved.getter
+
+    def getter(row: int) -> Any:
+        return normalize(raw(row))
+
+    return getter
+
+
+def check_offset(query: Query) -> None:
+    if query.offset is not None and query.offset > MAX_OFFSET:
+        raise SoqlError(
+            "NUMBER_OUTSIDE_VALID_RANGE",
+            f"Maximum SOQL offset allowed is {MAX_OFFSET}",
+            query.offset_position,
+        )
+
+
+def lookup_sobject(ctx: QueryContext, query: Query) -> SObjectDef:
+    sobject = ctx.store.schema.get(query.sobject)
+    if sobject is None:
+        raise invalid_type(query.sobject, query.sobject_offset)
+    return sobject

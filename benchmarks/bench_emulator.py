@@ -1,0 +1,151 @@
+"""Benchmark: how fast does a plain HTTP client page through a 100,000-record query?
+
+Starts ``python -m ak_salesforce_nb.emulator --accounts 100000 --auto-approve`` as a
+subprocess, gets a token through the OAuth code flow over HTTP, then fetches
+``SELECT Id, Name, Industry, AnnualRevenue, Owner.Name FROM Account`` through all 50 pages
+of 2,000 records (following ``nextRecordsUrl``, decoding every page) and prints records/s,
+the median of three runs. Run from the repository root::
+
+    python benchmarks/bench_emulator.py [--accounts 100000] [--runs 3] [--parallel 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+QUERY = "SELECT Id, Name, Industry, AnnualRevenue, Owner.Name FROM Account"
+REDIRECT_URI = "http://localhost:8888/oauth/redirect/salesforce"
+
+
+def start(accounts: int) -> tuple[subprocess.Popen[str], str, float]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    command = [
+        sys.executable,
+        "-m",
+        "ak_salesforce_nb.emulator",
+        "--port",
+        "0",
+        "--accounts",
+        str(accounts),
+        "--auto-approve",
+    ]
+    began = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env, cwd=REPO)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.append(process.stdout.readline()))  # type: ignore[union-attr]
+    reader.start()
+    reader.join(300)
+    match = re.fullmatch(r"ak-salesforce-emulator listening on (\S+)\n", lines[0] if lines else "")
+    if not match:
+        process.kill()
+        raise SystemExit(f"the emulator did not start: {lines!r}")
+    return process, match.group(1), time.perf_counter() - began
+
+
+def access_token(client: httpx.Client) -> str:
+    """The OAuth web server flow over HTTP against the auto-approving emulator."""
+    answer = client.get(
+        "/services/oauth2/authorize",
+        params={
+            "response_type": "code",
+            "client_id": "demo-client-id",
+            "redirect_uri": REDIRECT_URI,
+            "scope": "api refresh_token",
+        },
+    )
+    code = parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
+    token = client.post(
+        "/services/oauth2/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "client_id": "demo-client-id",
+            "client_secret": "demo-client-secret",
+            "redirect_uri": REDIRECT_URI,
+        },
+    ).json()
+    value: str = token["access_token"]
+    return value
+
+
+def fetch_sequential(client: httpx.Client) -> int:
+    page: dict[str, Any] = client.get("/services/data/v66.0/query", params={"q": QUERY}).json()
+    count = len(page["records"])
+    pages = 1
+    while not page["done"]:
+        page = client.get(page["nextRecordsUrl"]).json()
+        count += len(page["records"])
+        pages += 1
+    assert count == page["totalSize"], (count, page["totalSize"])
+    return count
+
+
+def fetch_parallel(client: httpx.Client, workers: int) -> int:
+    """First page, then every other page at once by computing the locator offsets."""
+    first: dict[str, Any] = client.get("/services/data/v66.0/query", params={"q": QUERY}).json()
+    count = len(first["records"])
+    if first["done"]:
+        return count
+    base, _, offset = first["nextRecordsUrl"].rpartition("-")
+    step, total = int(offset), first["totalSize"]
+    urls = [f"{base}-{start}" for start in range(step, total, step)]
+    with ThreadPoolExecutor(workers) as pool:
+        sizes = pool.map(lambda url: len(client.get(url).json()["records"]), urls)
+        count += sum(sizes)
+    assert count == total, (count, total)
+    return count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--parallel", type=int, default=0, help="also time N parallel fetchers")
+    args = parser.parse_args()
+    process, url, startup = start(args.accounts)
+    try:
+        print(f"emulator with {args.accounts} accounts ready in {startup:.1f}s at {url}")
+        limits = httpx.Limits(max_connections=max(args.parallel, 1) + 1)
+        with httpx.Client(base_url=url, timeout=120, limits=limits) as client:
+            client.headers["Authorization"] = f"Bearer {access_token(client)}"
+            modes: list[tuple[str, Callable[[httpx.Client], int]]] = [
+                ("sequential", fetch_sequential)
+            ]
+            if args.parallel:
+                workers = args.parallel
+                modes.append((f"{workers} parallel", lambda c: fetch_parallel(c, workers)))
+            for name, fetch in modes:
+                rates = []
+                for _ in range(args.runs):
+                    began = time.perf_counter()
+                    records = fetch(client)
+                    elapsed = time.perf_counter() - began
+                    rates.append(records / elapsed)
+                    print(f"  {name}: {records} records in {elapsed:.2f}s")
+                print(f"{name}: median {statistics.median(rates):,.0f} records/s")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""Bulk API 2.0 query jobs: life cycle, CSV result pages, locators, errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+
+def create_job(api: httpx.Client, query: str, **extra: str) -> dict[str, Any]:
+    answer = api.post("/jobs/query", json={"operation": "query", "query": query, **extra})
+    assert answer.status_code == 200, answer.text
+    job: dict[str, Any] = answer.json()
+    return job
+
+
+def wait_for(api: httpx.Client, job_id: str, timeout: float = 10) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    seen: list[str] = []
+    while time.monotonic() < deadline:
+        info: dict[str, Any] = api.get(f"/jobs/query/{job_id}").json()
+        if not seen or seen[-1] != info["state"]:
+            seen.append(info["state"])
+        if info["state"] in ("JobComplete", "Failed", "Aborted"):
+            info["seen"] = seen
+            return info
+        time.sleep(0.02)
+    raise AssertionError(f"job {job_id} stuck in {seen}")
+
+
+def read_pages(
+    api: httpx.Client, job_id: str, max_records: int | None = None
+) -> list[httpx.Response]:
+    pages = []
+    params: dict[str, Any] = {}
+    if max_records:
+        params["maxRecords"] = max_records
+    while True:
+        page = api.get(f"/jobs/query/{job_id}/results", params=params)
+        assert page.status_code == 200, page.text
+        pages.append(page)
+        locator = page.headers["sforce-locator"]
+        if locator == "null":
+            return pages
+        params["locator"] = locator
+
+
+def test_job_life_cycle_and_csv_pages(api: httpx.Client) -> None:
+    job = create_job(api, "SELECT Id, Name, Owner.Name, AnnualRevenue, Website FROM Account")
+    assert job["state"] == "UploadComplete" and job["id"].startswith("750")
+    assert job["operation"] == "query" and job["object"] == "Account"
+    assert job["contentType"] == "CSV" and job["concurrencyMode"] == "Parallel"
+    assert job["lineEnding"] == "LF" and job["columnDelimiter"] == "COMMA"
+    assert job["apiVersion"] == 66.0 and job["createdById"].startswith("005")
+    early = api.get(f"/jobs/query/{job['id']}/results")
+    assert early.status_code == 400 and early.json()[0]["errorCode"] == "INVALIDJOBSTATE"
+
+    info = wait_for(api, job["id"])
+    assert info["seen"][-1] == "JobComplete" and "InProgress" in info["seen"]
+    assert info["numberRecordsProcessed"] == 1000 and info["jobType"] == "V2Query"
+
+    pages = read_pages(api, job["id"], max_records=300)
+    assert [int(p.headers["sforce-numberofrecords"]) for p in pages] == [300, 300, 300, 100]
+    assert all(p.headers["content-type"].startswith("text/csv") for p in pages)
+    rows: list[dict[str, str]] = []
+    for page in pages:
+        reader = csv.DictReader(io.StringIO(page.text))
+        assert reader.fieldnames == ["Id", "Name", "Owner.Name", "AnnualRevenue", "Website"]
+        rows += list(reader)
+    assert len(rows) == 1000 == len({r["Id"] for r in rows})
+    names = {r["Name"] for r in rows}
+    assert 'Smith, Jones & "Partners"' in names and "東京テクノロジー株式会社" in names
+    assert '"Smith, Jones & ""Partners"""' in "".join(p.text for p in pages)  # RFC 4180 quoting
+    assert any(r["Website"] == "" for r in rows)  # null is an empty field
+    assert all(r["Owner.Name"] for r in rows)
+    revenue = next(r["AnnualRevenue"] for r in rows if r["AnnualRevenue"])
+    assert float(revenue) > 0
+
+    everything = read_pages(api, job["id"])
+    assert len(everything) == 1 and int(everything[0].headers["sforce-numberofrecords"]) == 1000
+    # A locator can be read again, in any order.
+    second = api.get(
+        f"/jobs/query/{job['id']}/results",
+        params={"maxRecords": 300, "locator": pages[0].headers["sforce-locator"]},
+    )
+    assert second.text == pages[1].text
+
+    listing = api.get("/jobs/query").json()
+    assert listing["done"] is True and job["id"] in {j["id"] for j in listing["records"]}
+    assert api.delete(f"/jobs/query/{job['id']}").status_code == 204
+    assert api.get(f"/jobs/query/{job['id']}").status_code == 404
+
+
+def test_options_query_all_and_abort(api: httpx.Client) -> None:
+    job = create_job(
+        api,
+        "SELECT Name, Account.Name FROM Contact WHERE Account.Name LIKE 'O\\'%'",
+        columnDelimiter="PIPE",
+        lineEnding="CRLF",
+        operation="queryAll",
+    )
+    assert job["operation"] == "queryAll" and job["object"] == "Contact"
+    wait_for(api, job["id"])
+    text = api.get(f"/jobs/query/{job['id']}/results").text
+    assert text.startswith("Name|Account.Name\r\n")
+    assert all(line.endswith("O'Reilly & Sons") for line in text.split("\r\n")[1:-1])
+
+    slow = create_job(api, "SELECT Id FROM Account")
+    aborted = api.patch(f"/jobs/query/{slow['id']}", json={"state": "Aborted"})
+    assert aborted.status_code == 200 and aborted.json()["state"] == "Aborted"
+    assert api.get(f"/jobs/query/{slow['id']}/results").status_code == 400
+    again = api.patch(f"/jobs/query/{slow['id']}", json={"state": "Aborted"})
+    assert again.status_code == 400 and again.json()[0]["errorCode"] == "INVALIDJOBSTATE"
+
+
+def test_bad_and_unsupported_queries(api: httpx.Client) -> None:
+    bad = api.post("/jobs/query", json={"operation": "query", "query": "SELECT Nope FROM Account"})
+    assert bad.status_code == 400
+    assert bad.json()[0]["errorCode"] == "INVALID_FIELD"
+    assert "ERROR at Row:1:Column:8" in bad.json()[0]["message"]
+    unsupported = create_job(api, "SELECT Name, (SELECT LastName FROM Contacts) FROM Account")
+    info = wait_for(api, unsupported["id"])
+    assert info["state"] == "Failed"
+    assert "not supported" in info["errorMessage"]
+    aggregate = wait_for(api, create_job(api, "SELECT COUNT(Id) FROM Account")["id"])
+    assert aggregate["state"] == "Failed"
+    for body in (
+        {"operation": "insert", "query": "SELECT Id FROM Account"},
+        {"operation": "query"},
+    ):
+        answer = api.post("/jobs/query", json=body)
+        assert answer.status_code == 400 and answer.json()[0]["errorCode"] == "INVALIDJOB"
+    assert api.get("/jobs/query/750Hs0000000001AAA").status_code == 404
+
+
+@pytest.mark.parametrize("locator", ["not-base64!", "OTk5OTk5"])
+def test_bad_locator(api: httpx.Client, locator: str) -> None:
+    job = create_job(api, "SELECT Id FROM Account LIMIT 5")
+    wait_for(api, job["id"])
+    answer = api.get(f"/jobs/query/{job['id']}/results", params={"locator": locator})
+    assert answer.status_code == 400
