@@ -146,7 +146,8 @@ async def test_enhanced_bridge_protocol(flow: Flow, monkeypatch: pytest.MonkeyPa
     form.bridge.send = lambda content, buffers=None: sent.append(content)
     # The view reports the page's callback URL; the form shows it.
     form.bridge.page_callback_urls = ["http://127.0.0.1:8888/a%40b/oauth/redirect/salesforce"]
-    assert "127.0.0.1:8888/a%40b/oauth/redirect/salesforce" in form.callback.value
+    assert form.callback_url() == "http://127.0.0.1:8888/a%40b/oauth/redirect/salesforce"
+    assert "under the Authorize button" in form.callback.value
     # Authorize clicked with an empty form: the view is told to close its popup.
     form._on_bridge_message(form.bridge, {"event": "authorize-clicked"}, None)
     assert sent == [{"command": "close-popup"}]
