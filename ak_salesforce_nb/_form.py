@@ -369,13 +369,7 @@ class ConnectForm:
     def render(self, *, keep_details: bool = False) -> None:
         record = self.record
         state = record.state if record else "not_configured"
-        label, color = STATE_LABELS.get(state, (state, "#706e6b"))
-        self.title.value = (
-            f"<div style='font-size:14px'><b>Salesforce connection "
-            f"“{html.escape(self.name)}”</b> <span class='aksf-state' data-state='{state}' "
-            f"style='background:{color};color:#fff;border-radius:9px;padding:0 .6em'>"
-            f"{html.escape(label)}</span></div>"
-        )
+        connected = state == "connected" and record is not None
         message = (
             record.message
             if record
@@ -385,70 +379,79 @@ class ConnectForm:
             )
         )
         self.status.value = _status_html(state, message)
-        url = self.callback_url()
-        if url and self._page_callback_urls:
-            # The labextension's line below the button shows the URL with a Copy button.
-            self.callback.value = (
-                "<div style='font-size:12px;max-width:34em'>Register the callback URL shown "
-                "under the Authorize button in your Salesforce app (Setup → External Client "
-                "App Manager → your app → OAuth Settings → Callback URL).</div>"
-            )
-        elif url:
-            self.callback.value = (
-                "<div style='font-size:12px;max-width:34em'>Callback URL to register in your "
-                "Salesforce app (Setup → External Client App Manager → your app → OAuth "
-                "Settings → Callback URL):<br><code class='aksf-callback-url' "
-                f"style='user-select:all'>{html.escape(url)}</code></div>"
-            )
-        else:
-            self.callback.value = (
-                "<div style='font-size:12px;max-width:34em'>Callback URL to register: "
-                "<code>https://YOUR-JUPYTER-HOST/…/oauth/redirect/salesforce</code> (the exact "
-                "URL shows here after you click Authorize).</div>"
-            )
-        connected = state == "connected" and record is not None
+        self.callback.value = self._callback_html()
         self.disconnect_button.disabled = not (record and record.has_tokens)
         self.test_button.disabled = not (record and record.has_tokens)
+        label = "Re-authorize" if connected else "Authorize"
         if self.bridge is not None:
-            self.bridge.description = "Re-authorize" if connected else "Authorize"
+            self.bridge.description = label
             if state != "waiting":
                 self.bridge.start_url = ""
         elif self.authorize_button is not None:
-            self.authorize_button.description = "Re-authorize" if connected else "Authorize"
+            self.authorize_button.description = label
         if state != "waiting":
             self.link.value = ""
-        if keep_details:
-            return
-        if connected and record is not None:
-            rows = [
-                ("User", f"{record.display_name} ({record.username})".strip()),
-                (
-                    "Org",
-                    " · ".join(x for x in (record.organization_name, record.organization_id) if x),
-                ),
-                ("Instance", record.instance_url),
-                ("Login host", record.login_url),
-                ("Authorized", _when(record.authorized_at)),
-                ("API usage", self._api_usage),
-            ]
-            self.details.value = (
-                "<table class='aksf-details' style='font-size:12px'>"
-                + "".join(
-                    f"<tr><th style='text-align:left;padding-right:1em'>{html.escape(k)}</th>"
-                    f"<td>{html.escape(v)}</td></tr>"
-                    for k, v in rows
-                    if v
-                )
-                + "</table>"
+        if not keep_details:
+            self.details.value = _details_html(record, self._api_usage) if connected else ""
+        # The state badge last: whoever watches it sees the rest already in place.
+        badge, color = STATE_LABELS.get(state, (state, "#706e6b"))
+        self.title.value = (
+            f"<div style='font-size:14px'><b>Salesforce connection "
+            f"“{html.escape(self.name)}”</b> <span class='aksf-state' data-state='{state}' "
+            f"style='background:{color};color:#fff;border-radius:9px;padding:0 .6em'>"
+            f"{html.escape(badge)}</span></div>"
+        )
+
+    def _callback_html(self) -> str:
+        where = (
+            "in your Salesforce app (Setup → External Client App Manager → your app → OAuth "
+            "Settings → Callback URL)"
+        )
+        url = self.callback_url()
+        if url and self._page_callback_urls:
+            # The labextension's line under the button shows the URL with a Copy button.
+            return (
+                "<div style='font-size:12px;max-width:34em'>Register the callback URL shown "
+                f"under the Authorize button {where}.</div>"
             )
-        else:
-            self.details.value = ""
+        if url:
+            return (
+                f"<div style='font-size:12px;max-width:34em'>Callback URL to register {where}:"
+                "<br><code class='aksf-callback-url' style='user-select:all'>"
+                f"{html.escape(url)}</code></div>"
+            )
+        return (
+            "<div style='font-size:12px;max-width:34em'>Callback URL to register: "
+            "<code>https://YOUR-JUPYTER-HOST/…/oauth/redirect/salesforce</code> (the exact "
+            "URL shows here after you click Authorize).</div>"
+        )
 
 
 def _when(timestamp: float | None) -> str:
     if not timestamp:
         return ""
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+
+
+def _details_html(record: ConnectionRecord | None, api_usage: str) -> str:
+    if record is None:
+        return ""
+    org = " · ".join(x for x in (record.organization_name, record.organization_id) if x)
+    rows = [
+        ("User", f"{record.display_name} ({record.username})".strip()),
+        ("Org", org),
+        ("Instance", record.instance_url),
+        ("Login host", record.login_url),
+        ("Authorized", _when(record.authorized_at)),
+        ("API usage", api_usage),
+    ]
+    cells = "".join(
+        f"<tr><th style='text-align:left;padding-right:1em'>{html.escape(k)}</th>"
+        f"<td>{html.escape(v)}</td></tr>"
+        for k, v in rows
+        if v
+    )
+    return f"<table class='aksf-details' style='font-size:12px'>{cells}</table>"
 
 
 def _status_html(state: str, message: str) -> str:

@@ -63,6 +63,14 @@ class EmulatorConfig:
     tls_keyfile: str | None = None
     #: Name of the connected app shown on the consent page.
     app_name: str = "Notebook Connector"
+    #: Serve the Pub/Sub API (gRPC) too, and emit change events for REST writes.
+    pubsub: bool = False
+    #: Port of the Pub/Sub API; 0 picks a free one.
+    pubsub_port: int = 0
+    #: Events the Pub/Sub event bus retains (the newest ones).
+    pubsub_retention: int = 100_000
+    #: Seconds between the empty keepalive responses of an idle subscription.
+    pubsub_keepalive: float = 270.0
 
     @property
     def default_username(self) -> str:
@@ -79,3 +87,5 @@ class EmulatorConfig:
             raise ValueError("session_timeout must be positive")
         if (self.tls_certfile is None) != (self.tls_keyfile is None):
             raise ValueError("tls_certfile and tls_keyfile go together")
+        if self.pubsub_retention < 1 or self.pubsub_keepalive <= 0:
+            raise ValueError("pubsub_retention and pubsub_keepalive must be positive")

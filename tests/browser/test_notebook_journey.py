@@ -111,7 +111,7 @@ def test_connect_query_deny_wrong_secret_and_save(
         "() => document.querySelector('.aksf-state')?.dataset.state === 'connected'",
         timeout=15_000,
     )
-    assert "ada@example.com" in form.inner_text()
+    form.locator(".aksf-details").get_by_text("ada@example.com", exact=False).wait_for()
     popup.wait_for_event("close", timeout=10_000)
     screenshot(page, "step4-connected.png")
 
