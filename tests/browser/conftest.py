@@ -3,6 +3,7 @@ login and consent pages, and Debian's chromium driven by Playwright."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -184,15 +185,15 @@ def screenshot(page: Any, name: str) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def jp_asyncio_loop() -> Iterator[None]:
+def jp_asyncio_loop() -> None:
     """Playwright's sync API runs its own event loop; pytest-jupyter's must stay out."""
-    yield None
+    return None
 
 
 @pytest.fixture(autouse=True)
-def jp_server_cleanup() -> Iterator[None]:
+def jp_server_cleanup() -> None:
     """No pytest-jupyter server runs in these tests; nothing to clean."""
-    yield None
+    return None
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -202,8 +203,7 @@ def pytest_runtest_makereport(item: Any, call: Any) -> Any:
         page = item.funcargs.get("page")
         if page is not None:
             for index, each in enumerate(page.context.pages):
-                try:
+                # A failed screenshot must not hide the test's own failure.
+                with contextlib.suppress(Exception):
                     screenshot(each, f"failure-{item.name}-{index}.png")
-                except Exception:  # noqa: BLE001 - a screenshot must not hide the failure
-                    pass
     return report
