@@ -15,6 +15,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ._constants import ENV_STORE
+from ._store import default_store_path
+
 __all__ = ["main"]
 
 ENV_DEMO_LOGIN_URL = "AK_SALESFORCE_NB_DEMO_LOGIN_URL"
@@ -66,6 +69,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     env = dict(os.environ)
     env[ENV_DEMO_LOGIN_URL] = url
+    if ENV_STORE not in env:
+        # The demo's connections live apart from the user's real ones.
+        env[ENV_STORE] = str(default_store_path().parent / "demo" / "store.sqlite3")
     command = [
         sys.executable,
         "-m",
@@ -73,11 +79,15 @@ def main(argv: list[str] | None = None) -> None:
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={args.port}",
         f"--ServerApp.root_dir={notebooks}",
-        "01-connect-and-query.ipynb",
+        str(notebooks / "01-connect-and-query.ipynb"),
         *(["--no-browser"] if args.no_browser else []),
+        # Containers often run as root; Jupyter refuses that unless told.
+        *(["--ServerApp.allow_root=True"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
         *lab_args,
     ]
     lab = subprocess.Popen(command, env=env)
+    stop = lambda *_: lab.terminate()  # noqa: E731 - forward SIGTERM to JupyterLab
+    signal.signal(signal.SIGTERM, stop)
     try:
         lab.wait()
     except KeyboardInterrupt:
