@@ -1,0 +1,193 @@
+"""Query throughput and peak memory: ours against simple-salesforce, side by side.
+
+Starts the emulator over https with 100,000 accounts (simple-salesforce only speaks
+https), authorizes a throw-away store against it, then runs the same query three ways,
+each in a fresh process (so peak memory is its own), three times, and prints medians:
+
+- `session.query`      REST, pages fetched ahead in parallel, typed DataFrame
+- `session.bulk_query` Bulk API 2.0 job, CSV pages
+- simple-salesforce    `query_all` + `pandas.DataFrame(records)` (the common recipe)
+
+Run: `make bench` (or `python benchmarks/bench_query.py --accounts 100000 --runs 3`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+QUERY = (
+    "SELECT Id, Name, Industry, AnnualRevenue, NumberOfEmployees, CreatedDate, Owner.Name "
+    "FROM Account"
+)
+METHODS = ("ours: session.query", "ours: session.bulk_query", "simple-salesforce query_all")
+
+
+def child(method: str, instance: str) -> None:
+    """Run one method in this (fresh) process; print JSON with rows, seconds, peak MB."""
+    import pandas as pd
+
+    import ak_salesforce_nb as aksf
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    if method == METHODS[0]:
+        with aksf.session("bench", progress=False) as sf:
+            rows = len(sf.query(QUERY, progress=False))
+    elif method == METHODS[1]:
+        with aksf.session("bench", progress=False) as sf:
+            rows = len(sf.bulk_query(QUERY, progress=False))
+    else:
+        from simple_salesforce.api import Salesforce
+
+        from ak_salesforce_nb._store import ConnectionStore
+
+        tokens = ConnectionStore().get_tokens("bench")
+        assert tokens is not None
+        sf = Salesforce(session_id=tokens.access_token, instance_url=instance, version="63.0")
+        frame = pd.DataFrame(sf.query_all(QUERY)["records"])
+        rows = len(frame)
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"rows": rows, "seconds": seconds, "peak_mb": (peak - before) / 1024}))
+
+
+def start_emulator(accounts: int, folder: Path) -> tuple[subprocess.Popen[str], str]:
+    from ak_salesforce_nb.emulator._tls import write_test_certificates
+
+    ca, cert, key = write_test_certificates(folder)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ak_salesforce_nb.emulator",
+            "--port",
+            "0",
+            "--accounts",
+            str(accounts),
+            "--auto-approve",
+            "--tls-cert",
+            str(cert),
+            "--tls-key",
+            str(key),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline().strip()
+    url = line.rsplit(" ", 1)[-1].replace("http://", "https://")
+    os.environ["SSL_CERT_FILE"] = str(ca)
+    os.environ["REQUESTS_CA_BUNDLE"] = str(ca)
+    return process, url
+
+
+def authorize(url: str) -> None:
+    """A real code flow against the emulator (auto-approve), stored as connection 'bench'."""
+    import httpx
+
+    from ak_salesforce_nb import _oauth
+    from ak_salesforce_nb._store import ConnectionStore
+
+    redirect = "http://localhost/oauth/redirect/salesforce"
+    verifier = _oauth.new_code_verifier()
+    authorize_url = _oauth.authorize_url(
+        url,
+        client_id="demo-client-id",
+        redirect_uri=redirect,
+        state="bench",
+        scopes="api refresh_token",
+        verifier=verifier,
+    )
+    with httpx.Client() as client:
+        code = parse_qs(urlsplit(client.get(authorize_url).headers["location"]).query)["code"][0]
+        token = _oauth.parse_token_response(
+            client.send(
+                _oauth.token_request(
+                    url,
+                    client_id="demo-client-id",
+                    client_secret="demo-client-secret",
+                    code=code,
+                    redirect_uri=redirect,
+                    verifier=verifier,
+                )
+            )
+        )
+    store = ConnectionStore()
+    store.save_settings(
+        "bench",
+        client_id="demo-client-id",
+        client_secret="demo-client-secret",
+        login_url=url,
+        scopes="api refresh_token",
+    )
+    store.record_authorized(
+        "bench",
+        access_token=token.access_token,
+        refresh_token=token.refresh_token,
+        instance_url=token.instance_url,
+        issued_at=token.issued_at,
+        identity={"username": "bench"},
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--child", choices=METHODS)
+    parser.add_argument("--instance", default="")
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.instance)
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        os.environ["AK_SALESFORCE_NB_STORE"] = str(Path(folder) / "store" / "store.sqlite3")
+        os.environ["AK_SALESFORCE_NB_KEYRING"] = "off"
+        emulator, url = start_emulator(args.accounts, Path(folder))
+        try:
+            authorize(url)
+            results: dict[str, list[dict[str, float]]] = {m: [] for m in METHODS}
+            for _ in range(args.runs):
+                for method in METHODS:  # interleaved, so drift hits every method alike
+                    out = subprocess.run(
+                        [sys.executable, __file__, "--child", method, "--instance", url],
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                        timeout=600,
+                    )
+                    results[method].append(json.loads(out.stdout.strip().splitlines()[-1]))
+        finally:
+            emulator.terminate()
+            emulator.wait(10)
+    peer = METHODS[2]
+    peer_rate = statistics.median(r["rows"] / r["seconds"] for r in results[peer])
+    peer_mb = statistics.median(r["peak_mb"] for r in results[peer])
+    print(f"\n{args.accounts:,}-row query, median of {args.runs} runs, one process per run\n")
+    print(
+        "| method | records/s | seconds | peak MB "
+        "| speed vs simple-salesforce | memory vs simple-salesforce |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    for method in METHODS:
+        rate = statistics.median(r["rows"] / r["seconds"] for r in results[method])
+        seconds = statistics.median(r["seconds"] for r in results[method])
+        mb = statistics.median(r["peak_mb"] for r in results[method])
+        print(
+            f"| {method} | {rate:,.0f} | {seconds:.2f} | {mb:,.0f} | {rate / peer_rate:.2f}x "
+            f"| {mb / peer_mb:.2f}x |"
+        )
+
+
+if __name__ == "__main__":
+    main()
