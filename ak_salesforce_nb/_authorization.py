@@ -36,12 +36,38 @@ from ._validation import (
     validate_connection_name,
 )
 
-__all__ = ["MAX_PARAM_LENGTH", "AuthorizationService", "CallbackOutcome"]
+__all__ = ["MAX_PARAM_LENGTH", "MAX_SECRET_LENGTH", "AuthorizationService", "CallbackOutcome"]
 
 log = logging.getLogger(__name__)
 
 #: Longest callback parameter accepted; Salesforce's codes and our states are far shorter.
 MAX_PARAM_LENGTH = 4096
+#: Longest Client Secret accepted; Salesforce's Consumer Secrets are 64 characters.
+MAX_SECRET_LENGTH = 1024
+#: A DNS name has at most 253 characters; with scheme and port a login URL fits in 300.
+MAX_LOGIN_URL_LENGTH = 300
+MAX_SCOPES_LENGTH = 2048
+
+
+def _text_length(value: object) -> int:
+    """Characters in a string, or in a list of strings plus one separator per item."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, list | tuple):
+        return sum(len(item) + 1 if isinstance(item, str) else 1 for item in value)
+    return 0
+
+
+def _check_text(value: object, what: str) -> None:
+    """Refuse strings that cannot be stored as UTF-8 (a JSON body may carry lone surrogates)."""
+    for item in value if isinstance(value, list | tuple) else (value,):
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ConfigurationError(
+                    f"{what} contains characters that are not valid text."
+                ) from None
 
 
 @dataclass(frozen=True)
@@ -93,19 +119,49 @@ class AuthorizationService:
         validate_connection_name(name)
         if not isinstance(payload, Mapping):
             raise ConfigurationError("The body must be a JSON object.")
+        for key, what in (
+            ("client_id", "Client ID"),
+            ("client_secret", "Client Secret"),
+            ("login_url", "Login URL"),
+            ("scopes", "Scopes"),
+        ):
+            _check_text(payload.get(key), what)
         existing = self.store.find_connection(name)
         client_id = validate_client_id(payload.get("client_id"))
         secret = payload.get("client_secret")
         if secret is not None and not isinstance(secret, str):
             raise ConfigurationError("client_secret must be a string.")
         secret = secret.strip() if secret else None
+        if secret and len(secret) > MAX_SECRET_LENGTH:
+            raise ConfigurationError(
+                "Client Secret looks wrong: it is too long. Copy the Consumer Secret of your "
+                "app from Salesforce Setup."
+            )
         if not secret and (existing is None or not existing.has_client_secret):
             raise ConfigurationError(
                 "Client Secret is required: copy the Consumer Secret of your app from "
                 "Salesforce Setup."
             )
-        login_url = normalize_login_url(payload.get("login_url") or self.default_login_url)
-        scopes = normalize_scopes(payload.get("scopes") or self.default_scopes)
+        raw_login_url = payload.get("login_url") or self.default_login_url
+        try:
+            login_url = normalize_login_url(raw_login_url)
+        except ConfigurationError:
+            raise
+        except ValueError:  # urllib's own refusals: "Invalid IPv6 URL", NFKC netloc, …
+            raise ConfigurationError(
+                f"Login URL {str(raw_login_url)[:200]!r} is not a web address. Use "
+                "https://login.salesforce.com, https://test.salesforce.com or your My Domain."
+            ) from None
+        # Both end up in the Location header of every start redirect: keep them sane. The
+        # scopes are measured before normalizing, whose de-duplication is quadratic.
+        if len(login_url) > MAX_LOGIN_URL_LENGTH:
+            raise ConfigurationError(
+                f"Login URL {login_url[:80]!r}… is too long to be a Salesforce login host."
+            )
+        raw_scopes = payload.get("scopes") or self.default_scopes
+        if _text_length(raw_scopes) > MAX_SCOPES_LENGTH:
+            raise ConfigurationError("Scopes are too long: list the few scopes your app needs.")
+        scopes = normalize_scopes(raw_scopes)
         return self.store.save_settings(
             name, client_id=client_id, client_secret=secret, login_url=login_url, scopes=scopes
         )
@@ -279,5 +335,7 @@ class AuthorizationService:
         return response.status_code == 200
 
     async def delete(self, name: str) -> bool:
+        if self.store.find_connection(name) is None:
+            return False  # nothing to delete: no write, no revision change to wake watchers
         await self.revoke(name)
         return self.store.delete_connection(name)

@@ -120,7 +120,7 @@ def run_bulk_query(
     include_deleted: bool = False,
     engine: str = "pandas",
     max_records: int | None = None,
-    poll_interval: float = 0.2,
+    poll_interval: float = 0.05,
     progress: bool | None = None,
     timeout: float = 3600.0,
 ) -> Any:

@@ -99,8 +99,13 @@ class StartHandler(_PageHandler):
         except AuthorizationStateError as exc:
             self.render_outcome(CallbackOutcome(False, 400, "Sign-in link not valid", str(exc)))
             return
-        except (ConnectionNotFound, StoreError) as exc:
+        except ConnectionNotFound as exc:
             self.render_outcome(CallbackOutcome(False, 400, "Cannot start", str(exc)))
+            return
+        except StoreError as exc:
+            self.render_outcome(
+                CallbackOutcome(False, 503, "Connection store unavailable", str(exc))
+            )
             return
         self.set_header("Cache-Control", "no-store")
         self.redirect(url)
@@ -125,7 +130,16 @@ class CallbackHandler(_PageHandler):
         try:
             outcome = await self.ak_state.service.complete(params)
         except StoreError as exc:
-            outcome = CallbackOutcome(False, 503, "Connection store unavailable", str(exc))
+            # This page needs no Jupyter login: name no file here, only in the server log
+            # (and in the authenticated REST API that the form and the side panel read).
+            self.log.error("Salesforce callback: %s", exc)
+            outcome = CallbackOutcome(
+                False,
+                503,
+                "Connection store unavailable",
+                "Jupyter could not use its Salesforce connection store, so this sign-in was "
+                "not saved. The server log and the connection form in your notebook say why.",
+            )
         if outcome.ok:
             self.log.info("Salesforce connection %r authorized", outcome.name)
         else:
@@ -160,7 +174,8 @@ class _ApiHandler(_SalesforceMixin, APIHandler):
     def read_body(self) -> Any:
         try:
             return json.loads(self.request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            # RecursionError: json.loads of "[[[[…" nested deeper than the interpreter allows.
             raise ConfigurationError("The request body is not valid JSON.") from None
 
 

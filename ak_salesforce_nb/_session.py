@@ -32,6 +32,8 @@ from ._tokens import TokenProvider
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .pubsub import ReplayStart, Subscription
+
 __all__ = ["SObject", "Session"]
 
 QueryMethod = Literal["rest", "bulk", "auto"]
@@ -354,6 +356,33 @@ class Session(_SessionBase):
             instance_url=tokens.instance_url,
             version=self.api_version,
         )
+
+    # -- Pub/Sub API ------------------------------------------------------------------
+
+    def subscribe(
+        self,
+        topic: str,
+        *,
+        replay: ReplayStart = "latest",
+        batch: int = 100,
+        **options: Any,
+    ) -> Subscription:
+        """Live events of `topic` (``/data/AccountChangeEvent``, ``/data/ChangeEvents``,
+        ``/event/Custom__e``) over the Pub/Sub API: a running `Subscription` to
+        display, ``async for`` over, or turn into a DataFrame.
+
+        `replay`: ``"latest"``, ``"earliest"`` or a replay id to start after; a stored
+        position for this connection and topic is resumed first. `batch`: events asked
+        for at a time. Other options: see `ak_salesforce_nb.pubsub.subscribe`.
+        """
+        try:
+            from .pubsub import subscribe
+        except ImportError as error:
+            raise ImportError(
+                f"The Pub/Sub API needs grpcio, protobuf and fastavro ({error}): "
+                "pip install 'ak_salesforce_nb[pubsub]'"
+            ) from error
+        return subscribe(self, topic, replay=replay, batch=batch, **options)
 
 
 class SObject:

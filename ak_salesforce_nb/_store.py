@@ -43,7 +43,7 @@ __all__ = [
     "default_store_path",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _T = TypeVar("_T")
 
 # Each entry upgrades the schema from its index to index + 1.
@@ -93,6 +93,18 @@ _MIGRATIONS: list[str] = [
     ALTER TABLE connections ADD COLUMN identity_url TEXT NOT NULL DEFAULT '';
     ALTER TABLE connections ADD COLUMN authorized_at REAL;
     CREATE INDEX IF NOT EXISTS pending_by_name ON pending (name);
+    """,
+    # 2 -> 3: where each Pub/Sub API subscription stopped: the last replay id per
+    # connection and topic, with the org it belongs to.
+    """
+    CREATE TABLE IF NOT EXISTS replay_positions (
+        name TEXT NOT NULL REFERENCES connections(name) ON DELETE CASCADE,
+        topic TEXT NOT NULL,
+        organization_id TEXT NOT NULL DEFAULT '',
+        replay_id BLOB NOT NULL,
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (name, topic)
+    );
     """,
 ]
 assert len(_MIGRATIONS) == SCHEMA_VERSION
@@ -814,6 +826,60 @@ class ConnectionStore:
                 fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
+
+    # -- Pub/Sub API replay positions (schema 3) ----------------------------------------
+
+    def get_replay_id(
+        self, name: str, topic: str, *, organization_id: str | None = None
+    ) -> bytes | None:
+        """The last replay id stored for `topic` on connection `name`, or None.
+
+        With `organization_id`, a replay id stored for another org (the connection was
+        authorized again, elsewhere) counts as none.
+        """
+        row = self._read(
+            lambda db: db.execute(
+                "SELECT replay_id, organization_id FROM replay_positions"
+                " WHERE name = ? AND topic = ?",
+                (name, topic),
+            ).fetchone()
+        )
+        if row is None:
+            return None
+        if organization_id is not None and row["organization_id"] != organization_id:
+            return None
+        return bytes(row["replay_id"])
+
+    def set_replay_id(
+        self, name: str, topic: str, replay_id: bytes, *, organization_id: str = ""
+    ) -> None:
+        """Remember where a subscription to `topic` on connection `name` got to.
+
+        One statement, its own transaction. It does not move :meth:`revision`: a replay
+        id changes with every event, and the connection's watchers need not wake.
+        """
+        now = time.time()
+        with self._lock:
+            try:
+                self._db.execute(
+                    "INSERT INTO replay_positions (name, topic, organization_id, replay_id,"
+                    " updated_at) VALUES (?,?,?,?,?) ON CONFLICT(name, topic) DO UPDATE SET"
+                    " organization_id = excluded.organization_id,"
+                    " replay_id = excluded.replay_id, updated_at = excluded.updated_at",
+                    (name, topic, organization_id, bytes(replay_id), now),
+                )
+            except sqlite3.IntegrityError:
+                raise ConnectionNotFound(name) from None
+            except sqlite3.DatabaseError as exc:
+                raise self._translate(exc) from exc
+
+    def forget_replay_ids(self, name: str, topic: str | None = None) -> int:
+        """Drop the stored replay ids of connection `name` (of one `topic`); how many."""
+        sql = "DELETE FROM replay_positions WHERE name = ?"
+        args: tuple[str, ...] = (name,)
+        if topic is not None:
+            sql, args = sql + " AND topic = ?", (name, topic)
+        return self._write(lambda db: db.execute(sql, args).rowcount)
 
 
 _STATE_UNKNOWN = (

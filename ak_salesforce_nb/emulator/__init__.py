@@ -13,6 +13,10 @@ In a test::
         code = emu.authorize_code(redirect_uri="http://localhost/oauth/redirect/salesforce")
         ...  # exchange it at f"{emu.url}/services/oauth2/token"
 
+With ``EmulatorConfig(pubsub=True)`` (``--pubsub`` / ``--pubsub-port``) it also serves the
+Pub/Sub API (gRPC, ``emu.pubsub_endpoint``) and emits a Change Data Capture event for
+every create, update and delete made through its REST API (needs grpcio and fastavro).
+
 From a shell: ``python -m ak_salesforce_nb.emulator --port 8765``.
 """
 

@@ -1,7 +1,8 @@
 """``python -m ak_salesforce_nb.emulator`` (console script ``ak-salesforce-emulator``).
 
-Prints ``ak-salesforce-emulator listening on URL`` as its first stdout line, then serves
-until SIGINT or SIGTERM, and exits cleanly.
+Prints ``ak-salesforce-emulator listening on URL`` as its first stdout line (with
+``--pubsub``/``--pubsub-port``, ``ak-salesforce-emulator pubsub on ENDPOINT`` as the
+second), then serves until SIGINT or SIGTERM, and exits cleanly.
 """
 
 from __future__ import annotations
@@ -77,6 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add("--tls-cert", default=None, help="PEM certificate chain: serve HTTPS")
     add("--tls-key", default=None, help="PEM private key for --tls-cert")
+    add("--pubsub", action="store_true", help="serve the Pub/Sub API (gRPC) on a free port")
+    add(
+        "--pubsub-port",
+        type=int,
+        default=None,
+        help="serve the Pub/Sub API on this port (implies --pubsub)",
+    )
+    add(
+        "--pubsub-retention",
+        type=int,
+        default=defaults.pubsub_retention,
+        help="events the Pub/Sub event bus retains (default %(default)s)",
+    )
     return parser
 
 
@@ -101,12 +115,25 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         bulk_job_delay=args.bulk_job_delay,
         tls_certfile=args.tls_cert,
         tls_keyfile=args.tls_key,
+        pubsub=args.pubsub or args.pubsub_port is not None,
+        pubsub_port=args.pubsub_port or 0,
+        pubsub_retention=args.pubsub_retention,
     )
 
 
 async def serve(state: EmulatorState) -> None:
     """Serve until SIGINT/SIGTERM, announcing the URL on the first stdout line."""
     server = start_server(state, bind(state))
+    pubsub = None
+    if state.config.pubsub:
+        from ._pubsub_server import PubSubServer
+
+        pubsub = PubSubServer(state)
+        try:
+            await pubsub.start()
+        except BaseException:
+            server.stop()
+            raise
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -115,10 +142,14 @@ async def serve(state: EmulatorState) -> None:
         except (NotImplementedError, RuntimeError):  # e.g. Windows
             signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop.set))
     sys.stdout.write(f"ak-salesforce-emulator listening on {state.base_url}\n")
+    if pubsub is not None:
+        sys.stdout.write(f"ak-salesforce-emulator pubsub on {pubsub.endpoint}\n")
     sys.stdout.flush()
     await stop.wait()
     state.signal_stop()
     server.stop()
+    if pubsub is not None:
+        await pubsub.stop()
     with contextlib.suppress(asyncio.TimeoutError):
         await asyncio.wait_for(server.close_all_connections(), timeout=5)
 

@@ -8,7 +8,7 @@ kept (Salesforce keeps 72 hours); older ones are dropped in chunks.
 All of it lives on the emulator's event loop: the REST handlers append, the gRPC
 handlers read and wait. The bus of an emulator is found with :func:`bus_of`; it exists
 once Pub/Sub is enabled (:func:`attach`), so a disabled emulator pays one dict lookup
-per REST write.
+per REST write, and never imports fastavro.
 """
 
 from __future__ import annotations
@@ -18,10 +18,13 @@ import dataclasses
 import secrets
 import weakref
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from ._pubsub_schema import NAMESPACE, EventSchema, change_event_schema, event_schema
 from ._schema import FieldDef, Schema
 from ._state import EmulatorState
+
+if TYPE_CHECKING:
+    from ._pubsub_schema import EventSchema
 
 ALL_CHANGE_EVENTS = "/data/ChangeEvents"
 #: Most events one scan looks at before yielding the loop back, matching or not.
@@ -82,6 +85,8 @@ class EventBus:
         self._next = 1
         self._listeners: set[asyncio.Event] = set()
         self.published = 0
+        from ._pubsub_schema import change_event_schema
+
         for sobject in schema.sobjects:
             if sobject.createable or sobject.updateable:
                 self._add_change_topic(change_event_schema(sobject), sobject.name)
@@ -100,6 +105,8 @@ class EventBus:
     def define_platform_event(self, api_name: str, fields: Mapping[str, str]) -> Topic:
         """Add a platform event ``/event/<api_name>`` with fields name -> type
         (string, textarea, boolean, int, double, date, datetime)."""
+        from ._pubsub_schema import NAMESPACE, event_schema
+
         if not api_name.endswith("__e"):
             raise ValueError("a platform event's API name ends with __e")
         avro_fields: list[dict[str, object]] = [
@@ -149,9 +156,9 @@ class EventBus:
 
     # -- writing and reading
 
-    def append(self, entity: str, change: bool, schema_id: str, event_id: str, payload: bytes) -> (
-        int
-    ):
+    def append(
+        self, entity: str, change: bool, schema_id: str, event_id: str, payload: bytes
+    ) -> int:
         """Add an event; its number. Wakes every waiting subscriber."""
         number = self._next
         self._next += 1

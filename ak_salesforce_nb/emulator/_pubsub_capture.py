@@ -1,8 +1,8 @@
 """Change Data Capture: the REST handlers report writes here, the bus gets change events.
 
-The handlers call :func:`snapshot` before an update and :func:`created`,
-:func:`updated` or :func:`deleted` after the write. Each does nothing unless the
-emulator serves the Pub/Sub API. The events are shaped as Salesforce shapes them:
+The handlers call :func:`snapshot` before an update and :func:`created`, :func:`updated`
+or :func:`deleted` after the write. Each does nothing (and imports nothing heavy) unless
+the emulator serves the Pub/Sub API. The events are shaped as Salesforce shapes them:
 
 - CREATE: every non-null tracked field; ``changedFields`` empty.
 - UPDATE: the changed fields' new values, others null; ``changedFields`` (and
@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._pubsub_bus import EventBus, bus_of
-from ._pubsub_schema import EventSchema, avro_value, bitmap
 from ._state import EmulatorState
 from ._store import Table
+
+if TYPE_CHECKING:
+    from ._pubsub_schema import EventSchema
 
 Snapshot = dict[str, Any]
 
@@ -51,6 +53,8 @@ def _emit(
     changed: list[int] | None = None,
     nulled: list[int] | None = None,
 ) -> None:
+    from ._pubsub_schema import bitmap
+
     now = time.time()
     record: dict[str, Any] = {f.name: None for f in schema.fields}
     record.update(values)
@@ -78,6 +82,8 @@ def created(state: EmulatorState, table: Table, record_id: str, user_id: str, or
     row = table.row_of(record_id)
     if bus is None or schema is None or row is None:
         return
+    from ._pubsub_schema import avro_value
+
     values = {}
     for f in schema.fields:
         value = table.columns[f.name][row]
@@ -99,6 +105,8 @@ def updated(
     schema = None if bus is None else _schema(bus, table)
     if bus is None or schema is None or before is None:
         return
+    from ._pubsub_schema import avro_value
+
     values: dict[str, Any] = {}
     changed: list[int] = []
     nulled: list[int] = []

@@ -124,9 +124,18 @@ class EventSchema:
         return buffer.getvalue()
 
 
-def event_schema(name: str, schema: dict[str, Any], fields: tuple[FieldDef, ...] = ()) -> (
-    EventSchema
-):
+def avro_decode(schema: EventSchema, payload: bytes) -> Any:
+    """Decode a payload with `schema` (raises on a payload that does not fit it)."""
+    reader = io.BytesIO(payload)
+    record = fastavro.schemaless_reader(reader, schema.parsed, None)
+    if reader.read(1):
+        raise ValueError("trailing bytes after the record")
+    return record
+
+
+def event_schema(
+    name: str, schema: dict[str, Any], fields: tuple[FieldDef, ...] = ()
+) -> EventSchema:
     return EventSchema(
         name=name,
         schema_json=json.dumps(schema, separators=(",", ":")),
@@ -138,9 +147,7 @@ def event_schema(name: str, schema: dict[str, Any], fields: tuple[FieldDef, ...]
 
 def change_event_schema(sobject: SObjectDef) -> EventSchema:
     """The ``<Entity>ChangeEvent`` schema of one sObject."""
-    tracked = tuple(
-        f for f in sobject.fields if f.type != "address" and f.name not in _UNTRACKED
-    )
+    tracked = tuple(f for f in sobject.fields if f.type != "address" and f.name not in _UNTRACKED)
     name = change_event_name(sobject.name)
     schema = {
         "type": "record",

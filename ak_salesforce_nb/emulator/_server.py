@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from collections.abc import Coroutine
 from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import tornado.httpserver
 
@@ -13,6 +15,10 @@ from ._app import bind, start_server
 from ._config import EmulatorConfig
 from ._state import TOKEN_FAULTS, EmulatorState, Stats
 
+if TYPE_CHECKING:
+    from ._pubsub_server import PubSubServer
+
+_T = TypeVar("_T")
 DEFAULT_REDIRECT_URI = "http://localhost/oauth/redirect/salesforce"
 
 
@@ -25,6 +31,7 @@ class RunningEmulator:
         self._server: tornado.httpserver.HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
+        self._pubsub: PubSubServer | None = None
 
     # -- what tests read
 
@@ -101,6 +108,49 @@ class RunningEmulator:
             scope.split(),
         )
 
+    # -- the Pub/Sub API (EmulatorConfig(pubsub=True))
+
+    def _on_loop(self, coroutine: Coroutine[Any, Any, _T], timeout: float = 15.0) -> _T:
+        loop = self._loop
+        if loop is None:
+            coroutine.close()
+            raise RuntimeError("the emulator is not running")
+        return asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout)
+
+    @property
+    def pubsub_server(self) -> PubSubServer:
+        """The Pub/Sub API server: ``running``, its ``bus`` (retained events) and
+        ``service`` (counters: ``subscribe_calls``, ``auth_failures``)."""
+        if self._pubsub is None:
+            raise RuntimeError("the emulator was started without pubsub=True")
+        return self._pubsub
+
+    @property
+    def pubsub_endpoint(self) -> str:
+        """``http://127.0.0.1:PORT``: the Pub/Sub API endpoint to give the client."""
+        return self.pubsub_server.endpoint
+
+    @property
+    def pubsub_port(self) -> int:
+        return self.pubsub_server.port
+
+    @property
+    def pubsub_events(self) -> int:
+        """How many events the event bus has taken (change events and published ones)."""
+        return self.pubsub_server.bus.published
+
+    def stop_pubsub(self) -> None:
+        """Stop the gRPC server (REST writes still emit; their events are retained)."""
+        self._on_loop(self.pubsub_server.stop())
+
+    def start_pubsub(self) -> int:
+        """Serve the Pub/Sub API again on the same port; the port."""
+        return self._on_loop(self.pubsub_server.start())
+
+    def restart_pubsub(self) -> int:
+        """Kill the gRPC server (open streams break) and serve again on the same port."""
+        return self._on_loop(self.pubsub_server.restart())
+
     # -- life cycle
 
     def _run(self, ready: threading.Event, failure: list[BaseException]) -> None:
@@ -111,7 +161,17 @@ class RunningEmulator:
             sockets = bind(self._state)
 
             async def setup() -> tornado.httpserver.HTTPServer:
-                return start_server(self._state, sockets)
+                server = start_server(self._state, sockets)
+                if self._state.config.pubsub:
+                    from ._pubsub_server import PubSubServer
+
+                    self._pubsub = PubSubServer(self._state)
+                    try:
+                        await self._pubsub.start()
+                    except BaseException:
+                        server.stop()
+                        raise
+                return server
 
             self._server = loop.run_until_complete(setup())
         except BaseException as error:  # reported to start_emulator's caller
@@ -154,6 +214,8 @@ class RunningEmulator:
         async def shutdown() -> None:
             state.signal_stop()
             server.stop()
+            if self._pubsub is not None:
+                await self._pubsub.stop()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(server.close_all_connections(), timeout=5)
             loop.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import _pubsub_capture as changes
 from ._cursors import batch_size_from_header, encode_json, encode_page
 from ._describe import describe_global, describe_sobject, global_entry
 from ._errors import ApiError, not_found
@@ -117,10 +118,10 @@ class SObjectHandler(ApiHandler):
         )
 
     def post(self, version: str, sobject: str) -> None:
-        del version
         records = self.state.records
         table = records.table(sobject)
         record_id = records.create(table, self.json_body(), self.user_id)
+        changes.created(self.state, table, record_id, self.user_id, changes.origin_of(version))
         self.send_json({"id": record_id, "success": True, "errors": []}, status=201)
 
 
@@ -142,20 +143,21 @@ class RecordHandler(ApiHandler):
         self.send_json(records.record(table, row, version, self.get_query_argument("fields", None)))
 
     def patch(self, version: str, sobject: str, record_id: str) -> None:
-        del version
         records = self.state.records
         table = records.table(sobject)
         row = records.locate(table, record_id)
+        before = changes.snapshot(self.state, table, row)
         records.update(table, row, self.json_body(), self.user_id)
+        changes.updated(self.state, table, row, before, self.user_id, changes.origin_of(version))
         self.set_status(204)
         self.finish()
 
     def delete(self, version: str, sobject: str, record_id: str) -> None:
-        del version
         records = self.state.records
         table = records.table(sobject)
         row = records.locate(table, record_id)
         records.delete(table, row)
+        changes.deleted(self.state, table, row, self.user_id, changes.origin_of(version))
         self.set_status(204)
         self.finish()
 
@@ -181,7 +183,14 @@ class ExternalIdHandler(ApiHandler):
         records = self.state.records
         table = records.table(sobject)
         f = records.external_field(table, field_name)
+        existing = records.find_external(table, f, value)
+        before = None if existing is None else changes.snapshot(self.state, table, existing)
         created, record_id = records.upsert(table, f, value, self.json_body(), self.user_id)
+        origin = changes.origin_of(version)
+        if created:
+            changes.created(self.state, table, record_id, self.user_id, origin)
+        elif existing is not None:
+            changes.updated(self.state, table, existing, before, self.user_id, origin)
         with_created = float(version) >= 46.0
         answer: dict[str, Any] = {"id": record_id, "success": True, "errors": []}
         if with_created:
@@ -195,9 +204,9 @@ class ExternalIdHandler(ApiHandler):
             self.finish()
 
     def delete(self, version: str, sobject: str, field_name: str, value: str) -> None:
-        del version
         table, _, row = self._find(sobject, field_name, value)
         self.state.records.delete(table, row)
+        changes.deleted(self.state, table, row, self.user_id, changes.origin_of(version))
         self.set_status(204)
         self.finish()
 
