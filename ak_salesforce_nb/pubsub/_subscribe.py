@@ -1,0 +1,155 @@
+"""`subscribe`: check the topic, find where to start, and start the stream task."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any, Literal, Protocol
+
+import grpc
+
+from .._exceptions import ConfigurationError, NotConnected
+from .._store import ConnectionStore
+from .._tokens import TokenProvider
+from ._bookmark import Bookmark
+from ._endpoint import Credentials, Endpoint, error_details, resolve_endpoint
+from ._errors import TopicNotFound
+from ._failures import translate
+from ._proto import protos
+from ._runner import Backoff, Runner, Start
+from ._subscription import Subscription
+
+__all__ = ["ReplayStart", "SessionLike", "subscribe"]
+
+ReplayStart = Literal["latest", "earliest"] | bytes | bytearray | str
+MAX_BATCH = 100
+
+
+class SessionLike(Protocol):
+    """What `subscribe` needs of a session (`Session` and `AsyncSession` have it)."""
+
+    name: str
+    store: ConnectionStore
+    tokens: TokenProvider
+
+
+def _running_loop() -> asyncio.AbstractEventLoop:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        raise RuntimeError(
+            "subscribe() runs on an asyncio event loop: call it from a notebook cell "
+            "(the kernel's loop), or from async code (asyncio.run)."
+        ) from None
+
+
+def _start(replay: ReplayStart, bookmark: Bookmark | None) -> Start:
+    if isinstance(replay, (bytes, bytearray, memoryview)):
+        if not bytes(replay):
+            raise ConfigurationError("An empty replay id: give replay='latest' or 'earliest'.")
+        return Start("latest", bytes(replay), "given")
+    preset = str(replay).lower()
+    if preset not in ("latest", "earliest"):
+        try:
+            return Start("latest", bytes.fromhex(str(replay).removeprefix("0x")), "given")
+        except ValueError:
+            raise ConfigurationError(
+                f"replay must be 'latest', 'earliest' or a replay id (bytes or hex), "
+                f"not {replay!r}."
+            ) from None
+    stored = bookmark.load() if bookmark is not None else None
+    if stored:
+        return Start(preset, stored, "store")
+    return Start(preset)
+
+
+def check_topic(
+    endpoint: Endpoint, credentials: Credentials, topic: str, *, connection: str, timeout: float
+) -> Any:
+    """``GetTopic``, refreshing the token once on UNAUTHENTICATED; the TopicInfo."""
+    pb2, stubs = protos()
+    for attempt in range(2):
+        with endpoint.sync_channel() as channel:
+            try:
+                info = stubs.PubSubStub(channel).GetTopic(
+                    pb2.TopicRequest(topic_name=topic),
+                    metadata=credentials.metadata(),
+                    timeout=timeout,
+                )
+            except grpc.RpcError as error:
+                status, _, _ = error_details(error)
+                if status == "UNAUTHENTICATED" and attempt == 0:
+                    credentials.refresh_sync()
+                    continue
+                raise translate(
+                    error, topic=topic, endpoint=endpoint, connection=connection
+                ) from None
+        if not info.can_subscribe:
+            raise TopicNotFound(
+                f"The user of connection {connection!r} may not subscribe to {topic!r}.",
+                topic=topic,
+            )
+        return info
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def subscribe(
+    session: SessionLike,
+    topic: str,
+    *,
+    replay: ReplayStart = "latest",
+    batch: int = 100,
+    resume: bool = True,
+    endpoint: str | None = None,
+    keep: int = 10_000,
+    timeout: float = 30.0,
+    backoff: Backoff | None = None,
+) -> Subscription:
+    """Subscribe to `topic` over the Pub/Sub API; a running `Subscription`.
+
+    `replay` is where to start when there is nothing to resume: ``"latest"`` (only new
+    events), ``"earliest"`` (every retained event), or a replay id (bytes or hex) to
+    start just after, which also overrides a stored position. With `resume` (default),
+    a subscription to the same topic on the same connection resumes after the last
+    event it received, even in another kernel, and says so. `batch` events are asked
+    for at a time (1 to 100). `keep` is how many of the newest events are held for
+    ``async for`` and ``to_dataframe``. `endpoint`: see `resolve_endpoint`.
+
+    Raises `TopicNotFound` for a topic that does not exist (checked before returning),
+    `ConfigurationError` for bad arguments.
+    """
+    if not topic.startswith("/") or topic.strip() != topic:
+        raise ConfigurationError(
+            f"Not a topic name: {topic!r}. Topic names look like /data/AccountChangeEvent, "
+            "/data/ChangeEvents or /event/Order_Placed__e."
+        )
+    if not 1 <= batch <= MAX_BATCH:
+        raise ConfigurationError(f"batch must be between 1 and {MAX_BATCH}, not {batch}.")
+    loop = _running_loop()
+    target = resolve_endpoint(endpoint)
+    record = session.store.get_connection(session.name)
+    if not record.organization_id:
+        raise NotConnected(session.name, record.state)
+    credentials = Credentials(session.tokens, record.organization_id)
+    bookmark = Bookmark(session.store, session.name, topic, record.organization_id)
+    start = _start(replay, bookmark if resume else None)
+    check_topic(target, credentials, topic, connection=session.name, timeout=timeout)
+    subscription = Subscription(
+        topic=topic, connection=session.name, bookmark=bookmark, batch=batch, keep=keep, loop=loop
+    )
+    runner = Runner(
+        subscription,
+        topic=topic,
+        connection=session.name,
+        endpoint=target,
+        credentials=credentials,
+        start=start,
+        batch=batch,
+        backoff=backoff or Backoff(),
+    )
+    if start.source == "store" and start.replay_id is not None:
+        message = f"Resuming {topic} after replay id {start.replay_id.hex()}."
+        subscription.notices.append(message)
+        print(message, file=sys.stdout)
+    subscription._start(runner)
+    return subscription

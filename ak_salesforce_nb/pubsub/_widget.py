@@ -1,0 +1,143 @@
+"""The live view of a subscription: status, counts, the last events and a Stop button.
+
+Rendered as ipywidgets HTML, refreshed at most every `interval` seconds while events
+arrive. It shows record data the user asked for, never a token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from typing import Any
+
+from ._events import Event
+from ._subscription import Subscription
+
+__all__ = ["SubscriptionView"]
+
+_STYLE = (
+    "<style>.aksf-ps table{border-collapse:collapse;font-size:12px}"
+    ".aksf-ps th,.aksf-ps td{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left;"
+    "vertical-align:top}.aksf-ps .muted{color:#777}</style>"
+)
+_VALUE_CHARS = 40
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= _VALUE_CHARS else text[: _VALUE_CHARS - 1] + "…"
+
+
+def _summary(event: Event, limit: int = 4) -> str:
+    items = list(event.fields.items())
+    shown = ", ".join(f"{key}={_short(value)}" for key, value in items[:limit])
+    more = f" (+{len(items) - limit})" if len(items) > limit else ""
+    return html.escape(shown + more)
+
+
+def render_header(sub: Subscription) -> str:
+    if sub.live:
+        badge = '<span style="color:#2e7d32">● live</span>'
+    elif sub.error is not None:
+        badge = '<span style="color:#c62828">■ failed</span>'
+    elif sub.done:
+        badge = '<span class="muted">■ stopped</span>'
+    else:
+        badge = '<span style="color:#ef6c00">○ connecting</span>'
+    replay = sub.replay_id.hex() if sub.replay_id else "—"
+    notices = "".join(f"<div>⚠ {html.escape(n)}</div>" for n in sub.notices[-3:])
+    return (
+        f'<div class="aksf-ps">{badge} <b>{html.escape(sub.topic)}</b> on '
+        f"<code>{html.escape(sub.connection)}</code> · {sub.received} events · "
+        f'<span class="muted">replay id {replay} · {html.escape(sub.status)}</span>'
+        f"{notices}</div>"
+    )
+
+
+def render_counts(sub: Subscription) -> str:
+    if not sub.counts:
+        return ""
+    kinds = sorted({kind for _, kind in sub.counts})
+    entities = sorted({entity for entity, _ in sub.counts})
+    head = "".join(f"<th>{html.escape(kind)}</th>" for kind in kinds)
+    rows = "".join(
+        f"<tr><td>{html.escape(entity)}</td>"
+        + "".join(f"<td>{sub.counts.get((entity, kind), 0)}</td>" for kind in kinds)
+        + "</tr>"
+        for entity in entities
+    )
+    return f'<div class="aksf-ps"><table><tr><th></th>{head}</tr>{rows}</table></div>'
+
+
+def render_events(sub: Subscription, rows: int) -> str:
+    events = sub.last(rows)[::-1]
+    if not events:
+        return '<div class="aksf-ps muted">No events yet; waiting for changes…</div>'
+    body = "".join(
+        "<tr>"
+        f"<td>{e.commit_timestamp.strftime('%H:%M:%S') if e.commit_timestamp else ''}</td>"
+        f"<td>{html.escape(e.change_type or 'EVENT')}</td>"
+        f"<td>{html.escape(e.entity)}</td>"
+        f"<td>{html.escape(', '.join(e.record_ids))}</td>"
+        f"<td>{_summary(e)}</td>"
+        "</tr>"
+        for e in events
+    )
+    return (
+        '<div class="aksf-ps"><table><tr><th>time (UTC)</th><th>change</th><th>entity</th>'
+        f"<th>record</th><th>values</th></tr>{body}</table></div>"
+    )
+
+
+class SubscriptionView:
+    """An ipywidgets view of one subscription (made by its ``_ipython_display_``)."""
+
+    def __init__(self, subscription: Subscription, *, rows: int = 10, interval: float = 0.25):
+        import ipywidgets as widgets
+
+        self.subscription = subscription
+        self.rows = rows
+        self.interval = interval
+        self.header = widgets.HTML()
+        self.counts = widgets.HTML()
+        self.table = widgets.HTML()
+        self.stop_button = widgets.Button(
+            description="Stop", icon="stop", tooltip="Stop the subscription"
+        )
+        self.stop_button.on_click(self._stop)
+        self.widget = widgets.VBox(
+            [
+                widgets.HTML(_STYLE),
+                widgets.HBox([self.header, self.stop_button]),
+                self.counts,
+                self.table,
+            ]
+        )
+        self._pending: asyncio.TimerHandle | None = None
+        subscription.add_listener(self.schedule)
+        self.render()
+
+    def schedule(self) -> None:
+        """Render soon (at most every `interval` seconds)."""
+        if self._pending is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.render()
+            return
+        self._pending = loop.call_later(self.interval, self.render)
+
+    def render(self) -> None:
+        self._pending = None
+        sub = self.subscription
+        self.header.value = render_header(sub)
+        self.counts.value = render_counts(sub)
+        self.table.value = render_events(sub, self.rows)
+        self.stop_button.disabled = sub.done
+        if sub.done:
+            sub.remove_listener(self.schedule)
+
+    def _stop(self, _button: Any = None) -> None:
+        self.stop_button.disabled = True
+        self.subscription.stop()
