@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from ._explorer import Explorer
     from ._form import ConnectForm
     from ._session import Session
+    from .pubsub import PubSubError, PubSubUnavailable, ReplayIdInvalid, TopicNotFound
 
 __all__ = [
     "DEFAULT_API_VERSION",
@@ -65,8 +66,11 @@ __all__ = [
     "MalformedQuery",
     "NotConnected",
     "OAuthError",
+    "PubSubError",
+    "PubSubUnavailable",
     "ReauthorizationRequired",
     "RecordNotFound",
+    "ReplayIdInvalid",
     "RequestLimitExceeded",
     "SalesforceError",
     "SalesforceNotebookError",
@@ -79,6 +83,7 @@ __all__ = [
     "StorePermissionError",
     "TokenEndpointUnavailable",
     "TokenRequestError",
+    "TopicNotFound",
     "__version__",
     "async_session",
     "connect",
@@ -132,6 +137,11 @@ def __getattr__(attr: str) -> Any:
         "AsyncSession": "._async_session",
         "ConnectForm": "._form",
         "Explorer": "._explorer",
+        # The Pub/Sub errors need grpc, an optional extra: import them only when asked.
+        "PubSubError": ".pubsub",
+        "PubSubUnavailable": ".pubsub",
+        "ReplayIdInvalid": ".pubsub",
+        "TopicNotFound": ".pubsub",
     }
     if attr in lazy:
         import importlib

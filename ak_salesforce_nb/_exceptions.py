@@ -24,6 +24,11 @@ SalesforceNotebookError
     ├── RecordNotFound          404 NOT_FOUND
     ├── RequestLimitExceeded    403 REQUEST_LIMIT_EXCEEDED
     └── BulkJobFailed           a Bulk API 2.0 job ended Failed or Aborted
+
+PubSubError (in ak_salesforce_nb.pubsub; needs the [pubsub] extra), a SalesforceNotebookError
+├── TopicNotFound               no such topic, or no access to it
+├── ReplayIdInvalid             the replay id is unknown or too old to resume from
+└── PubSubUnavailable           the Pub/Sub API could not be reached or kept refusing
 ```
 
 Messages are written for the person at the notebook: what happened and what to do next.
