@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -101,12 +102,20 @@ class AuthorizationService:
         self.default_login_url = default_login_url
         self.default_scopes = default_scopes
         self._transport = transport
+        self._ssl_context: ssl.SSLContext | None = None
 
     def _client(self) -> httpx.AsyncClient:
         # One client per exchange: callbacks are rare, and a client that outlived the
         # server's event loop would leak its sockets (module extensions get no stop hook).
+        # The TLS context is shared, though: building one loads the CA bundle, ~50 ms of
+        # CPU on the server's event loop and a few MB each time (tests/trust/test_load.py).
+        if self._ssl_context is None and self._transport is None:
+            self._ssl_context = httpx.create_ssl_context()
         return httpx.AsyncClient(
-            timeout=self.http_timeout, transport=self._transport, follow_redirects=False
+            timeout=self.http_timeout,
+            transport=self._transport,
+            follow_redirects=False,
+            verify=self._ssl_context if self._ssl_context is not None else True,
         )
 
     async def aclose(self) -> None:

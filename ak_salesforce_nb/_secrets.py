@@ -61,7 +61,7 @@ def load_or_create_key(store_path: Path) -> bytes:
         with contextlib.suppress(Exception):
             existing = keyring.get_password(_KEYRING_SERVICE, account)
             if existing:
-                return existing.encode()
+                return str(existing).encode()
             file_key = _read_key_file(key_path)
             key = file_key or Fernet.generate_key()
             keyring.set_password(_KEYRING_SERVICE, account, key.decode())
