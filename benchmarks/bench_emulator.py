@@ -12,77 +12,20 @@ the median of three runs. Run from the repository root::
 from __future__ import annotations
 
 import argparse
-import os
-import re
 import signal
 import statistics
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from _harness import code_flow_token, spawn_emulator
 
 REPO = Path(__file__).resolve().parents[1]
 QUERY = "SELECT Id, Name, Industry, AnnualRevenue, Owner.Name FROM Account"
 REDIRECT_URI = "http://localhost:8888/oauth/redirect/salesforce"
-
-
-def start(accounts: int) -> tuple[subprocess.Popen[str], str, float]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    command = [
-        sys.executable,
-        "-m",
-        "ak_salesforce_nb.emulator",
-        "--port",
-        "0",
-        "--accounts",
-        str(accounts),
-        "--auto-approve",
-    ]
-    began = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env, cwd=REPO)
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.append(process.stdout.readline()))  # type: ignore[union-attr]
-    reader.start()
-    reader.join(300)
-    match = re.fullmatch(r"ak-salesforce-emulator listening on (\S+)\n", lines[0] if lines else "")
-    if not match:
-        process.kill()
-        raise SystemExit(f"the emulator did not start: {lines!r}")
-    return process, match.group(1), time.perf_counter() - began
-
-
-def access_token(client: httpx.Client) -> str:
-    """The OAuth web server flow over HTTP against the auto-approving emulator."""
-    answer = client.get(
-        "/services/oauth2/authorize",
-        params={
-            "response_type": "code",
-            "client_id": "demo-client-id",
-            "redirect_uri": REDIRECT_URI,
-            "scope": "api refresh_token",
-        },
-    )
-    code = parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
-    token = client.post(
-        "/services/oauth2/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "client_id": "demo-client-id",
-            "client_secret": "demo-client-secret",
-            "redirect_uri": REDIRECT_URI,
-        },
-    ).json()
-    value: str = token["access_token"]
-    return value
 
 
 def fetch_sequential(client: httpx.Client) -> int:
@@ -119,12 +62,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--parallel", type=int, default=0, help="also time N parallel fetchers")
     args = parser.parse_args()
-    process, url, startup = start(args.accounts)
+    process, (url,), startup = spawn_emulator("--accounts", str(args.accounts), "--auto-approve")
     try:
         print(f"emulator with {args.accounts} accounts ready in {startup:.1f}s at {url}")
         limits = httpx.Limits(max_connections=max(args.parallel, 1) + 1)
         with httpx.Client(base_url=url, timeout=120, limits=limits) as client:
-            client.headers["Authorization"] = f"Bearer {access_token(client)}"
+            client.headers["Authorization"] = f"Bearer {code_flow_token(url)['access_token']}"
             modes: list[tuple[str, Callable[[httpx.Client], int]]] = [
                 ("sequential", fetch_sequential)
             ]

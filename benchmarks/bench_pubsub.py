@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -31,12 +30,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from _harness import authorize_store, spawn_emulator  # noqa: E402
 
 import ak_salesforce_nb as aksf  # noqa: E402
 from ak_salesforce_nb._store import ConnectionStore  # noqa: E402
@@ -44,90 +44,8 @@ from ak_salesforce_nb.pubsub import Event  # noqa: E402
 from ak_salesforce_nb.pubsub._decode import decode_event, event_type  # noqa: E402
 from ak_salesforce_nb.pubsub._proto import protos  # noqa: E402
 
-REDIRECT_URI = "http://localhost:8888/oauth/redirect/salesforce"
 TOPIC = "/data/AccountChangeEvent"
 API = "/services/data/v63.0"
-
-
-def start_emulator(accounts: int) -> tuple[subprocess.Popen[str], str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    command = [
-        sys.executable,
-        "-m",
-        "ak_salesforce_nb.emulator",
-        "--port",
-        "0",
-        "--pubsub-port",
-        "0",
-        "--accounts",
-        str(accounts),
-        "--auto-approve",
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env, cwd=REPO)
-    lines: list[str] = []
-
-    def read() -> None:
-        assert process.stdout is not None
-        lines.extend([process.stdout.readline(), process.stdout.readline()])
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    reader.join(300)
-    url = re.fullmatch(r"ak-salesforce-emulator listening on (\S+)\n", lines[0] if lines else "")
-    pubsub = re.fullmatch(r"ak-salesforce-emulator pubsub on (\S+)\n", lines[1] if lines else "")
-    if not url or not pubsub:
-        process.kill()
-        raise SystemExit(f"the emulator did not start: {lines!r}")
-    return process, url.group(1), pubsub.group(1)
-
-
-def authorize(store: ConnectionStore, base_url: str, name: str = "bench") -> None:
-    """The OAuth web server flow over HTTP (auto-approve); the tokens go to the store."""
-    store.save_settings(
-        name,
-        client_id="demo-client-id",
-        login_url=base_url,
-        scopes="api refresh_token",
-        client_secret="demo-client-secret",
-    )
-    with httpx.Client(base_url=base_url, timeout=30) as client:
-        answer = client.get(
-            "/services/oauth2/authorize",
-            params={
-                "response_type": "code",
-                "client_id": "demo-client-id",
-                "redirect_uri": REDIRECT_URI,
-                "scope": "api refresh_token",
-            },
-        )
-        code = parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
-        token = client.post(
-            "/services/oauth2/token",
-            data={
-                "grant_type": "authorization_code",
-                "code": code,
-                "client_id": "demo-client-id",
-                "client_secret": "demo-client-secret",
-                "redirect_uri": REDIRECT_URI,
-            },
-        ).json()
-        who = client.get(
-            "/services/oauth2/userinfo",
-            headers={"Authorization": f"Bearer {token['access_token']}"},
-        ).json()
-    store.record_authorized(
-        name,
-        access_token=token["access_token"],
-        refresh_token=token.get("refresh_token"),
-        instance_url=token["instance_url"],
-        issued_at=token["issued_at"],
-        identity={
-            "username": who["preferred_username"],
-            "organization_id": who["organization_id"],
-            "user_id": who["user_id"],
-        },
-    )
 
 
 def account_ids(client: httpx.Client, count: int) -> list[str]:
@@ -244,13 +162,15 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 async def run(args: argparse.Namespace) -> None:
-    process, base_url, endpoint = start_emulator(args.accounts)
+    process, (base_url, endpoint), _ = spawn_emulator(
+        "--pubsub-port", "0", "--accounts", str(args.accounts), "--auto-approve", lines=2
+    )
     try:
         with tempfile.TemporaryDirectory() as folder:
             os.chmod(folder, 0o700)
             os.environ["AK_SALESFORCE_NB_KEYRING"] = "off"
             store = ConnectionStore(Path(folder) / "store" / "store.sqlite3")
-            authorize(store, base_url)
+            authorize_store(store, base_url)
             with aksf.session("bench", store=store) as sf:
                 token = sf.tokens.current().access_token
                 with httpx.Client(

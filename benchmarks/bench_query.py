@@ -23,7 +23,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+
+from _harness import authorize_store, spawn_emulator
+
+from ak_salesforce_nb._store import ConnectionStore
 
 QUERY = (
     "SELECT Id, Name, Industry, AnnualRevenue, NumberOfEmployees, CreatedDate, Owner.Name "
@@ -62,82 +65,22 @@ def child(method: str, instance: str) -> None:
 
 
 def start_emulator(accounts: int, folder: Path) -> tuple[subprocess.Popen[str], str]:
+    """The emulator over https: simple-salesforce only builds https URLs."""
     from ak_salesforce_nb.emulator._tls import write_test_certificates
 
     ca, cert, key = write_test_certificates(folder)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ak_salesforce_nb.emulator",
-            "--port",
-            "0",
-            "--accounts",
-            str(accounts),
-            "--auto-approve",
-            "--tls-cert",
-            str(cert),
-            "--tls-key",
-            str(key),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
+    process, (url,), _ = spawn_emulator(
+        "--accounts",
+        str(accounts),
+        "--auto-approve",
+        "--tls-cert",
+        str(cert),
+        "--tls-key",
+        str(key),
     )
-    assert process.stdout is not None
-    line = process.stdout.readline().strip()
-    url = line.rsplit(" ", 1)[-1].replace("http://", "https://")
     os.environ["SSL_CERT_FILE"] = str(ca)
     os.environ["REQUESTS_CA_BUNDLE"] = str(ca)
-    return process, url
-
-
-def authorize(url: str) -> None:
-    """A real code flow against the emulator (auto-approve), stored as connection 'bench'."""
-    import httpx
-
-    from ak_salesforce_nb import _oauth
-    from ak_salesforce_nb._store import ConnectionStore
-
-    redirect = "http://localhost/oauth/redirect/salesforce"
-    verifier = _oauth.new_code_verifier()
-    authorize_url = _oauth.authorize_url(
-        url,
-        client_id="demo-client-id",
-        redirect_uri=redirect,
-        state="bench",
-        scopes="api refresh_token",
-        verifier=verifier,
-    )
-    with httpx.Client() as client:
-        code = parse_qs(urlsplit(client.get(authorize_url).headers["location"]).query)["code"][0]
-        token = _oauth.parse_token_response(
-            client.send(
-                _oauth.token_request(
-                    url,
-                    client_id="demo-client-id",
-                    client_secret="demo-client-secret",
-                    code=code,
-                    redirect_uri=redirect,
-                    verifier=verifier,
-                )
-            )
-        )
-    store = ConnectionStore()
-    store.save_settings(
-        "bench",
-        client_id="demo-client-id",
-        client_secret="demo-client-secret",
-        login_url=url,
-        scopes="api refresh_token",
-    )
-    store.record_authorized(
-        "bench",
-        access_token=token.access_token,
-        refresh_token=token.refresh_token,
-        instance_url=token.instance_url,
-        issued_at=token.issued_at,
-        identity={"username": "bench"},
-    )
+    return process, url.replace("http://", "https://")
 
 
 def main() -> None:
@@ -155,7 +98,7 @@ def main() -> None:
         os.environ["AK_SALESFORCE_NB_KEYRING"] = "off"
         emulator, url = start_emulator(args.accounts, Path(folder))
         try:
-            authorize(url)
+            authorize_store(ConnectionStore(), url)
             results: dict[str, list[dict[str, float]]] = {m: [] for m in METHODS}
             for _ in range(args.runs):
                 for method in METHODS:  # interleaved, so drift hits every method alike

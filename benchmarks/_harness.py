@@ -1,0 +1,110 @@
+"""What the benchmarks share: the emulator as a subprocess, and a store authorized
+against it through a real OAuth code flow (the emulator auto-approves)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from ak_salesforce_nb import _oauth
+from ak_salesforce_nb._store import ConnectionStore
+
+__all__ = ["REPO", "authorize_store", "code_flow_token", "spawn_emulator"]
+
+REPO = Path(__file__).resolve().parents[1]
+REDIRECT_URI = "http://localhost/oauth/redirect/salesforce"
+_ANNOUNCEMENT = re.compile(r"ak-salesforce-emulator (listening|pubsub) on (\S+)")
+
+
+def spawn_emulator(
+    *args: str, lines: int = 1, timeout: float = 300.0
+) -> tuple[subprocess.Popen[str], list[str], float]:
+    """`python -m ak_salesforce_nb.emulator --port 0 ARGS`: the process, the addresses it
+    announced on its first `lines` stdout lines, and how long it took to start."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    command = [sys.executable, "-m", "ak_salesforce_nb.emulator", "--port", "0", *args]
+    began = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env, cwd=REPO)
+    seen: list[str] = []
+
+    def read() -> None:
+        assert process.stdout is not None
+        seen.extend(process.stdout.readline() for _ in range(lines))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout)
+    found = [_ANNOUNCEMENT.fullmatch(line.strip()) for line in seen]
+    if len(found) != lines or not all(found):
+        process.kill()
+        raise SystemExit(f"the emulator did not start: {seen!r}")
+    return process, [m.group(2) for m in found if m], time.perf_counter() - began
+
+
+def code_flow_token(base_url: str, *, verify: Any = True) -> dict[str, Any]:
+    """An access token from the web server flow with PKCE, over HTTP."""
+    verifier = _oauth.new_code_verifier()
+    url = _oauth.authorize_url(
+        base_url,
+        client_id="demo-client-id",
+        redirect_uri=REDIRECT_URI,
+        state="bench",
+        scopes="api refresh_token",
+        verifier=verifier,
+    )
+    with httpx.Client(verify=verify, timeout=60) as client:
+        code = parse_qs(urlsplit(client.get(url).headers["location"]).query)["code"][0]
+        response = client.send(
+            _oauth.token_request(
+                base_url,
+                client_id="demo-client-id",
+                client_secret="demo-client-secret",
+                code=code,
+                redirect_uri=REDIRECT_URI,
+                verifier=verifier,
+            )
+        )
+        token: dict[str, Any] = response.json()
+        who = client.get(
+            f"{base_url}/services/oauth2/userinfo",
+            headers={"Authorization": f"Bearer {token['access_token']}"},
+        ).json()
+    token["userinfo"] = who
+    return token
+
+
+def authorize_store(
+    store: ConnectionStore, base_url: str, name: str = "bench", *, verify: Any = True
+) -> None:
+    """Create connection `name` in `store`, connected through a real code flow."""
+    store.save_settings(
+        name,
+        client_id="demo-client-id",
+        client_secret="demo-client-secret",
+        login_url=base_url,
+        scopes="api refresh_token",
+    )
+    token = code_flow_token(base_url, verify=verify)
+    who = token["userinfo"]
+    store.record_authorized(
+        name,
+        access_token=token["access_token"],
+        refresh_token=token.get("refresh_token"),
+        instance_url=token["instance_url"],
+        issued_at=token["issued_at"],
+        identity={
+            "username": who["preferred_username"],
+            "organization_id": who["organization_id"],
+            "user_id": who["user_id"],
+        },
+    )
