@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +29,7 @@ from ._exceptions import (
     TokenRequestError,
 )
 from ._store import ConnectionRecord, ConnectionStore, PendingAuthorization
+from ._tls import shared_ssl_context
 from ._validation import (
     normalize_login_url,
     normalize_scopes,
@@ -102,20 +102,16 @@ class AuthorizationService:
         self.default_login_url = default_login_url
         self.default_scopes = default_scopes
         self._transport = transport
-        self._ssl_context: ssl.SSLContext | None = None
 
     def _client(self) -> httpx.AsyncClient:
         # One client per exchange: callbacks are rare, and a client that outlived the
         # server's event loop would leak its sockets (module extensions get no stop hook).
-        # The TLS context is shared, though: building one loads the CA bundle, ~50 ms of
-        # CPU on the server's event loop and a few MB each time (tests/trust/test_load.py).
-        if self._ssl_context is None and self._transport is None:
-            self._ssl_context = httpx.create_ssl_context()
+        # The TLS context is shared, though (see _tls; tests/trust/test_load.py).
         return httpx.AsyncClient(
             timeout=self.http_timeout,
             transport=self._transport,
             follow_redirects=False,
-            verify=self._ssl_context if self._ssl_context is not None else True,
+            verify=shared_ssl_context() if self._transport is None else True,
         )
 
     async def aclose(self) -> None:

@@ -33,6 +33,7 @@ from ._constants import (
 )
 from ._exceptions import SalesforceNotebookError
 from ._store import ConnectionRecord, ConnectionStore
+from ._tls import shared_ssl_context
 from ._validation import normalize_login_url, normalize_scopes, validate_client_id
 from ._watcher import StoreWatcher
 
@@ -281,7 +282,7 @@ class ConnectForm:
         if record and tokens:
             token = tokens.refresh_token or tokens.access_token
             try:
-                with httpx.Client(timeout=10) as client:
+                with httpx.Client(timeout=10, verify=shared_ssl_context()) as client:
                     client.send(_oauth.revoke_request(record.login_url, token))
             except httpx.HTTPError:
                 pass  # forgetting locally still matters

@@ -17,6 +17,7 @@ from . import _oauth
 from ._constants import DEFAULT_HTTP_TIMEOUT
 from ._exceptions import NotConnected, ReauthorizationRequired, TokenRequestError
 from ._store import ConnectionStore, StoredTokens
+from ._tls import shared_ssl_context
 
 __all__ = ["TokenProvider"]
 
@@ -82,7 +83,11 @@ class TokenProvider:
                 refresh_token=fresh.refresh_token,
             )
             try:
-                with httpx.Client(timeout=self.http_timeout, transport=self._transport) as client:
+                with httpx.Client(
+                    timeout=self.http_timeout,
+                    transport=self._transport,
+                    verify=shared_ssl_context() if self._transport is None else True,
+                ) as client:
                     response = client.send(request)
             except httpx.HTTPError as exc:
                 raise _oauth.transport_error(exc, "token endpoint", self.http_timeout) from exc

@@ -69,8 +69,13 @@ def normalize_login_url(url: object) -> str:
                 "https://login.salesforce.com, https://test.salesforce.com or your My Domain."
             )
         text = "https://" + text
-    parts = urlsplit(text)
-    host = parts.hostname or ""
+    if len(text) > 300:
+        raise ConfigurationError("Login URL is too long; it is just a host name.")
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname or ""
+    except ValueError as exc:  # e.g. an unclosed "[" in the host
+        raise ConfigurationError(f"Login URL {url[:200]!r} is not a valid address.") from exc
     if parts.scheme not in ("https", "http") or not host:
         raise ConfigurationError(
             f"Login URL {url[:200]!r} is not a web address. Use https://login.salesforce.com, "

@@ -7,6 +7,7 @@ non-root base URL; the emulator is a real HTTP server on loopback.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,25 @@ pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 CLIENT_ID = "demo-client-id"
 CLIENT_SECRET = "demo-client-secret"
+
+
+_EXPORTED = (
+    "AK_SALESFORCE_NB_BASE_URL",
+    "AK_SALESFORCE_NB_PUBLIC_URL",
+    "AK_SALESFORCE_NB_CALLBACK_URL",
+    "AK_SALESFORCE_NB_LABEXTENSION",
+)
+
+
+@pytest.fixture(autouse=True)
+def _forget_exported_environment() -> Iterator[None]:
+    """The server extension exports variables for its kernels into os.environ; one test's
+    server must not configure the next test's kernel side."""
+    for name in _EXPORTED:
+        os.environ.pop(name, None)
+    yield
+    for name in _EXPORTED:
+        os.environ.pop(name, None)
 
 
 @pytest.fixture(scope="session")

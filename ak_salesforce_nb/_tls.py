@@ -1,0 +1,20 @@
+"""One TLS context per process for the short-lived HTTP clients (callback, refresh, revoke).
+
+Building a context loads the CA bundle: ~50 ms of CPU and a few MB each time, which a
+server handling callbacks or kernels refreshing tokens should not pay per request. The
+context honours SSL_CERT_FILE / SSL_CERT_DIR as they are when it is first built.
+"""
+
+from __future__ import annotations
+
+import functools
+import ssl
+
+import httpx
+
+__all__ = ["shared_ssl_context"]
+
+
+@functools.lru_cache(maxsize=1)
+def shared_ssl_context() -> ssl.SSLContext:
+    return httpx.create_ssl_context()
