@@ -1,95 +1,242 @@
-"""`%%soql` and `%soql`: SOQL cells that bind Python variables safely.
+"""`%%soql` and `%soql`: SOQL cells that bind Python variables as data.
 
     %load_ext ak_salesforce_nb
 
     %%soql -c prod -o big
     SELECT Name, AnnualRevenue FROM Account WHERE AnnualRevenue > :threshold
 
-`:name` placeholders take variables from the notebook's namespace and are bound as data
-(see `_soql_params`). The result is the cell's output, and is stored in `-o VAR`
-(default `_soql`). The connection is `-c NAME`, else the last one a `%%soql` used in this
-kernel, else the only connection in the store, else "default". `--all` includes deleted
-rows (queryAll); `--bulk` runs a Bulk API 2.0 job.
+    n = %soql SELECT COUNT() FROM Contact
+
+Options (``%%soql?`` prints them): ``-c NAME`` the connection; ``-o VAR`` where the result
+goes; ``--all`` deleted and archived rows too (queryAll); ``--bulk`` a Bulk API 2.0 job;
+``--engine polars``; ``-q`` store without displaying.
+
+- ``:name`` placeholders take variables from the notebook's namespace and are bound as
+  SOQL literals, never pasted as text (see `_soql_params`). IPython's own ``{var}``
+  and ``$var`` expansion is switched off for the same reason.
+- The result (a DataFrame; an int for ``SELECT COUNT() FROM …``) is the cell's output and
+  is stored in ``-o VAR``, default ``_soql``: like IPython's ``_``, it always holds the
+  last result, and its leading underscore keeps it out of the way of your own names.
+- The connection is ``-c NAME``; else the one last named in this kernel (by ``%%soql -c``,
+  or by ``aksf.session()`` / ``aksf.connect()`` once they record it, see
+  `remember_connection`); else the store's only connection, when there is exactly one;
+  else ``"default"``. One session per connection and store is kept for the kernel's life,
+  so its describe cache and HTTP connections are reused.
+- Without ``--bulk`` a result past the session's ``bulk_threshold`` rows switches to
+  Bulk API 2.0 by itself (``method="auto"``).
+- Errors show Salesforce's message and, for a query error at a row and column, the line
+  of the cell with a caret under that column: text, not a traceback.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
-from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from ._exceptions import SalesforceError, SalesforceNotebookError
-from ._soql_params import bind
+from ._soql_params import BoundQuery, SoqlParameterError, bind_query
 
-__all__ = ["SoqlMagics", "register_magics"]
+__all__ = [
+    "DEFAULT_OUTPUT",
+    "SoqlMagics",
+    "last_connection",
+    "register_magics",
+    "remember_connection",
+    "render_error",
+]
 
 DEFAULT_OUTPUT = "_soql"
+_PACKAGE = "ak_salesforce_nb"
+# Options of the magic that take a value: the line magic splits them from the query.
+_VALUE_OPTIONS = frozenset({"-c", "--connection", "-o", "--output", "--engine"})
+_COUNT_ONLY = re.compile(r"^\s*SELECT\s+COUNT\(\s*\)\s+FROM\b", re.IGNORECASE)
+_POSITION = re.compile(r"ERROR at Row:(\d+):Column:(\d+)")
+
+
+# -- the kernel's current connection ----------------------------------------------------
+
+
+def remember_connection(name: str) -> None:
+    """Make `name` the connection a ``%%soql`` without ``-c`` uses.
+
+    Kept as ``ak_salesforce_nb._last_connection`` so that ``aksf.session()`` and
+    ``aksf.connect()`` can set it without importing IPython.
+    """
+    package = sys.modules.get(_PACKAGE)
+    if package is not None:
+        package._last_connection = name  # type: ignore[attr-defined]
+
+
+def last_connection() -> str | None:
+    name = getattr(sys.modules.get(_PACKAGE), "_last_connection", None)
+    return name if isinstance(name, str) and name else None
+
+
+def _only_connection() -> str | None:
+    from ._store import ConnectionStore
+
+    try:
+        names = [c.name for c in ConnectionStore().list_connections()]
+    except SalesforceNotebookError:
+        return None  # an unreadable store: the session will say why
+    return names[0] if len(names) == 1 else None
+
+
+# -- error text -----------------------------------------------------------------------
+
+
+def _caret_lines(source: str, offset: int) -> list[str]:
+    """The line of `source` holding `offset`, numbered, with a caret under it."""
+    offset = min(max(offset, 0), len(source))
+    row = source.count("\n", 0, offset) + 1
+    start = source.rfind("\n", 0, offset) + 1
+    end = source.find("\n", offset)
+    line = source[start : end if end >= 0 else len(source)]
+    gutter = f"{row:>4} | "
+    pad = "".join(c if c == "\t" else " " for c in line[: offset - start])
+    return [gutter + line, " " * (len(gutter) - 2) + "| " + pad + "^"]
+
+
+def _sent_offset(sent: str, row: int, column: int) -> int:
+    """Offset in `sent` of Salesforce's 1-based Row and Column."""
+    start = 0
+    for _ in range(row - 1):
+        found = sent.find("\n", start)
+        if found < 0:
+            break
+        start = found + 1
+    return start + column - 1
+
+
+def render_error(error: Exception, bound: BoundQuery | None, source: str, lead: int = 0) -> str:
+    """A short text for `error`, pointing into `source` (the cell) where it can.
+
+    `bound` is the query as sent (None if binding failed) and `lead` the characters
+    stripped from the front of `source` before binding.
+    """
+    name = type(error).__name__
+    if isinstance(error, SoqlParameterError):
+        lines = [f"{name}: {error}"]
+        if error.offset is not None:
+            lines += _caret_lines(source, error.offset + lead)
+        return "\n".join(lines)
+    if not isinstance(error, SalesforceError):
+        return f"{name}: {error}"
+    message = error.message.strip("\n")
+    code = f" ({error.error_code})" if error.error_code else ""
+    match = _POSITION.search(message)
+    if match is None or bound is None:
+        return f"{name}{code}: {message}"
+    # Salesforce's message repeats its own copy of the line and a caret above
+    # "ERROR at Row…"; the text after it is the reason. Point into the cell instead.
+    detail = message[match.end() :].strip() or message[: match.start()].strip()
+    offset = _sent_offset(bound.text, int(match[1]), int(match[2]))
+    where = bound.source_offset(offset) + lead
+    return "\n".join([f"{name}{code}: {detail}", *_caret_lines(source, where)])
+
+
+def _show_as_text(error: Exception, text: str) -> Exception:
+    # IPython calls `_render_traceback_` instead of printing a traceback, so the cell
+    # shows our few lines, and the cell still fails (Run All stops, nbclient raises).
+    lines = text.splitlines()
+    error._render_traceback_ = lambda: lines  # type: ignore[attr-defined]
+    return error
+
+
+# -- the magic --------------------------------------------------------------------------
+
+
+def split_line(line: str) -> tuple[str, str]:
+    """A line magic's leading options, and the query after them (kept verbatim)."""
+    position, expect_value = 0, False
+    for match in re.finditer(r"\S+", line):
+        token = match.group()
+        if expect_value:
+            expect_value = False
+        elif token.startswith("-") and not token[1:2].isdigit():
+            expect_value = token in _VALUE_OPTIONS
+        else:
+            return line[: match.start()], line[match.start() :]
+        position = match.end()
+    return line[:position], ""
 
 
 @magics_class
 class SoqlMagics(Magics):
+    """``%%soql`` / ``%soql`` (see the module docstring)."""
+
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
-        self._sessions: dict[str, Any] = {}
-        self.last_connection: str | None = None
+        #: Sessions by (store path, connection name), for the kernel's life.
+        self.sessions: dict[tuple[str, str], Any] = {}
 
-    def _connection_name(self, requested: str | None) -> str:
-        if requested:
-            return requested
-        if self.last_connection:
-            return self.last_connection
-        from ._store import ConnectionStore
-
-        names = [c.name for c in ConnectionStore().list_connections()]
-        return names[0] if len(names) == 1 else "default"
+    def connection_name(self, requested: str | None) -> str:
+        return requested or last_connection() or _only_connection() or "default"
 
     def session(self, name: str) -> Any:
-        if name not in self._sessions:
-            from ._session import Session
+        """The kernel's session on `name` (in the current store), made on first use."""
+        from ._session import Session
+        from ._store import default_store_path
 
-            self._sessions[name] = Session(name)
-        return self._sessions[name]
+        key = (str(default_store_path()), name)
+        if key not in self.sessions:
+            self.sessions[key] = Session(name)
+        return self.sessions[key]
 
     @magic_arguments()
-    @argument("-c", "--connection", help="the connection to query (default: the last used)")
-    @argument("-o", "--output", default=DEFAULT_OUTPUT, help="variable to store the result in")
-    @argument("--all", action="store_true", help="include deleted and archived rows")
+    @argument("-c", "--connection", help="connection name (default: the last one used)")
+    @argument("-o", "--output", default=DEFAULT_OUTPUT, help="variable for the result (_soql)")
+    @argument("--all", action="store_true", help="include deleted and archived rows (queryAll)")
     @argument("--bulk", action="store_true", help="run as a Bulk API 2.0 query job")
-    @argument("soql", nargs="*", help="the query (line magic); the cell body otherwise")
+    @argument("--engine", choices=("pandas", "polars"), default="pandas", help="DataFrame kind")
+    @argument("-q", "--quiet", action="store_true", help="store the result without showing it")
+    @argument("query", nargs="*", help="the SOQL (line magic); the cell body for %%%%soql")
+    @no_var_expand
     @line_cell_magic
     def soql(self, line: str, cell: str | None = None) -> Any:
-        """Run SOQL against a Salesforce connection; the result is a DataFrame."""
-        args = parse_argstring(self.soql, line)
+        """Run SOQL on a Salesforce connection; `:name` binds the variable `name`."""
+        if cell is None:
+            options, text = split_line(line)
+        else:
+            options, text = line, cell
+        args = parse_argstring(self.soql, options)
+        if args.query:
+            raise UsageError("%%soql takes the query in the cell body, not on its first line.")
+        lead = len(text) - len(text.lstrip())
+        body = text.strip()
+        if body.endswith(";"):  # a habit from SQL that SOQL refuses
+            body = body[:-1].rstrip()
+        if not body:
+            raise UsageError("Nothing to run: write a SOQL query.")
         shell = self.shell
         assert shell is not None  # a registered magic always has its shell
-        text = cell if cell is not None else " ".join(args.soql)
-        if not text.strip():
-            print("Nothing to run: write a SOQL query.", file=sys.stderr)
-            return None
-        name = self._connection_name(args.connection)
+        name = self.connection_name(args.connection)
+        bound: BoundQuery | None = None
         try:
-            query = bind(text.strip(), shell.user_ns)
+            bound = bind_query(body, shell.user_ns)
             session = self.session(name)
-            method = "bulk" if args.bulk else "rest"
-            frame = session.query(query, include_deleted=args.all, method=method)
-        except SalesforceError as exc:
-            print(_explain(exc, text), file=sys.stderr)
-            return None
-        except SalesforceNotebookError as exc:
-            print(str(exc), file=sys.stderr)
-            return None
-        self.last_connection = name
-        shell.user_ns[args.output] = frame
-        return frame
+            result = self._run(session, bound.text, args)
+        except SalesforceNotebookError as error:
+            raise _show_as_text(error, render_error(error, bound, text, lead)) from None
+        remember_connection(name)
+        shell.user_ns[args.output] = result
+        return None if args.quiet else result
 
-
-def _explain(exc: SalesforceError, query: str) -> str:
-    """Salesforce's message, which for query errors already points at the column."""
-    head = f"Salesforce says {exc.error_code or 'error'} (HTTP {exc.status_code}):"
-    return f"{head}\n{exc.message}"
+    @staticmethod
+    def _run(session: Any, soql: str, args: Any) -> Any:
+        if _COUNT_ONLY.match(soql) and not args.bulk:
+            # COUNT() answers a number, not rows: give the number.
+            answer = session.get("queryAll" if args.all else "query", params={"q": soql})
+            return int(answer["totalSize"])
+        method = "bulk" if args.bulk else "auto"
+        return session.query(soql, include_deleted=args.all, method=method, engine=args.engine)
 
 
 def register_magics(ipython: Any) -> None:
+    """Register `SoqlMagics` on `ipython` (``%load_ext ak_salesforce_nb``)."""
     ipython.register_magics(SoqlMagics)

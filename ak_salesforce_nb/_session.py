@@ -275,13 +275,17 @@ class Session(_SessionBase):
     ) -> Any:
         """The whole result of `soql` as a DataFrame (pandas, or polars with engine=)."""
         if method == "bulk":
-            return self.bulk_query(soql, include_deleted=include_deleted, engine=engine)
+            return self.bulk_query(
+                soql, include_deleted=include_deleted, engine=engine, progress=progress, typed=typed
+            )
         pages = self.query_pages(soql, include_deleted=include_deleted, batch_size=batch_size)
         first = next(pages)
         total = int(first.get("totalSize", 0))
         if method == "auto" and total > self.bulk_threshold and _bulk_capable(soql):
             pages.close()
-            return self.bulk_query(soql, include_deleted=include_deleted, engine=engine)
+            return self.bulk_query(
+                soql, include_deleted=include_deleted, engine=engine, progress=progress, typed=typed
+            )
         rows = [flatten_record(r) for r in first.get("records", ())]
         sobject = _sobject_of(first)
         show = progress if progress is not None else self.progress
@@ -296,7 +300,7 @@ class Session(_SessionBase):
             bar.close()
         field_types = self._field_types(sobject, rows[0].keys()) if typed and rows else None
         if engine == "polars":
-            return _polars_frame(rows)
+            return _polars_frame(rows, field_types)
         return records_to_frame(rows, field_types=field_types)
 
     def query_all(self, soql: str, **kwargs: Any) -> pd.DataFrame:
@@ -333,11 +337,38 @@ class Session(_SessionBase):
 
     # -- Bulk API 2.0 -----------------------------------------------------------------
 
-    def bulk_query(self, soql: str, **kwargs: Any) -> Any:
-        """Run `soql` as a Bulk API 2.0 query job; a DataFrame of the whole result."""
+    def bulk_query(
+        self,
+        soql: str,
+        *,
+        include_deleted: bool = False,
+        engine: Engine = "pandas",
+        max_records: int | None = None,
+        poll_interval: float = 0.05,
+        progress: bool | None = None,
+        timeout: float = 3600.0,
+        typed: bool = True,
+    ) -> Any:
+        """Run `soql` as a Bulk API 2.0 query job; a DataFrame of the whole result.
+
+        Typed like `query` (from describe). `max_records`: rows per result page;
+        `poll_interval`: the first wait between polls (it grows 1.5x, to 5 s);
+        `timeout`: seconds to wait for the job before aborting it. Ctrl-C aborts the job
+        at Salesforce. A Failed job raises `BulkJobFailed` with Salesforce's reason.
+        """
         from ._bulk import run_bulk_query
 
-        return run_bulk_query(self, soql, **kwargs)
+        return run_bulk_query(
+            self,
+            soql,
+            include_deleted=include_deleted,
+            engine=engine,
+            max_records=max_records,
+            poll_interval=poll_interval,
+            progress=progress,
+            timeout=timeout,
+            typed=typed,
+        )
 
     # -- bridges ----------------------------------------------------------------------
 
@@ -445,11 +476,36 @@ def _bulk_capable(soql: str) -> bool:
     )
 
 
-def _polars_frame(rows: list[dict[str, Any]]) -> Any:
+def _polars_frame(rows: list[dict[str, Any]], field_types: Mapping[str, str] | None = None) -> Any:
     try:
         import polars as pl
     except ImportError:
         raise ImportError(
             "polars is not installed: pip install 'ak_salesforce_nb[polars]'"
         ) from None
-    return pl.from_dicts(rows, infer_schema_length=None) if rows else pl.DataFrame()
+    if not rows:
+        return pl.DataFrame()
+    frame = pl.from_dicts(rows, infer_schema_length=None)
+    # A parent that is null on some rows shows as a bare all-null column next to its
+    # dotted ones (as in records_to_frame): drop it.
+    bare = [
+        c
+        for c in frame.columns
+        if frame.schema[c] == pl.Null and any(o.startswith(f"{c}.") for o in frame.columns)
+    ]
+    frame = frame.drop(bare)
+    # JSON has no dates: type date and datetime text like the Bulk API results are.
+    casts = []
+    for column, sf_type in (field_types or {}).items():
+        if column not in frame.columns or frame.schema[column] != pl.String:
+            continue
+        if sf_type == "date":
+            casts.append(pl.col(column).str.to_date("%Y-%m-%d", strict=False))
+        elif sf_type == "datetime":
+            casts.append(
+                pl.col(column)
+                .str.replace(r"Z$", "+0000")
+                .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", strict=False)
+                .dt.convert_time_zone("UTC")
+            )
+    return frame.with_columns(casts) if casts else frame
