@@ -92,6 +92,15 @@ __all__ = [
 ]
 
 
+# The connection a `%%soql` without ``-c`` uses: the last one a cell named (see `_magic`).
+_last_connection: str | None = None
+
+
+def _remember(name: str) -> None:
+    global _last_connection
+    _last_connection = name
+
+
 def connect(
     name: str = "default",
     *,
@@ -106,28 +115,36 @@ def connect(
     """
     from ._form import ConnectForm
 
-    return ConnectForm(name, login_url=login_url, client_id=client_id, scopes=scopes, **options)
+    form = ConnectForm(name, login_url=login_url, client_id=client_id, scopes=scopes, **options)
+    _remember(name)
+    return form
 
 
 def session(name: str = "default", **options: Any) -> Session:
     """An authorized session on the connection `name` (see `Session`)."""
     from ._session import Session
 
-    return Session(name, **options)
+    opened = Session(name, **options)
+    _remember(name)
+    return opened
 
 
 def async_session(name: str = "default", **options: Any) -> AsyncSession:
     """The `await`-able twin of `session`."""
     from ._async_session import AsyncSession
 
-    return AsyncSession(name, **options)
+    opened = AsyncSession(name, **options)
+    _remember(name)
+    return opened
 
 
 def explore(name: str = "default", **options: Any) -> Explorer:
     """A widget to browse the org's objects and fields and preview rows."""
     from ._explorer import Explorer
 
-    return Explorer(name, **options)
+    explorer = Explorer(name, **options)
+    _remember(name)
+    return explorer
 
 
 def __getattr__(attr: str) -> Any:

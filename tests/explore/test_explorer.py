@@ -80,7 +80,8 @@ async def test_widgets_drive_it_like_a_browser(flow: Flow) -> None:
     assert explorer.object_list.options == ("Opportunity",)
     explorer.object_list.value = "Opportunity"  # clicking the object
     assert explorer.object_name == "Opportunity"
-    assert explorer.record_count == aksf.session("prod").count("SELECT COUNT() FROM Opportunity")
+    with aksf.session("prod") as sf:
+        assert explorer.record_count == sf.count("SELECT COUNT() FROM Opportunity")
     explorer.field_list.value = ("Id", "StageName", "Amount")  # ticking fields
     explorer.field_list.value = ("Id", "StageName", "Amount", "CloseDate")
     assert explorer.selected_fields == ["Id", "StageName", "Amount", "CloseDate"]

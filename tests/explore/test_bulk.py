@@ -1,0 +1,241 @@
+"""Bulk API 2.0 queries against the emulator: results, types, failures, Ctrl-C, 100,000 rows."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import ak_salesforce_nb as aksf
+from ak_salesforce_nb import _bulk
+from ak_salesforce_nb.emulator import RunningEmulator
+
+from .conftest import BIG_ROWS, authorize_store
+
+TYPED = (
+    "SELECT Id, FirstName, Email, Birthdate, IsDeleted, CreatedDate, Account.Name, "
+    "Account.AnnualRevenue, Account.NumberOfEmployees FROM Contact"
+)
+
+
+@pytest.fixture
+def sf(emu: RunningEmulator, store_path: Path) -> Iterator[aksf.Session]:
+    authorize_store(emu, store_path)
+    delay = emu.config.bulk_job_delay
+    with aksf.session("prod", progress=False) as session:
+        yield session
+    emu.config.bulk_job_delay = delay
+
+
+def jobs(sf: aksf.Session) -> dict[str, str]:
+    """Every query job of the org: id → state."""
+    return {job["id"]: job["state"] for job in sf.get("jobs/query")["records"]}
+
+
+def bulk_jobs_created(sf: aksf.Session) -> int:
+    return int(10_000 - sf.limits()["DailyBulkV2QueryJobs"]["Remaining"])
+
+
+def test_bulk_result_equals_the_rest_result(sf: aksf.Session) -> None:
+    soql = TYPED + " ORDER BY Id"
+    rest = sf.query(soql)
+    bulk = sf.bulk_query(soql, max_records=200)  # several result pages
+    assert len(bulk) == 750
+    pd.testing.assert_frame_equal(rest, bulk)
+    assert dict(bulk.dtypes.astype(str)) == {
+        "Id": "str",
+        "FirstName": "str",
+        "Email": "str",
+        "Birthdate": "datetime64[us]",
+        "IsDeleted": "boolean",
+        "CreatedDate": "datetime64[us, UTC]",
+        "Account.Name": "str",
+        "Account.AnnualRevenue": "Float64",
+        "Account.NumberOfEmployees": "Int64",
+    }
+    assert bulk["Email"].isna().any()  # empty CSV fields are missing values
+
+
+def test_bulk_with_polars_equals_rest_with_polars(sf: aksf.Session) -> None:
+    import polars as pl
+    from polars.testing import assert_frame_equal
+
+    soql = TYPED + " ORDER BY Id"
+    rest = sf.query(soql, engine="polars")
+    bulk = sf.bulk_query(soql, engine="polars", max_records=300)
+    assert isinstance(bulk, pl.DataFrame)
+    assert bulk.schema["Birthdate"] == pl.Date
+    assert bulk.schema["CreatedDate"] == pl.Datetime("us", "UTC")
+    assert bulk.schema["IsDeleted"] == pl.Boolean
+    assert bulk.schema["Account.NumberOfEmployees"] == pl.Int64
+    assert_frame_equal(rest, bulk)
+
+
+def test_text_stays_text(sf: aksf.Session) -> None:
+    frame = sf.bulk_query("SELECT Id, NumberOfEmployees FROM Account LIMIT 5", typed=False)
+    assert str(frame["NumberOfEmployees"].dtype) == "str"
+    assert frame["NumberOfEmployees"].dropna().map(type).eq(str).all()
+
+
+def test_empty_result_keeps_its_columns(sf: aksf.Session) -> None:
+    frame = sf.bulk_query("SELECT Id, Name FROM Account WHERE Name = 'nobody at all'")
+    assert len(frame) == 0
+    assert list(frame.columns) == ["Id", "Name"]
+
+
+def test_include_deleted(sf: aksf.Session) -> None:
+    record_id = sf.Account.create({"Name": "Deleted for bulk"})
+    sf.Account.delete(record_id)
+    soql = f"SELECT Id, IsDeleted FROM Account WHERE Id = '{record_id}'"
+    assert len(sf.bulk_query(soql)) == 0
+    assert sf.bulk_query(soql, include_deleted=True)["IsDeleted"].tolist() == [True]
+
+
+def test_failed_job_raises_with_salesforce_reason(sf: aksf.Session) -> None:
+    with pytest.raises(aksf.BulkJobFailed) as info:
+        sf.bulk_query("SELECT COUNT(Id) FROM Account")
+    assert "ended Failed" in str(info.value)
+    assert "Aggregate queries are not supported" in info.value.message
+    assert info.value.error_code == "FAILED"
+
+
+def test_a_query_salesforce_refuses_fails_at_once(sf: aksf.Session) -> None:
+    with pytest.raises(aksf.InvalidField, match="Nope__c"):
+        sf.bulk_query("SELECT Nope__c FROM Account")
+
+
+class _InterruptingClock:
+    """Stands in for the `time` module in `_bulk`: Ctrl-C arrives during the first wait."""
+
+    monotonic = staticmethod(time.monotonic)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_while_the_job_runs_aborts_it(
+    sf: aksf.Session, emu: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emu.config.bulk_job_delay = 60.0
+    before = jobs(sf)
+    monkeypatch.setattr(_bulk, "time", _InterruptingClock)
+    with pytest.raises(KeyboardInterrupt):
+        sf.bulk_query("SELECT Id FROM Account")
+    (new,) = set(jobs(sf)) - set(before)
+    assert jobs(sf)[new] == "Aborted"
+
+
+def test_ctrl_c_while_downloading_deletes_the_finished_job(
+    sf: aksf.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = jobs(sf)
+
+    def interrupted(body: bytes) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_bulk, "_parse_pandas", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        sf.bulk_query("SELECT Id FROM Account", max_records=100)
+    # Complete jobs cannot be aborted; their stored results are deleted instead.
+    assert set(jobs(sf)) == set(before)
+
+
+def test_timeout_aborts_the_job(sf: aksf.Session, emu: RunningEmulator) -> None:
+    emu.config.bulk_job_delay = 60.0
+    before = jobs(sf)
+    with pytest.raises(aksf.BulkJobFailed, match=r"did not complete within 0\.3 s") as info:
+        sf.bulk_query("SELECT Id FROM Account", timeout=0.3)
+    assert info.value.error_code == "TIMEOUT"
+    (new,) = set(jobs(sf)) - set(before)
+    assert jobs(sf)[new] == "Aborted"
+
+
+def test_polling_backs_off(
+    sf: aksf.Session, emu: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emu.config.bulk_job_delay = 1.0
+    waits: list[float] = []
+
+    class Clock:
+        monotonic = staticmethod(time.monotonic)
+
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            waits.append(seconds)
+            time.sleep(seconds)
+
+    monkeypatch.setattr(_bulk, "time", Clock)
+    assert len(sf.bulk_query("SELECT Id FROM Account", poll_interval=0.05)) == 300
+    assert waits[0] == 0.05
+    assert all(b == pytest.approx(a * 1.5) for a, b in itertools.pairwise(waits))
+    assert len(waits) < 10
+
+
+def test_progress_bar_counts_the_records(
+    sf: aksf.Session, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sf.bulk_query("SELECT Id FROM Account", max_records=100, progress=True)
+    assert "Bulk query: 300 / 300 records" in capsys.readouterr().err
+
+
+def test_auto_uses_bulk_past_the_threshold(emu: RunningEmulator, store_path: Path) -> None:
+    authorize_store(emu, store_path)
+    with aksf.session("prod", bulk_threshold=100, progress=False) as sf:
+        before = bulk_jobs_created(sf)
+        small = sf.query("SELECT Id FROM Account LIMIT 50", method="auto")
+        assert bulk_jobs_created(sf) == before
+        big = sf.query("SELECT Id, Name FROM Account", method="auto")
+        assert bulk_jobs_created(sf) == before + 1
+        # A child subquery cannot run in Bulk API 2.0: it stays on REST.
+        nested = sf.query("SELECT Id, (SELECT Id FROM Contacts) FROM Account", method="auto")
+        assert bulk_jobs_created(sf) == before + 1
+    assert (len(small), len(big), len(nested)) == (50, 300, 300)
+
+
+@pytest.mark.slow
+def test_one_hundred_thousand_rows(big_emu: RunningEmulator, big_store: Path) -> None:
+    """100,000 Contacts through Bulk API 2.0: every row once, typed, nulls as NA."""
+    soql = (
+        "SELECT Id, FirstName, LastName, Email, Birthdate, IsDeleted, CreatedDate, "
+        "Account.Name, Account.AnnualRevenue FROM Contact"
+    )
+    with aksf.session("prod", progress=False) as sf:
+        started = time.perf_counter()
+        frame = sf.bulk_query(soql)
+        seconds = time.perf_counter() - started
+        no_email = sf.count("SELECT COUNT() FROM Contact WHERE Email = null")
+        no_account = sf.count("SELECT COUNT() FROM Contact WHERE AccountId = null")
+        sample = sf.query(soql + " ORDER BY Id LIMIT 2000")
+    print(f"\nbulk_query: {BIG_ROWS:,} rows in {seconds:.2f} s")
+    assert len(frame) == BIG_ROWS
+    assert frame["Id"].is_unique
+    assert int(frame["Email"].isna().sum()) == no_email > 0
+    assert int(frame["Account.Name"].isna().sum()) == no_account > 0
+    assert str(frame["Birthdate"].dtype) == "datetime64[us]"
+    assert str(frame["CreatedDate"].dtype) == "datetime64[us, UTC]"
+    assert str(frame["Account.AnnualRevenue"].dtype) == "Float64"
+    head = frame.sort_values("Id").head(2000).reset_index(drop=True)
+    pd.testing.assert_frame_equal(head, sample[list(frame.columns)])
+
+
+@pytest.mark.slow
+def test_one_hundred_thousand_rows_auto_and_polars(
+    big_emu: RunningEmulator, big_store: Path
+) -> None:
+    import polars as pl
+
+    soql = "SELECT Id, Email, Birthdate, CreatedDate FROM Contact"
+    with aksf.session("prod", progress=False) as sf:
+        before = bulk_jobs_created(sf)
+        frame = sf.query(soql, method="auto")  # 100,000 > bulk_threshold (50,000)
+        assert bulk_jobs_created(sf) == before + 1
+        polar = sf.bulk_query(soql, engine="polars")
+    assert len(frame) == polar.height == BIG_ROWS
+    assert polar.schema["Birthdate"] == pl.Date
+    assert polar["Email"].null_count() == int(frame["Email"].isna().sum())
