@@ -3,15 +3,19 @@
 A job's query runs when the job is created (so its results are a snapshot); the state
 seen by clients moves UploadComplete -> InProgress -> JobComplete as time passes, over
 ``bulk_job_delay`` seconds, without any timer: the state is computed when asked.
+
+Like Salesforce, which writes a job's result files while the job is in progress and then
+serves them, the CSV lines are rendered once, on a worker thread started with the job,
+and result pages are slices of them: a page costs a join, not a rendering.
 """
 
 from __future__ import annotations
 
 import base64
-import csv
+import concurrent.futures
 import dataclasses
 import datetime
-import io
+import re
 import time
 from typing import Any
 
@@ -31,6 +35,38 @@ DELIMITERS = {
 LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
 DEFAULT_MAX_RECORDS = 50_000
 FINAL_STATES = ("JobComplete", "Failed", "Aborted")
+# One worker: rendering is CPU-bound Python, more threads would only share the GIL.
+_RENDERER = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="emulator-bulk-csv")
+
+
+@dataclasses.dataclass(frozen=True)
+class CsvLines:
+    """A job's result as CSV text: the header line and one line per record, each ended."""
+
+    header: str
+    lines: list[str]
+
+
+def _csv_column(values: list[Any], delimiter: str) -> list[str]:
+    """One column's values as CSV fields, quoted only where CSV needs it."""
+    texts = [v if type(v) is str else csv_text(v) for v in values]
+    special = re.compile("[" + re.escape(delimiter) + '"\r\n]')
+    if special.search("".join(texts)) is None:
+        return texts  # the usual case: one scan of the whole column, nothing to quote
+    return ['"' + text.replace('"', '""') + '"' if special.search(text) else text for text in texts]
+
+
+def render_csv(result: RecordsResult, delimiter: str, line_ending: str) -> CsvLines:
+    """Every record of `result` as a CSV line, column by column (several times faster than
+    `csv.writer` row by row; also quotes a lone CR, which `csv.writer` leaves bare)."""
+    rows = result.rows
+    header = delimiter.join(_csv_column([name for name, _ in result.columns], delimiter))
+    columns = [_csv_column(list(map(getter, rows)), delimiter) for _, getter in result.columns]
+    if len(columns) == 1:
+        # A lone empty field would make an empty line, which CSV readers skip: quote it.
+        columns = [['""' if text == "" else text for text in columns[0]]]
+    lines = [delimiter.join(values) + line_ending for values in zip(*columns, strict=True)]
+    return CsvLines(header + line_ending, lines)
 
 
 def encode_locator(offset: int) -> str:
@@ -61,6 +97,12 @@ class QueryJob:
     result: RecordsResult | None
     failure: str | None = None
     aborted_at: str | None = None
+    rendering: concurrent.futures.Future[CsvLines] | None = None
+
+    def csv_lines(self) -> CsvLines:
+        """The rendered result (waits for the renderer if a client is faster than it)."""
+        assert self.rendering is not None, "only a job with a result is rendered"
+        return self.rendering.result()
 
     def state(self, now: float) -> str:
         if self.aborted_at is not None:
@@ -170,6 +212,10 @@ class BulkJobs:
                 else f"InvalidBatch : Failed to process query: FUNCTIONALITY_NOT_ENABLED: {problem}"
             ),
         )
+        if result is not None and problem is None:
+            job.rendering = _RENDERER.submit(
+                render_csv, result, DELIMITERS[delimiter], LINE_ENDINGS[line_ending]
+            )
         self.jobs[job.id] = job
         return job
 
@@ -222,21 +268,11 @@ class BulkJobs:
             if not max_records.isdigit() or int(max_records) < 1:
                 raise ApiError(400, "INVALIDPARAMETER", f"Invalid maxRecords: {max_records}")
             size = int(max_records)
-        rows = job.result.rows[start : start + size]
-        end = start + len(rows)
-        buffer = io.StringIO()
-        writer = csv.writer(
-            buffer,
-            delimiter=DELIMITERS[job.column_delimiter],
-            lineterminator=LINE_ENDINGS[job.line_ending],
-            quoting=csv.QUOTE_MINIMAL,
-        )
-        columns = job.result.columns
-        writer.writerow([header for header, _ in columns])
-        getters = [getter for _, getter in columns]
-        writer.writerows([csv_text(g(row)) for g in getters] for row in rows)
-        next_locator = encode_locator(end) if end < len(job.result.rows) else "null"
-        return buffer.getvalue(), len(rows), next_locator
+        rendered = job.csv_lines()
+        lines = rendered.lines[start : start + size]
+        end = start + len(lines)
+        next_locator = encode_locator(end) if end < len(rendered.lines) else "null"
+        return rendered.header + "".join(lines), len(lines), next_locator
 
     def listing(self, now: float) -> dict[str, Any]:
         return {

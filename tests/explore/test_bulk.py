@@ -136,7 +136,7 @@ def test_ctrl_c_while_downloading_deletes_the_finished_job(
 ) -> None:
     before = jobs(sf)
 
-    def interrupted(body: bytes) -> Any:
+    def interrupted(body: bytes, types: Any = None) -> Any:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(_bulk, "_parse_pandas", interrupted)
