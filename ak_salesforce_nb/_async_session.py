@@ -18,8 +18,8 @@ from urllib.parse import quote
 import httpx
 
 from ._query_plan import PagePlan, plan_pages
-from ._records import flatten_record, records_to_frame
-from ._session import Engine, _polars_frame, _SessionBase, _sobject_of
+from ._records import RecordColumns
+from ._session import Engine, _polars_frame, _SessionBase
 
 __all__ = ["AsyncSession"]
 
@@ -109,14 +109,12 @@ class AsyncSession(_SessionBase):
     async def query(
         self, soql: str, *, include_deleted: bool = False, engine: Engine = "pandas"
     ) -> Any:
-        rows: list[dict[str, Any]] = []
-        sobject: str | None = None
+        columns = RecordColumns()
         async for page in self.query_pages(soql, include_deleted=include_deleted):
-            sobject = sobject or _sobject_of(page)
-            rows.extend(flatten_record(r) for r in page.get("records", ()))
+            columns.add(page.get("records", ()))
         if engine == "polars":
-            return _polars_frame(rows)
-        return records_to_frame(rows)
+            return _polars_frame(columns)
+        return columns.frame()
 
     async def query_all(self, soql: str, **kwargs: Any) -> Any:
         return await self.query(soql, include_deleted=True, **kwargs)

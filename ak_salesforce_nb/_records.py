@@ -2,17 +2,21 @@
 
 A record's `attributes` go; a parent relationship becomes dotted columns
 (``Account.Name``, ``Account.Owner.Name``); a child subquery stays a list of rows.
+
+`RecordColumns` gathers a query's pages column by column: records of one query share
+their fields, so a column is one list comprehension over a page instead of a dict per
+record, several times faster for the big results `Session.query` reads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["flatten_record", "records_to_frame", "strip_attributes"]
+__all__ = ["RecordColumns", "flatten_record", "records_to_frame", "strip_attributes"]
 
 
 def strip_attributes(value: Any) -> Any:
@@ -40,6 +44,93 @@ def flatten_record(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any
     return row
 
 
+def _is_child_result(value: Mapping[str, Any]) -> bool:
+    return "records" in value and "totalSize" in value
+
+
+class _Irregular(Exception):
+    """A page whose records do not share their fields (never seen from Salesforce)."""
+
+
+class RecordColumns:
+    """Flat columns (name → values) of the records of a query's pages, in order.
+
+    Gives what `flatten_record` gives row by row: a parent that is null on a row leaves
+    its bare name as a column (None there), which `records_to_frame` drops when the
+    parent's dotted columns exist.
+    """
+
+    def __init__(self) -> None:
+        self.data: dict[str, list[Any]] = {}
+        self.length = 0
+
+    def add(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """Append one page's records."""
+        if not records:
+            return
+        start = self.length
+        page: dict[str, list[Any]] = {}
+        try:
+            _page_columns(list(records), "", page)
+        except _Irregular:  # row by row is exact whatever the records hold
+            page = {}
+            for offset, record in enumerate(records):
+                for name, value in flatten_record(record).items():
+                    column = page.setdefault(name, [])
+                    column.extend([None] * (offset - len(column)))
+                    column.append(value)
+        for name, values in page.items():
+            self.data.setdefault(name, [None] * start).extend(values)
+        self.length = start + len(records)
+        for column in self.data.values():
+            if len(column) < self.length:
+                column.extend([None] * (self.length - len(column)))
+
+    def frame(self, field_types: Mapping[str, str] | None = None) -> pd.DataFrame:
+        """The columns as a typed pandas DataFrame (see `records_to_frame`)."""
+        import pandas as pd
+
+        if not self.data:
+            return records_to_frame([], field_types=field_types)
+        return _typed_frame(pd.DataFrame(self.data), field_types)
+
+
+def _page_columns(
+    records: list[Any], prefix: str, out: dict[str, list[Any]], nulls: bool = False
+) -> None:
+    """The columns of `records` (None where a parent is null, if `nulls`) into `out`;
+    raises `_Irregular` when the records do not share their fields."""
+    present = [r for r in records if r is not None] if nulls else records
+    first = present[0]
+    width = len(first)
+    if any(len(r) != width for r in present):
+        raise _Irregular
+    for key in first:
+        if key == "attributes":
+            continue
+        name = prefix + key
+        try:
+            if nulls:
+                values = [None if r is None else r[key] for r in records]
+            else:
+                values = [r[key] for r in records]
+        except (KeyError, TypeError):
+            raise _Irregular from None
+        nested = [v for v in values if isinstance(v, dict)]
+        if not nested:
+            out[name] = values
+        elif len(nested) + values.count(None) != len(values):
+            raise _Irregular  # a mapping on some rows, a scalar on others
+        elif _is_child_result(nested[0]):
+            out[name] = [
+                None if v is None else [flatten_record(c) for c in v["records"]] for v in values
+            ]
+        else:
+            if len(nested) < len(values):  # the bare parent column of rows where it is null
+                out[name] = [None] * len(values)
+            _page_columns(values, name + ".", out, nulls=len(nested) < len(values))
+
+
 _PANDAS_DTYPES = {
     "int": "Int64",
     "double": "Float64",
@@ -57,7 +148,12 @@ def records_to_frame(
     """A DataFrame of flat rows, typed by `field_types` (column → Salesforce field type)."""
     import pandas as pd
 
-    frame: pd.DataFrame = pd.DataFrame.from_records(list(rows))
+    return _typed_frame(pd.DataFrame.from_records(list(rows)), field_types)
+
+
+def _typed_frame(frame: pd.DataFrame, field_types: Mapping[str, str] | None) -> pd.DataFrame:
+    import pandas as pd
+
     # A parent that is null on some rows shows as a bare column next to its dotted ones.
     for column in list(frame.columns):
         if (

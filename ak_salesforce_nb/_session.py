@@ -25,7 +25,7 @@ from ._auth import SalesforceAuth
 from ._constants import DEFAULT_API_VERSION, DEFAULT_HTTP_TIMEOUT
 from ._progress import make_progress
 from ._query_plan import PagePlan, plan_pages
-from ._records import flatten_record, records_to_frame
+from ._records import RecordColumns
 from ._store import ConnectionRecord, ConnectionStore
 from ._tokens import TokenProvider
 
@@ -286,22 +286,25 @@ class Session(_SessionBase):
             return self.bulk_query(
                 soql, include_deleted=include_deleted, engine=engine, progress=progress, typed=typed
             )
-        rows = [flatten_record(r) for r in first.get("records", ())]
+        columns = RecordColumns()
+        columns.add(first.get("records", ()))
         sobject = _sobject_of(first)
         show = progress if progress is not None else self.progress
         bar = make_progress(total, enabled=show if not first.get("done", True) else False)
         try:
-            bar.advance(len(rows))
+            bar.advance(columns.length)
             for page in pages:
                 records = page.get("records", ())
-                rows.extend(flatten_record(r) for r in records)
+                columns.add(records)
                 bar.advance(len(records))
         finally:
             bar.close()
-        field_types = self._field_types(sobject, rows[0].keys()) if typed and rows else None
+        field_types = (
+            self._field_types(sobject, columns.data.keys()) if typed and columns.length else None
+        )
         if engine == "polars":
-            return _polars_frame(rows, field_types)
-        return records_to_frame(rows, field_types=field_types)
+            return _polars_frame(columns, field_types)
+        return columns.frame(field_types)
 
     def query_all(self, soql: str, **kwargs: Any) -> pd.DataFrame:
         """`query` including deleted and archived rows (``queryAll``)."""
@@ -476,16 +479,17 @@ def _bulk_capable(soql: str) -> bool:
     )
 
 
-def _polars_frame(rows: list[dict[str, Any]], field_types: Mapping[str, str] | None = None) -> Any:
+def _polars_frame(columns: RecordColumns, field_types: Mapping[str, str] | None = None) -> Any:
     try:
         import polars as pl
     except ImportError:
         raise ImportError(
             "polars is not installed: pip install 'ak_salesforce_nb[polars]'"
         ) from None
-    if not rows:
+    if not columns.length:
         return pl.DataFrame()
-    frame = pl.from_dicts(rows, infer_schema_length=None)
+    # Not strict: a column may mix ints and floats (JSON numbers), or hold child rows.
+    frame = pl.DataFrame(columns.data, strict=False)
     # A parent that is null on some rows shows as a bare all-null column next to its
     # dotted ones (as in records_to_frame): drop it.
     bare = [

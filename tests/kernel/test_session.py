@@ -182,6 +182,7 @@ async def test_record_crud(flow: Flow) -> None:
         assert result["created"] is True
         again = sf.Account.upsert("External_Id__c", "EXT-NB-1", {"Name": "Upserted 2"})
         assert again["created"] is False
+        accounts.delete(result["id"])  # the org is shared by the session's tests
 
 
 async def test_describe_is_cached_and_limits(flow: Flow) -> None:
