@@ -5,15 +5,25 @@ authorization (state + PKCE verifier in the store), send the browser to Salesfor
 complete the callback (check the state, exchange the code with the verifier and the
 secret, check the signature, ask who the user is, store the tokens). It never raises on
 bad input from the browser: the callback returns a `CallbackOutcome` to render.
+
+In the server, the service gets a one-thread `store_executor` and every store call of its
+coroutines runs there (the handlers send the plain methods there too, `in_store_thread`):
+SQLite may wait up to the store's timeout for another process's lock, and the server's
+event loop (kernels, files, every other user of the page) must not wait with it. One
+thread, because the store serializes its calls anyway. In a kernel there is no executor,
+and the calls run where they are made.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
+import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import httpx
 
@@ -40,6 +50,8 @@ from ._validation import (
 __all__ = ["MAX_PARAM_LENGTH", "MAX_SECRET_LENGTH", "AuthorizationService", "CallbackOutcome"]
 
 log = logging.getLogger(__name__)
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 #: Longest callback parameter accepted; Salesforce's codes and our states are far shorter.
 MAX_PARAM_LENGTH = 4096
@@ -94,8 +106,10 @@ class AuthorizationService:
         default_login_url: str = "https://login.salesforce.com",
         default_scopes: str = "api refresh_token",
         transport: httpx.AsyncBaseTransport | None = None,
+        store_executor: concurrent.futures.Executor | None = None,
     ) -> None:
         self.store = store
+        self._store_executor = store_executor
         self.http_timeout = http_timeout
         self.state_ttl = state_ttl
         self.api_version = api_version
@@ -116,6 +130,18 @@ class AuthorizationService:
 
     async def aclose(self) -> None:
         """Nothing is held between calls; kept for symmetry with other services."""
+
+    async def in_store_thread(
+        self, function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs
+    ) -> _T:
+        """`function(*args, **kwargs)` (store work) off the event loop, when the service
+        has a store executor; else right here."""
+        if self._store_executor is None:
+            return function(*args, **kwargs)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._store_executor, functools.partial(function, *args, **kwargs)
+        )
 
     # -- settings ----------------------------------------------------------------------
 
@@ -224,14 +250,14 @@ class AuthorizationService:
                 "authorization state. Start from Authorize in your notebook.",
             )
         try:
-            pending = self.store.claim_pending(state)
+            pending = await self.in_store_thread(self.store.claim_pending, state)
         except AuthorizationStateError as exc:
             return CallbackOutcome(False, 400, "Sign-in link not valid", str(exc))
         name = pending.name
         error = params.get("error", "")
         if error:
             message = _oauth.explain_oauth_error(error, params.get("error_description", ""))
-            self.store.record_failure(name, message)
+            await self.in_store_thread(self.store.record_failure, name, message)
             title = "Access not allowed" if error == "access_denied" else "Salesforce refused"
             return CallbackOutcome(False, 400, title, message, name)
         code = params.get("code", "")
@@ -239,7 +265,7 @@ class AuthorizationService:
             message = (
                 "Salesforce came back without an authorization code. Click Authorize to try again."
             )
-            self.store.record_failure(name, message)
+            await self.in_store_thread(self.store.record_failure, name, message)
             return CallbackOutcome(False, 400, "No authorization code", message, name)
         try:
             async with self._client() as client:
@@ -248,7 +274,7 @@ class AuthorizationService:
             message = str(exc)
             if isinstance(exc, TokenRequestError) and exc.error == "redirect_uri_mismatch":
                 message += f" Callback URL: {pending.redirect_uri}"
-            self.store.record_failure(name, message)
+            await self.in_store_thread(self.store.record_failure, name, message)
             status = 502 if isinstance(exc, TokenEndpointUnavailable | SignatureMismatch) else 400
             return CallbackOutcome(False, status, "Authorization failed", message, name)
         except ConnectionNotFound:
@@ -265,8 +291,8 @@ class AuthorizationService:
     async def _exchange(
         self, client: httpx.AsyncClient, pending: PendingAuthorization, code: str
     ) -> ConnectionRecord:
-        record = self.store.get_connection(pending.name)
-        secret = self.store.get_client_secret(pending.name) or ""
+        record = await self.in_store_thread(self.store.get_connection, pending.name)
+        secret = await self.in_store_thread(self.store.get_client_secret, pending.name) or ""
         token = await self._send_token(
             client,
             _oauth.token_request(
@@ -287,7 +313,8 @@ class AuthorizationService:
             raise _oauth.transport_error(exc, "userinfo endpoint", self.http_timeout) from exc
         identity = _oauth.parse_identity(response, token.identity_url).as_dict()
         identity["organization_name"] = await self._organization_name(client, token)
-        return self.store.record_authorized(
+        return await self.in_store_thread(
+            self.store.record_authorized,
             pending.name,
             access_token=token.access_token,
             refresh_token=token.refresh_token,
@@ -326,8 +353,8 @@ class AuthorizationService:
 
     async def revoke(self, name: str) -> bool:
         """Revoke the connection's refresh token at Salesforce; best effort."""
-        record = self.store.find_connection(name)
-        tokens = self.store.get_tokens(name) if record else None
+        record = await self.in_store_thread(self.store.find_connection, name)
+        tokens = await self.in_store_thread(self.store.get_tokens, name) if record else None
         if record is None or tokens is None:
             return False
         token = tokens.refresh_token or tokens.access_token
@@ -340,7 +367,7 @@ class AuthorizationService:
         return response.status_code == 200
 
     async def delete(self, name: str) -> bool:
-        if self.store.find_connection(name) is None:
+        if await self.in_store_thread(self.store.find_connection, name) is None:
             return False  # nothing to delete: no write, no revision change to wake watchers
         await self.revoke(name)
-        return self.store.delete_connection(name)
+        return await self.in_store_thread(self.store.delete_connection, name)

@@ -4,6 +4,9 @@ Every handler requires Jupyter authentication except the OAuth callback: Salesfo
 redirect is a top-level navigation that may not carry the user's Jupyter credentials
 (token-in-URL setups, a hub's user-redirect), so the callback is authorized by its
 single-use, unguessable `state` instead, which only this user's store knows.
+
+Store work runs on the service's store thread (`in_store_thread`), never on the event loop:
+a store locked by another process makes our requests wait, not the whole server.
 """
 
 from __future__ import annotations
@@ -82,7 +85,7 @@ class StartHandler(_PageHandler):
     """`GET oauth/start/salesforce?state=S`: fix the redirect URI, 302 to Salesforce."""
 
     @tornado.web.authenticated
-    def get(self) -> None:
+    async def get(self) -> None:
         state = self.get_argument("state", "")
         if not state or len(state) > 256:
             self.render_outcome(
@@ -95,7 +98,8 @@ class StartHandler(_PageHandler):
             )
             return
         try:
-            url = self.ak_state.service.start(state, self.callback_url())
+            service = self.ak_state.service
+            url = await service.in_store_thread(service.start, state, self.callback_url())
         except AuthorizationStateError as exc:
             self.render_outcome(CallbackOutcome(False, 400, "Sign-in link not valid", str(exc)))
             return
@@ -183,9 +187,10 @@ class ConnectionsHandler(_ApiHandler):
     """`GET ak-salesforce/api/connections`: every connection, no secrets."""
 
     @tornado.web.authenticated
-    def get(self) -> None:
+    async def get(self) -> None:
         try:
-            records = self.ak_state.service.store.list_connections()
+            service = self.ak_state.service
+            records = await service.in_store_thread(service.store.list_connections)
         except StoreError as exc:
             self.send_problem(503, str(exc))
             return
@@ -201,18 +206,21 @@ class ConnectionHandler(_ApiHandler):
     """`GET|PUT|DELETE ak-salesforce/api/connections/NAME`."""
 
     @tornado.web.authenticated
-    def get(self, name: str) -> None:
+    async def get(self, name: str) -> None:
         try:
-            self.send_json(self.connection_json(self.ak_state.service.store.get_connection(name)))
+            service = self.ak_state.service
+            record = await service.in_store_thread(service.store.get_connection, name)
+            self.send_json(self.connection_json(record))
         except ConnectionNotFound as exc:
             self.send_problem(404, str(exc))
         except StoreError as exc:
             self.send_problem(503, str(exc))
 
     @tornado.web.authenticated
-    def put(self, name: str) -> None:
+    async def put(self, name: str) -> None:
         try:
-            record = self.ak_state.service.configure(name, self.read_body())
+            service = self.ak_state.service
+            record = await service.in_store_thread(service.configure, name, self.read_body())
         except ConfigurationError as exc:
             self.send_problem(400, str(exc))
             return
@@ -239,9 +247,12 @@ class AuthorizeHandler(_ApiHandler):
     """`POST ak-salesforce/api/connections/NAME/authorize` → the start URL to open."""
 
     @tornado.web.authenticated
-    def post(self, name: str) -> None:
+    async def post(self, name: str) -> None:
         try:
-            pending = self.ak_state.service.begin(name, redirect_uri=self.callback_url())
+            service = self.ak_state.service
+            pending = await service.in_store_thread(
+                service.begin, name, redirect_uri=self.callback_url()
+            )
         except ConnectionNotFound as exc:
             self.send_problem(404, str(exc))
             return

@@ -10,6 +10,8 @@ or ``jupyter lab --SalesforceOAuth.http_timeout=10``.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import logging
 import os
 from pathlib import Path
@@ -102,6 +104,10 @@ class ExtensionState:
             use_hub_redirect=config.use_hub_redirect,
         )
         self._service: AuthorizationService | None = None
+        # Store work waits on SQLite's lock at worst: one thread of its own, off the loop.
+        self.store_executor = concurrent.futures.ThreadPoolExecutor(
+            1, thread_name_prefix="ak-salesforce-store"
+        )
 
     @property
     def service(self) -> AuthorizationService:
@@ -115,12 +121,14 @@ class ExtensionState:
                 api_version=self.config.api_version,
                 default_login_url=normalize_login_url(self.config.default_login_url),
                 default_scopes=normalize_scopes(self.config.default_scopes),
+                store_executor=self.store_executor,
             )
         return self._service
 
-    def sweep(self) -> None:
+    async def sweep(self) -> None:
         try:
-            removed = self.service.store.sweep_expired()
+            service = self.service
+            removed = await service.in_store_thread(service.store.sweep_expired)
         except StoreError as exc:
             self.log.warning("Salesforce store sweep skipped: %s", exc)
             return
@@ -128,6 +136,9 @@ class ExtensionState:
             self.log.debug("Swept %d expired Salesforce sign-in states", removed)
 
     async def aclose(self) -> None:
+        # Let a store call that is under way finish (bounded by the store's timeout)
+        # before the store closes under it.
+        await asyncio.to_thread(self.store_executor.shutdown, wait=True, cancel_futures=True)
         if self._service is not None:
             await self._service.aclose()
             self._service.store.close()

@@ -232,6 +232,38 @@ async def test_store_locked_by_another_process(flow: Flow, store_path: Path) -> 
     ).code == 200
 
 
+async def test_a_locked_store_does_not_freeze_the_server(flow: Flow, store_path: Path) -> None:
+    """While a request waits on a store that another process locked, the server answers
+    everything else: store work runs on its own thread, not on the event loop."""
+    await flow.connect("prod")
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Event()
+    holder = ctx.Process(target=_hold_store, args=(str(store_path), 3.0, ready))
+    holder.start()
+    try:
+        assert await asyncio.to_thread(ready.wait, 30)
+        began = time.monotonic()
+
+        async def timed(request: Any) -> tuple[Any, float]:
+            response = await request
+            return response, time.monotonic() - began
+
+        writer = asyncio.ensure_future(
+            timed(flow.api("other", method="PUT", body={"client_id": "c", "client_secret": "s"}))
+        )
+        await asyncio.sleep(0.1)  # the PUT now waits for the lock
+        status, status_at = await timed(flow.fetch("api", "status"))
+        listing = await flow.api()  # store calls take turns: this one after the PUT's
+        (written, written_at) = await writer
+    finally:
+        await asyncio.to_thread(holder.join, 30)
+    assert status.code == 200 and listing.code == 200
+    assert written.code == 503
+    assert written_at > STORE_TIMEOUT * 0.8
+    # With store work on the event loop, nothing could answer before the PUT gave up.
+    assert status_at < written_at - 0.15, (status_at, written_at)
+
+
 # -- processes killed in the middle --------------------------------------------------
 
 
