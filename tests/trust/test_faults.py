@@ -8,6 +8,7 @@ there, and the flow working again once the fault is gone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +197,21 @@ def _hold_store(path: str, seconds: float, ready: Any) -> None:
     db.close()
 
 
+@contextlib.asynccontextmanager
+async def store_held_by_another_process(path: Path, seconds: float) -> AsyncIterator[None]:
+    """Another process holds the store's write lock for `seconds` (from when this enters)."""
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Event()
+    holder = ctx.Process(target=_hold_store, args=(str(path), seconds, ready))
+    holder.start()
+    try:
+        assert await asyncio.to_thread(ready.wait, 30)
+        yield
+    finally:
+        await asyncio.to_thread(holder.join, 30)
+    assert holder.exitcode == 0
+
+
 async def test_store_locked_by_another_process(flow: Flow, store_path: Path) -> None:
     """Another process holds the store's write lock for longer than the server's
     `store_timeout`: writes are answered 503 after about the timeout with a message
@@ -203,12 +220,7 @@ async def test_store_locked_by_another_process(flow: Flow, store_path: Path) -> 
     state = await flow.begin("prod")
     params = await flow.salesforce(await flow.start(state))
     before = store_rows(store_path)
-    ctx = multiprocessing.get_context("spawn")
-    ready = ctx.Event()
-    holder = ctx.Process(target=_hold_store, args=(str(store_path), 4.0, ready))
-    holder.start()
-    try:
-        assert await asyncio.to_thread(ready.wait, 30)
+    async with store_held_by_another_process(store_path, 4.0):
         started = time.monotonic()
         response = await flow.api(
             "other", method="PUT", body={"client_id": "c", "client_secret": "s"}
@@ -221,9 +233,6 @@ async def test_store_locked_by_another_process(flow: Flow, store_path: Path) -> 
         page = await flow.callback(params)
         assert page.code == 503 and "connection store" in page.body.decode()
         assert (await flow.api("prod")).code == 200  # readers are not blocked (WAL)
-    finally:
-        await asyncio.to_thread(holder.join, 30)
-    assert holder.exitcode == 0
     assert store_rows(store_path) == before
     # The callback that met the lock did not use its state: it completes now.
     assert (await flow.callback(params)).code == 200
@@ -236,12 +245,7 @@ async def test_a_locked_store_does_not_freeze_the_server(flow: Flow, store_path:
     """While a request waits on a store that another process locked, the server answers
     everything else: store work runs on its own thread, not on the event loop."""
     await flow.connect("prod")
-    ctx = multiprocessing.get_context("spawn")
-    ready = ctx.Event()
-    holder = ctx.Process(target=_hold_store, args=(str(store_path), 3.0, ready))
-    holder.start()
-    try:
-        assert await asyncio.to_thread(ready.wait, 30)
+    async with store_held_by_another_process(store_path, 3.0):
         began = time.monotonic()
 
         async def timed(request: Any) -> tuple[Any, float]:
@@ -255,8 +259,6 @@ async def test_a_locked_store_does_not_freeze_the_server(flow: Flow, store_path:
         status, status_at = await timed(flow.fetch("api", "status"))
         listing = await flow.api()  # store calls take turns: this one after the PUT's
         (written, written_at) = await writer
-    finally:
-        await asyncio.to_thread(holder.join, 30)
     assert status.code == 200 and listing.code == 200
     assert written.code == 503
     assert written_at > STORE_TIMEOUT * 0.8
