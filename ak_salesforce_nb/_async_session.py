@@ -19,7 +19,7 @@ import httpx
 
 from ._query_plan import PagePlan, plan_pages
 from ._records import RecordColumns
-from ._session import Engine, _polars_frame, _SessionBase
+from ._session import Engine, _polars_frame, _SessionBase, _sobject_of, field_step
 
 __all__ = ["AsyncSession"]
 
@@ -107,14 +107,46 @@ class AsyncSession(_SessionBase):
                 yield {k: v for k, v in record.items() if k != "attributes"}
 
     async def query(
-        self, soql: str, *, include_deleted: bool = False, engine: Engine = "pandas"
+        self,
+        soql: str,
+        *,
+        include_deleted: bool = False,
+        engine: Engine = "pandas",
+        typed: bool = True,
     ) -> Any:
+        """The whole result of `soql` as a DataFrame, typed like `Session.query`'s."""
         columns = RecordColumns()
+        sobject: str | None = None
         async for page in self.query_pages(soql, include_deleted=include_deleted):
+            sobject = sobject or _sobject_of(page)
             columns.add(page.get("records", ()))
+        field_types = None
+        if typed and columns.length:
+            field_types = await self._field_types(sobject, columns.data.keys())
         if engine == "polars":
-            return _polars_frame(columns)
-        return columns.frame()
+            return _polars_frame(columns, field_types)
+        return columns.frame(field_types)
+
+    async def _field_types(self, sobject: str | None, columns: Any) -> dict[str, str]:
+        if not sobject or sobject == "AggregateResult":
+            return {}
+        types: dict[str, str] = {}
+        for column in columns:
+            sf_type = await self._field_type(sobject, str(column).split("."))
+            if sf_type:
+                types[column] = sf_type
+        return types
+
+    async def _field_type(self, sobject: str, path: list[str]) -> str | None:
+        while True:
+            try:
+                describe = await self.describe(sobject)
+            except Exception:  # typing is a nicety; never fail a query over it
+                return None
+            sf_type, parent = field_step(describe, path)
+            if parent is None:
+                return sf_type
+            sobject, path = parent, path[1:]
 
     async def query_all(self, soql: str, **kwargs: Any) -> Any:
         return await self.query(soql, include_deleted=True, **kwargs)

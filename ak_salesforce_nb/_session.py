@@ -312,6 +312,7 @@ class Session(_SessionBase):
         return frame
 
     def _field_types(self, sobject: str | None, columns: Any) -> dict[str, str]:
+        """Salesforce field type of each (dotted) column, as far as describe tells."""
         if not sobject or sobject == "AggregateResult":
             return {}
         types: dict[str, str] = {}
@@ -322,10 +323,15 @@ class Session(_SessionBase):
         return types
 
     def _field_type(self, sobject: str, path: list[str]) -> str | None:
-        try:
-            describe = self.describe(sobject)
-        except Exception:  # typing is a nicety; never fail a query over it
-            return None
+        while True:
+            try:
+                describe = self.describe(sobject)
+            except Exception:  # typing is a nicety; never fail a query over it
+                return None
+            sf_type, parent = field_step(describe, path)
+            if parent is None:
+                return sf_type
+            sobject, path = parent, path[1:]
         fields = describe.get("fields", [])
         if len(path) == 1:
             for field in fields:
@@ -462,6 +468,22 @@ class SObject:
 
     def delete(self, record_id: str) -> None:
         self.session.delete(self._path(record_id))
+
+
+def field_step(describe: Mapping[str, Any], path: list[str]) -> tuple[str | None, str | None]:
+    """One hop of a dotted column through an object's describe: ``(type, None)`` for a
+    field, ``(None, parent object)`` for a relationship to follow, ``(None, None)``."""
+    fields = describe.get("fields", [])
+    if len(path) == 1:
+        for field in fields:
+            if field["name"].lower() == path[0].lower():
+                return str(field["type"]), None
+        return None, None
+    for field in fields:
+        relationship = field.get("relationshipName") or ""
+        if relationship.lower() == path[0].lower() and field.get("referenceTo"):
+            return None, str(field["referenceTo"][0])
+    return None, None
 
 
 def _sobject_of(page: Mapping[str, Any]) -> str | None:

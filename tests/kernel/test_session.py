@@ -8,6 +8,7 @@ import textwrap
 import threading
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import ak_salesforce_nb as aksf
@@ -219,12 +220,19 @@ async def test_repr_never_shows_tokens(flow: Flow, store_path: Path) -> None:
 
 async def test_async_session(flow: Flow) -> None:
     await flow.connect("prod")
+    soql = "SELECT Id, Birthdate, Account.AnnualRevenue, Account.Owner.Name FROM Contact"
     async with aksf.async_session("prod") as sf:
-        frame = await sf.query("SELECT Id FROM Contact")
+        frame = await sf.query(soql)
         flow.emu.expire_access_tokens()
         limits = await sf.limits()
+        text = await sf.query(soql, typed=False)
+    with aksf.session("prod") as sync:
+        pd.testing.assert_frame_equal(frame, sync.query(soql))  # the twins agree
     assert len(frame) > 600
     assert frame["Id"].is_unique
+    assert "datetime64" in str(frame["Birthdate"].dtype)  # typed through describe,
+    assert str(frame["Account.AnnualRevenue"].dtype) == "Float64"  # parents included
+    assert frame["Birthdate"].dtype != text["Birthdate"].dtype
     assert "DailyApiRequests" in limits
 
 
