@@ -19,7 +19,7 @@ import httpx
 
 from ._query_plan import PagePlan, plan_pages
 from ._records import RecordColumns
-from ._session import Engine, _polars_frame, _SessionBase, _sobject_of, field_step
+from ._session import Engine, _polars_frame, _SessionBase, _sobject_of, field_step, typable
 
 __all__ = ["AsyncSession"]
 
@@ -128,14 +128,10 @@ class AsyncSession(_SessionBase):
         return columns.frame(field_types)
 
     async def _field_types(self, sobject: str | None, columns: Any) -> dict[str, str]:
-        if not sobject or sobject == "AggregateResult":
+        if not typable(sobject):
             return {}
-        types: dict[str, str] = {}
-        for column in columns:
-            sf_type = await self._field_type(sobject, str(column).split("."))
-            if sf_type:
-                types[column] = sf_type
-        return types
+        found = {c: await self._field_type(sobject, str(c).split(".")) for c in columns}
+        return {c: t for c, t in found.items() if t}
 
     async def _field_type(self, sobject: str, path: list[str]) -> str | None:
         while True:

@@ -14,7 +14,7 @@ import collections
 import concurrent.futures
 import os
 from collections.abc import Generator, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeGuard
 from urllib.parse import quote
 
 import httpx
@@ -313,14 +313,10 @@ class Session(_SessionBase):
 
     def _field_types(self, sobject: str | None, columns: Any) -> dict[str, str]:
         """Salesforce field type of each (dotted) column, as far as describe tells."""
-        if not sobject or sobject == "AggregateResult":
+        if not typable(sobject):
             return {}
-        types: dict[str, str] = {}
-        for column in columns:
-            sf_type = self._field_type(sobject, str(column).split("."))
-            if sf_type:
-                types[column] = sf_type
-        return types
+        found = {c: self._field_type(sobject, str(c).split(".")) for c in columns}
+        return {c: t for c, t in found.items() if t}
 
     def _field_type(self, sobject: str, path: list[str]) -> str | None:
         while True:
@@ -332,17 +328,6 @@ class Session(_SessionBase):
             if parent is None:
                 return sf_type
             sobject, path = parent, path[1:]
-        fields = describe.get("fields", [])
-        if len(path) == 1:
-            for field in fields:
-                if field["name"].lower() == path[0].lower():
-                    return str(field["type"])
-            return None
-        for field in fields:
-            relationship = field.get("relationshipName") or ""
-            if relationship.lower() == path[0].lower() and field.get("referenceTo"):
-                return self._field_type(field["referenceTo"][0], path[1:])
-        return None
 
     # -- Bulk API 2.0 -----------------------------------------------------------------
 
@@ -468,6 +453,11 @@ class SObject:
 
     def delete(self, record_id: str) -> None:
         self.session.delete(self._path(record_id))
+
+
+def typable(sobject: str | None) -> TypeGuard[str]:
+    """Whether a result of `sobject` has fields to type (aggregates have none)."""
+    return bool(sobject) and sobject != "AggregateResult"
 
 
 def field_step(describe: Mapping[str, Any], path: list[str]) -> tuple[str | None, str | None]:
