@@ -18,6 +18,7 @@ import ipywidgets as widgets
 from jupyter_server.utils import url_path_join
 
 from . import _oauth
+from . import _server_settings as server_settings
 from ._authorization import AuthorizationService
 from ._cards import STATE_LABELS
 from ._constants import (
@@ -65,7 +66,11 @@ class ConnectForm:
     ) -> None:
         self.name = name
         self.store = store or ConnectionStore()
-        self.service = AuthorizationService(self.store)
+        self.service = AuthorizationService(
+            self.store,
+            state_ttl=server_settings.state_ttl(),
+            api_version=server_settings.api_version(),
+        )
         self._secret: str | None = None  # held in memory only, until Authorize stores it
         self._started_at: float | None = None
         self._page_callback_urls: list[str] = []
@@ -189,7 +194,7 @@ class ConnectForm:
         client_id: str | None,
         scopes: str | list[str] | None,
     ) -> None:
-        url = login_url or (record.login_url if record else PRODUCTION_LOGIN_URL)
+        url = login_url or (record.login_url if record else server_settings.default_login_url())
         if url in (PRODUCTION_LOGIN_URL, SANDBOX_LOGIN_URL):
             self.login_host.value = url
         else:
@@ -198,8 +203,10 @@ class ConnectForm:
         self.client_id.value = client_id or (record.client_id if record else "")
         if scopes is not None:
             self.scopes.value = " ".join(scopes) if isinstance(scopes, list) else scopes
-        elif record:
+        elif record is not None:
             self.scopes.value = record.scopes
+        else:
+            self.scopes.value = server_settings.default_scopes()
         if record and record.has_client_secret:
             self.client_secret.placeholder = "stored (leave empty to keep it)"
 
@@ -420,6 +427,16 @@ class ConnectForm:
                 f"<div style='font-size:12px;max-width:34em'>Callback URL to register {where}:"
                 "<br><code class='aksf-callback-url' style='user-select:all'>"
                 f"{html.escape(url)}</code></div>"
+            )
+        guess = server_settings.server_url()
+        if guess:
+            # The server's own address; the browser may reach it by another name.
+            return (
+                f"<div style='font-size:12px;max-width:34em'>Callback URL to register {where}:"
+                "<br><code class='aksf-callback-url' style='user-select:all'>"
+                f"{html.escape(url_path_join(guess, CALLBACK_PATH))}</code><br>if your "
+                "browser's address bar shows this host and port; otherwise the same path on "
+                "the address you use (the exact URL shows here after Authorize).</div>"
             )
         return (
             "<div style='font-size:12px;max-width:34em'>Callback URL to register: "

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import os
 from pathlib import Path
 from typing import Any
 
-from tornado.ioloop import PeriodicCallback
+from tornado.ioloop import IOLoop, PeriodicCallback
 from traitlets import Bool, Float, Unicode
 from traitlets.config import Configurable
 
+from . import _server_settings as server_settings
 from ._authorization import AuthorizationService
 from ._callback_url import HubInfo, RedirectPolicy
 from ._constants import (
@@ -163,6 +165,21 @@ def load_extension(serverapp: Any) -> None:
         os.environ[ENV_CALLBACK_URL] = fixed
     if (Path(__file__).parent / "labextension" / "package.json").exists():
         os.environ[ENV_LABEXTENSION] = "1"
+    server_settings.export(
+        os.environ,
+        api_version=config.api_version,
+        default_login_url=config.default_login_url,  # the kernels check what they read
+        default_scopes=config.default_scopes,
+        state_ttl=config.state_ttl,
+    )
+
+    def export_server_url() -> None:
+        # Runs once the loop does, after the server bound its port (port_retries may
+        # have moved it since the extension loaded).
+        with contextlib.suppress(Exception):  # a hint for the form, never worth failing
+            os.environ[server_settings.ENV_SERVER_URL] = serverapp.connection_url
+
+    IOLoop.current().add_callback(export_server_url)
 
     web_app.add_handlers(".*$", build_handlers(serverapp.base_url))
     sweeper = PeriodicCallback(state.sweep, 60_000)

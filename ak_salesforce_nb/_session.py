@@ -20,9 +20,10 @@ from urllib.parse import quote
 import httpx
 
 from . import _json
+from . import _server_settings as server_settings
 from ._api_errors import raise_for_salesforce_error
 from ._auth import SalesforceAuth
-from ._constants import DEFAULT_API_VERSION, DEFAULT_HTTP_TIMEOUT
+from ._constants import DEFAULT_HTTP_TIMEOUT
 from ._progress import make_progress
 from ._query_plan import PagePlan, plan_pages
 from ._records import RecordColumns
@@ -68,7 +69,7 @@ class _SessionBase:
         self.name = name
         self.store = _open_store(store, store_path)
         self.connection: ConnectionRecord = self.store.get_connection(name)
-        self.api_version = (api_version or DEFAULT_API_VERSION).lstrip("v")
+        self.api_version = (api_version or server_settings.api_version()).lstrip("v")
         self.timeout = timeout
         self.parallel_pages = max(1, parallel_pages)
         self.bulk_threshold = bulk_threshold

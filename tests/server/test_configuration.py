@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -31,3 +32,62 @@ async def test_flags_configure_the_extension(flow: Flow, jp_serverapp: Any) -> N
     data = json.loads(response.body)
     assert data["callback_url"] == "https://jupyter.example.com/team/oauth/redirect/salesforce"
     assert 110 < data["expires_at"] - time.time() <= 120
+
+
+@pytest.mark.parametrize(
+    "jp_argv",
+    [
+        [
+            "--SalesforceOAuth.api_version=61.0",
+            "--SalesforceOAuth.default_login_url=https://test.salesforce.com",
+            "--SalesforceOAuth.default_scopes=api refresh_token id",
+            "--SalesforceOAuth.state_ttl=120",
+        ]
+    ],
+)
+async def test_kernels_follow_the_server_settings(flow: Flow, jp_serverapp: Any) -> None:
+    """What a kernel started by this server reads back: the form starts with the server's
+    login host and scopes, its sign-in links last the server's TTL, and sessions use the
+    server's API version (each overridable in the cell)."""
+    import ak_salesforce_nb as aksf
+    from ak_salesforce_nb import _server_settings
+
+    form = aksf.connect("new", enhanced=False)
+    try:
+        assert form.login_host.value == "https://test.salesforce.com"
+        assert form.scopes.value == "api refresh_token id"
+        assert form.service.state_ttl == 120
+    finally:
+        form.close()
+    await flow.connect("prod")
+    with aksf.session("prod") as sf:
+        assert sf.api_version == "61.0"
+        assert sf.base_path == "/services/data/v61.0/"
+        sf.limits()  # the emulator serves v61.0 too
+    with aksf.session("prod", api_version="63.0") as sf:
+        assert sf.api_version == "63.0"
+    # The server's own address, for the form's first callback URL hint.
+    await asyncio.sleep(0)  # the server exports it once its loop runs
+    server = _server_settings.server_url()
+    assert server.endswith(jp_serverapp.base_url)
+    fresh = aksf.connect("another", enhanced=False)
+    try:
+        assert f"{server}oauth/redirect/salesforce" in fresh.callback.value
+        assert "otherwise the same path" in fresh.callback.value
+    finally:
+        fresh.close()
+
+
+def test_unusable_settings_fall_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ak_salesforce_nb import _server_settings as settings
+
+    monkeypatch.setenv(settings.ENV_API_VERSION, "sixty")
+    monkeypatch.setenv(settings.ENV_DEFAULT_LOGIN_URL, "javascript:alert(1)")
+    monkeypatch.setenv(settings.ENV_DEFAULT_SCOPES, "<b>")
+    monkeypatch.setenv(settings.ENV_STATE_TTL, "nan")
+    monkeypatch.setenv(settings.ENV_SERVER_URL, "file:///etc")
+    assert settings.api_version() == "63.0"
+    assert settings.default_login_url() == "https://login.salesforce.com"
+    assert settings.default_scopes() == "api refresh_token"
+    assert settings.state_ttl() == 600
+    assert settings.server_url() == ""
