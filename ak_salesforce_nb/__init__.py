@@ -121,7 +121,9 @@ def connect(
 
 
 def session(name: str = "default", **options: Any) -> Session:
-    """An authorized session on the connection `name` (see `Session`)."""
+    """An authorized session on the connection `name`: queries to DataFrames, describe,
+    records, Bulk API 2.0. Options: ``api_version``, ``timeout``, ``parallel_pages``,
+    ``bulk_threshold``, ``progress`` (see `Session` for each)."""
     from ._session import Session
 
     opened = Session(name, **options)
@@ -130,7 +132,9 @@ def session(name: str = "default", **options: Any) -> Session:
 
 
 def async_session(name: str = "default", **options: Any) -> AsyncSession:
-    """The `await`-able twin of `session`."""
+    """The `await`-able session: ``query``, ``query_pages``, ``query_records``,
+    ``describe``, ``limits`` and raw ``get``/``post``/``patch``/``delete``; same options
+    as `session`."""
     from ._async_session import AsyncSession
 
     opened = AsyncSession(name, **options)

@@ -25,6 +25,9 @@ __all__ = ["AsyncSession"]
 
 
 class AsyncSession(_SessionBase):
+    """The `await`-able session: queries, describe, limits and raw calls; the options
+    of `Session`. Use ``async with aksf.async_session("prod") as sf:``."""
+
     def __init__(self, name: str = "default", **options: Any) -> None:
         transport: httpx.AsyncBaseTransport | None = options.pop("transport", None)
         super().__init__(name, **options)

@@ -131,7 +131,20 @@ class _SessionBase:
 
 
 class Session(_SessionBase):
-    """A synchronous session (see the module docstring)."""
+    """An authorized REST session on one connection (see the module docstring).
+
+    Options (keyword arguments of `aksf.session` and `aksf.async_session`):
+
+    - ``api_version``: REST API version, e.g. ``"62.0"`` (default: the server's
+      ``c.SalesforceOAuth.api_version``, else 63.0);
+    - ``timeout``: seconds for one API call (default 120);
+    - ``http_timeout``: seconds for a token refresh (default 30);
+    - ``parallel_pages``: query pages fetched at once (default 4; 1 fetches one by one);
+    - ``bulk_threshold``: rows past which ``query(method="auto")`` uses Bulk API 2.0
+      (default 50,000);
+    - ``progress``: show progress bars (default: in a notebook, for long results);
+    - ``store`` / ``store_path``: another connection store than the server's.
+    """
 
     def __init__(self, name: str = "default", **options: Any) -> None:
         transport: httpx.BaseTransport | None = options.pop("transport", None)
@@ -139,6 +152,7 @@ class Session(_SessionBase):
         self._http = httpx.Client(transport=transport, **self._client_kwargs())
 
     def close(self) -> None:
+        """Close the HTTP connections (``with aksf.session(...) as sf:`` does it)."""
         self._http.close()
 
     def __enter__(self) -> Session:
@@ -154,15 +168,19 @@ class Session(_SessionBase):
         return self._decode(self._http.request(method, self._url(path), **kwargs))
 
     def get(self, path: str, **kwargs: Any) -> Any:
+        """GET `path` (relative to ``/services/data/vNN.N/``, or from ``/``)."""
         return self.request("GET", path, **kwargs)
 
     def post(self, path: str, json: Any = None, **kwargs: Any) -> Any:
+        """POST `json` to `path`."""
         return self.request("POST", path, json=json, **kwargs)
 
     def patch(self, path: str, json: Any = None, **kwargs: Any) -> Any:
+        """PATCH `path` with `json`."""
         return self.request("PATCH", path, json=json, **kwargs)
 
     def delete(self, path: str, **kwargs: Any) -> Any:
+        """DELETE `path`."""
         return self.request("DELETE", path, **kwargs)
 
     # -- metadata -----------------------------------------------------------------------
@@ -177,14 +195,18 @@ class Session(_SessionBase):
         return result
 
     def limits(self) -> dict[str, Any]:
+        """The org's limits now (``DailyApiRequests`` and the rest); asked each call."""
         result: dict[str, Any] = self.get("limits")
         return result
 
     def versions(self) -> list[dict[str, Any]]:
+        """The REST API versions the org offers."""
         result: list[dict[str, Any]] = self.get("/services/data/")
         return result
 
     def sobject(self, name: str) -> SObject:
+        """Record operations on one object: ``sf.sobject("Account").create({...})``;
+        ``sf.Account`` is the same."""
         return SObject(self, name)
 
     def __getattr__(self, name: str) -> SObject:
@@ -251,12 +273,14 @@ class Session(_SessionBase):
     def query_records(
         self, soql: str, *, include_deleted: bool = False, batch_size: int | None = None
     ) -> Iterator[dict[str, Any]]:
-        """The records one by one (without `attributes`), one page in memory at a time."""
+        """The records one by one (without `attributes`); only the pages being fetched
+        (`parallel_pages`) are in memory."""
         for page in self.query_pages(soql, include_deleted=include_deleted, batch_size=batch_size):
             for record in page.get("records", ()):
                 yield {k: v for k, v in record.items() if k != "attributes"}
 
     def query_all_records(self, soql: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        """`query_records` including deleted and archived rows (``queryAll``)."""
         return self.query_records(soql, include_deleted=True, **kwargs)
 
     def count(self, soql: str) -> int:
@@ -425,9 +449,11 @@ class SObject:
         return "/".join(["sobjects", quote(self.name), *(quote(p, safe="") for p in parts)])
 
     def describe(self) -> dict[str, Any]:
+        """This object's describe (cached by the session)."""
         return self.session.describe(self.name)
 
     def get(self, record_id: str, *, fields: list[str] | None = None) -> dict[str, Any]:
+        """One record by id, with every field or only `fields`."""
         params = {"fields": ",".join(fields)} if fields else None
         result: dict[str, Any] = self.session.get(self._path(record_id), params=params)
         return result
@@ -437,6 +463,7 @@ class SObject:
         return str(self.session.post(self._path() + "/", json=dict(data))["id"])
 
     def update(self, record_id: str, data: Mapping[str, Any]) -> None:
+        """Set the fields in `data` on one record."""
         self.session.patch(self._path(record_id), json=dict(data))
 
     def upsert(self, external_id_field: str, value: str, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -453,6 +480,7 @@ class SObject:
         return {"id": None, "created": response.status_code == 201}
 
     def delete(self, record_id: str) -> None:
+        """Delete one record (it goes to the recycle bin, as in Salesforce)."""
         self.session.delete(self._path(record_id))
 
 
