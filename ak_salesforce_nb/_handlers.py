@@ -198,6 +198,11 @@ class ConnectionsHandler(_ApiHandler):
             {
                 "connections": [self.connection_json(r) for r in records],
                 "callback_url": self.callback_url(),
+                # What the side panel's add form starts with (c.SalesforceOAuth.default_*).
+                "defaults": {
+                    "login_url": service.default_login_url,
+                    "scopes": service.default_scopes,
+                },
             }
         )
 

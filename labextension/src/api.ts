@@ -8,9 +8,11 @@ import { ServerConnection } from '@jupyterlab/services';
 import {
   errorMessageFromBody,
   IConnection,
+  IConnectionDefaults,
   parseAuthorizeUrl,
   parseConnection,
-  parseConnectionList
+  parseConnectionList,
+  parseDefaults
 } from './connections';
 import { IConnectionPayload } from './validation';
 
@@ -31,9 +33,13 @@ export class ConnectionsApi {
     this._settings = settings ?? ServerConnection.makeSettings();
   }
 
+  /** The server's defaults for new connections, as of the last `list()`. */
+  defaults: IConnectionDefaults | null = null;
+
   /** `GET …/connections` */
   async list(): Promise<IConnection[]> {
     const body = await this._request([], { method: 'GET' });
+    this.defaults = parseDefaults(body) ?? this.defaults;
     try {
       return parseConnectionList(body);
     } catch (err) {

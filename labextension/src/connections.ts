@@ -116,6 +116,24 @@ export function parseConnectionList(data: unknown): IConnection[] {
   return list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
+/** What the server starts new connections with (`c.SalesforceOAuth.default_*`). */
+export interface IConnectionDefaults {
+  login_url: string;
+  scopes: string;
+}
+
+/** The `defaults` of a `GET …/connections` answer, or `null` when it has none. */
+export function parseDefaults(data: unknown): IConnectionDefaults | null {
+  if (!isRecord(data) || !isRecord(data.defaults)) {
+    return null;
+  }
+  const { login_url: loginUrl, scopes } = data.defaults;
+  if (typeof loginUrl !== 'string' || typeof scopes !== 'string' || !loginUrl || !scopes) {
+    return null;
+  }
+  return { login_url: loginUrl, scopes };
+}
+
 /** The `authorize_url` of a `POST …/authorize` answer, or `null`. */
 export function parseAuthorizeUrl(data: unknown): string | null {
   if (!isRecord(data)) {

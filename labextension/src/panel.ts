@@ -27,6 +27,7 @@ import {
   FormField,
   LOGIN_HOSTS,
   LoginHostChoice,
+  loginChoiceFor,
   validateConnectionForm
 } from './validation';
 
@@ -151,6 +152,7 @@ export class ConnectionsPanel extends Widget {
         }
       }
       this._connections = list;
+      this._applyDefaults();
       this._showError('');
       this._renderList();
     } catch (err) {
@@ -582,6 +584,7 @@ export class ConnectionsPanel extends Widget {
 
     const loginUrlField = field('Custom login URL', loginUrl);
     loginUrlField.hidden = true;
+    this._loginUrlField = loginUrlField;
     loginHost.addEventListener('change', () => {
       loginUrlField.hidden = loginHost.value !== 'custom';
       if (!loginUrlField.hidden) {
@@ -621,7 +624,10 @@ export class ConnectionsPanel extends Widget {
     this._formStatus = status;
     this._submit = submit;
 
-    form.addEventListener('input', () => this._showFormStatus(''));
+    form.addEventListener('input', () => {
+      this._formTouched = true;
+      this._showFormStatus('');
+    });
     form.addEventListener('submit', event => {
       event.preventDefault();
       void this._submitForm();
@@ -708,6 +714,24 @@ export class ConnectionsPanel extends Widget {
   private readonly _api: ConnectionsApi;
   private readonly _errorNode: HTMLElement;
   private readonly _listNode: HTMLElement;
+  /**
+   * Start the add form at the server's default login host and scopes, until the
+   * user has typed in it.
+   */
+  private _applyDefaults(): void {
+    const defaults = this._api.defaults;
+    if (!defaults || this._formTouched) {
+      return;
+    }
+    const { choice, customLoginUrl } = loginChoiceFor(defaults.login_url);
+    this._inputs.loginHost.value = choice;
+    this._inputs.loginUrl.value = customLoginUrl;
+    this._loginUrlField.hidden = choice !== 'custom';
+    this._inputs.scopes.value = defaults.scopes;
+  }
+
+  private _formTouched = false;
+  private _loginUrlField!: HTMLElement;
   private _form!: HTMLFormElement;
   private _inputs!: {
     name: HTMLInputElement;

@@ -137,6 +137,20 @@ export function validateScopes(
   return { scopes: Array.from(new Set(tokens)).join(' ') };
 }
 
+/** The select's choice and custom URL that stand for `loginUrl`. */
+export function loginChoiceFor(loginUrl: string): {
+  choice: LoginHostChoice;
+  customLoginUrl: string;
+} {
+  const url = loginUrl.trim().replace(/\/+$/, '');
+  for (const [choice, host] of Object.entries(LOGIN_HOSTS)) {
+    if (url === host) {
+      return { choice: choice as LoginHostChoice, customLoginUrl: '' };
+    }
+  }
+  return { choice: 'custom', customLoginUrl: url };
+}
+
 /** The login URL a form input stands for (before validation). */
 export function loginUrlFor(choice: LoginHostChoice, customLoginUrl: string): string {
   if (choice === 'custom') {

@@ -6,6 +6,7 @@ import {
   parseAuthorizeUrl,
   parseConnection,
   parseConnectionList,
+  parseDefaults,
   stateLabel
 } from '../src/connections';
 
@@ -90,5 +91,20 @@ describe('errorMessageFromBody', () => {
   it('falls back to the status', () => {
     assert.match(errorMessageFromBody(500, 'Internal Server Error', '<html>'), /HTTP 500/);
     assert.match(errorMessageFromBody(404, 'Not Found', ''), /server extension/);
+  });
+});
+
+describe('parseDefaults', () => {
+  it('reads the server defaults for new connections, or null', () => {
+    assert.deepEqual(
+      parseDefaults({
+        connections: [],
+        defaults: { login_url: 'https://acme.my.salesforce.com', scopes: 'api id' }
+      }),
+      { login_url: 'https://acme.my.salesforce.com', scopes: 'api id' }
+    );
+    assert.equal(parseDefaults({ connections: [] }), null);
+    assert.equal(parseDefaults({ defaults: { login_url: 5, scopes: 'api' } }), null);
+    assert.equal(parseDefaults(null), null);
   });
 });

@@ -5,6 +5,8 @@ import { sessionCellSource } from '../src/cells';
 import {
   DEFAULT_SCOPES,
   IConnectionFormInput,
+  loginChoiceFor,
+  loginUrlFor,
   validateConnectionForm,
   validateConnectionName,
   validateLoginUrl,
@@ -174,5 +176,24 @@ describe('sessionCellSource', () => {
   it('refuses names that could break out of the string literal', () => {
     assert.throws(() => sessionCellSource('x"); import os; ("'));
     assert.throws(() => sessionCellSource(''));
+  });
+});
+
+describe('loginChoiceFor', () => {
+  it('picks the listed hosts and keeps any other as a custom URL', () => {
+    assert.deepEqual(loginChoiceFor('https://login.salesforce.com'), {
+      choice: 'production',
+      customLoginUrl: ''
+    });
+    assert.deepEqual(loginChoiceFor('https://test.salesforce.com/'), {
+      choice: 'sandbox',
+      customLoginUrl: ''
+    });
+    const custom = loginChoiceFor('https://acme.my.salesforce.com');
+    assert.deepEqual(custom, {
+      choice: 'custom',
+      customLoginUrl: 'https://acme.my.salesforce.com'
+    });
+    assert.equal(loginUrlFor(custom.choice, custom.customLoginUrl), 'https://acme.my.salesforce.com');
   });
 });

@@ -28,6 +28,10 @@ async def test_flags_configure_the_extension(flow: Flow, jp_serverapp: Any) -> N
     assert created["scopes"] == "api refresh_token id"
     listing = json.loads((await flow.api()).body)
     assert listing["callback_url"] == "https://jupyter.example.com/team/oauth/redirect/salesforce"
+    assert listing["defaults"] == {
+        "login_url": "https://login.salesforce.com",
+        "scopes": "api refresh_token id",
+    }
     response = await flow.api("prod", "authorize", method="POST")
     data = json.loads(response.body)
     assert data["callback_url"] == "https://jupyter.example.com/team/oauth/redirect/salesforce"
