@@ -35,6 +35,7 @@ from ._exceptions import (
     ConnectionNotFound,
     OAuthError,
     SignatureMismatch,
+    StoreError,
     TokenEndpointUnavailable,
     TokenRequestError,
 )
@@ -139,9 +140,17 @@ class AuthorizationService:
         if self._store_executor is None:
             return function(*args, **kwargs)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._store_executor, functools.partial(function, *args, **kwargs)
-        )
+        try:
+            future = loop.run_in_executor(
+                self._store_executor, functools.partial(function, *args, **kwargs)
+            )
+        except RuntimeError:  # the executor is shut down: the server is stopping
+            raise StoreError(
+                "Jupyter is shutting down, so the Salesforce connection store is closed. "
+                "Try again once the server is back.",
+                path=str(self.store.path),
+            ) from None
+        return await future
 
     # -- settings ----------------------------------------------------------------------
 

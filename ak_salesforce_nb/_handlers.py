@@ -69,6 +69,24 @@ class _PageHandler(_SalesforceMixin, JupyterHandler):
         self.set_header("Content-Security-Policy", _PAGE_CSP.format(nonce=nonce))
         self.finish(page)
 
+    def log_exception(
+        self,
+        typ: type[BaseException] | None,
+        value: BaseException | None,
+        tb: Any,
+    ) -> None:
+        # Tornado's own line names the full URI and the request's repr: for the callback
+        # that would put an authorization code in the log. Only the path, then.
+        if isinstance(value, tornado.web.HTTPError):
+            self.log.warning("%d %s %s", value.status_code, self.request.method, self.request.path)
+            return
+        self.log.error(
+            "Uncaught exception %s %s",
+            self.request.method,
+            self.request.path,
+            exc_info=(typ, value, tb) if typ is not None and value is not None else None,
+        )
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         # Never a traceback, whatever the server's debug setting.
         self.render_outcome(
@@ -98,7 +116,7 @@ class StartHandler(_PageHandler):
             )
             return
         try:
-            service = self.ak_state.service
+            service = await self.ak_state.get_service()
             url = await service.in_store_thread(service.start, state, self.callback_url())
         except AuthorizationStateError as exc:
             self.render_outcome(CallbackOutcome(False, 400, "Sign-in link not valid", str(exc)))
@@ -132,7 +150,7 @@ class CallbackHandler(_PageHandler):
             return
         params = {key: self.get_argument(key, "") for key in self.request.query_arguments}
         try:
-            outcome = await self.ak_state.service.complete(params)
+            outcome = await (await self.ak_state.get_service()).complete(params)
         except StoreError as exc:
             # This page needs no Jupyter login: name no file here, only in the server log
             # (and in the authenticated REST API that the form and the side panel read).
@@ -189,7 +207,7 @@ class ConnectionsHandler(_ApiHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
         try:
-            service = self.ak_state.service
+            service = await self.ak_state.get_service()
             records = await service.in_store_thread(service.store.list_connections)
         except StoreError as exc:
             self.send_problem(503, str(exc))
@@ -213,7 +231,7 @@ class ConnectionHandler(_ApiHandler):
     @tornado.web.authenticated
     async def get(self, name: str) -> None:
         try:
-            service = self.ak_state.service
+            service = await self.ak_state.get_service()
             record = await service.in_store_thread(service.store.get_connection, name)
             self.send_json(self.connection_json(record))
         except ConnectionNotFound as exc:
@@ -224,7 +242,7 @@ class ConnectionHandler(_ApiHandler):
     @tornado.web.authenticated
     async def put(self, name: str) -> None:
         try:
-            service = self.ak_state.service
+            service = await self.ak_state.get_service()
             record = await service.in_store_thread(service.configure, name, self.read_body())
         except ConfigurationError as exc:
             self.send_problem(400, str(exc))
@@ -237,7 +255,7 @@ class ConnectionHandler(_ApiHandler):
     @tornado.web.authenticated
     async def delete(self, name: str) -> None:
         try:
-            deleted = await self.ak_state.service.delete(name)
+            deleted = await (await self.ak_state.get_service()).delete(name)
         except StoreError as exc:
             self.send_problem(503, str(exc))
             return
@@ -254,7 +272,7 @@ class AuthorizeHandler(_ApiHandler):
     @tornado.web.authenticated
     async def post(self, name: str) -> None:
         try:
-            service = self.ak_state.service
+            service = await self.ak_state.get_service()
             pending = await service.in_store_thread(
                 service.begin, name, redirect_uri=self.callback_url()
             )

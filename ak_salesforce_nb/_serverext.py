@@ -106,6 +106,7 @@ class ExtensionState:
             use_hub_redirect=config.use_hub_redirect,
         )
         self._service: AuthorizationService | None = None
+        self.closed = False
         # Store work waits on SQLite's lock at worst: one thread of its own, off the loop.
         self.store_executor = concurrent.futures.ThreadPoolExecutor(
             1, thread_name_prefix="ak-salesforce-store"
@@ -113,7 +114,10 @@ class ExtensionState:
 
     @property
     def service(self) -> AuthorizationService:
-        """The authorization service; opening the store may raise a clear StoreError."""
+        """The authorization service, opening the store on the calling thread if needed
+        (handlers use `get_service`, which opens it on the store thread)."""
+        if self.closed:
+            raise StoreError(_SHUTTING_DOWN, path=str(self.store_path))
         if self._service is None:
             store = ConnectionStore(self.store_path, timeout=self.config.store_timeout)
             self._service = AuthorizationService(
@@ -127,9 +131,20 @@ class ExtensionState:
             )
         return self._service
 
+    async def get_service(self) -> AuthorizationService:
+        """The authorization service; the store opens (migrations, key, permission
+        checks: all may wait) on the store thread. May raise a clear `StoreError`."""
+        if self._service is not None and not self.closed:
+            return self._service
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self.store_executor, lambda: self.service)
+        except RuntimeError:  # the executor is shut down: the server is stopping
+            raise StoreError(_SHUTTING_DOWN, path=str(self.store_path)) from None
+
     async def sweep(self) -> None:
         try:
-            service = self.service
+            service = await self.get_service()
             removed = await service.in_store_thread(service.store.sweep_expired)
         except StoreError as exc:
             self.log.warning("Salesforce store sweep skipped: %s", exc)
@@ -138,13 +153,21 @@ class ExtensionState:
             self.log.debug("Swept %d expired Salesforce sign-in states", removed)
 
     async def aclose(self) -> None:
-        # Let a store call that is under way finish (bounded by the store's timeout)
-        # before the store closes under it.
-        await asyncio.to_thread(self.store_executor.shutdown, wait=True, cancel_futures=True)
+        # The server still answers requests while it stops its kernels: from now on they
+        # get a clear "shutting down". Store calls already queued finish (each bounded by
+        # the store's timeout) before the store closes under them.
+        self.closed = True
+        await asyncio.to_thread(self.store_executor.shutdown, wait=True)
         if self._service is not None:
             await self._service.aclose()
             self._service.store.close()
             self._service = None
+
+
+_SHUTTING_DOWN = (
+    "Jupyter is shutting down, so the Salesforce connection store is closed. "
+    "Try again once the server is back."
+)
 
 
 def load_extension(serverapp: Any) -> None:

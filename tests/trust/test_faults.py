@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import multiprocessing
 import os
 import signal
@@ -26,6 +27,7 @@ import httpx
 import pytest
 
 import ak_salesforce_nb as aksf
+from ak_salesforce_nb._serverext import STATE_KEY
 from ak_salesforce_nb._store import ConnectionStore
 from ak_salesforce_nb.emulator import RunningEmulator
 from tests.conftest import Flow
@@ -264,6 +266,30 @@ async def test_a_locked_store_does_not_freeze_the_server(flow: Flow, store_path:
     assert written_at > STORE_TIMEOUT * 0.8
     # With store work on the event loop, nothing could answer before the PUT gave up.
     assert status_at < written_at - 0.15, (status_at, written_at)
+
+
+async def test_requests_while_the_server_stops_get_a_clear_answer(
+    flow: Flow, jp_serverapp: Any, store_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """jupyter_server unloads extensions before it stops answering requests: in between,
+    our handlers say the server is shutting down (no 500, no code in the log) and the
+    store is closed once, not reopened behind the server's back."""
+    caplog.set_level(logging.DEBUG)
+    await flow.connect("prod")
+    params = await flow.salesforce(await flow.start(await flow.begin("prod")))
+    before = store_rows(store_path)
+    extension = jp_serverapp.web_app.settings[STATE_KEY]
+    await extension.aclose()
+    listing = await flow.api()
+    assert listing.code == 503
+    assert "shutting down" in json.loads(listing.body)["message"]
+    page = await flow.callback(params)
+    assert page.code == 503 and "connection store" in page.body.decode()
+    assert extension._service is None  # not reopened
+    assert params["code"] not in caplog.text
+    assert store_rows(store_path) == before  # the state was not used: nothing changed
+    await extension.sweep()  # the periodic sweep says so too, quietly
+    assert "sweep skipped" in caplog.text
 
 
 # -- processes killed in the middle --------------------------------------------------
