@@ -238,6 +238,16 @@ def _header(body: bytes) -> list[str]:
     return next(csv.reader([first]), [])
 
 
+# Only an empty field is missing ("NA" is a real value); a line holding only spaces is a
+# record (a one-column result whose value is blank), not a blank line to skip.
+_READ_OPTIONS: dict[str, Any] = {
+    "keep_default_na": False,
+    "na_values": [""],
+    "skip_blank_lines": False,
+    "engine": "c",
+}
+
+
 def _parse_pandas(body: bytes, types: dict[str, str] | None = None) -> Any:
     """A page as a DataFrame: numeric columns parsed as numbers (far faster than
     converting text afterwards), the rest as text; only an empty field is missing
@@ -247,13 +257,10 @@ def _parse_pandas(body: bytes, types: dict[str, str] | None = None) -> Any:
     numeric = {c: _NUMERIC_DTYPES[t] for c, t in (types or {}).items() if t in _NUMERIC_DTYPES}
     if numeric:
         dtypes: Any = collections.defaultdict(lambda: str, numeric)
-        with contextlib.suppress(ValueError, TypeError):  # a value that is not a number
-            return pd.read_csv(
-                io.BytesIO(body), dtype=dtypes, keep_default_na=False, na_values=[""]
-            )
-    return pd.read_csv(
-        io.BytesIO(body), dtype=str, keep_default_na=False, na_values=[""], engine="c"
-    )
+        # A value that is not a number, or past int64: read as text, typed afterwards.
+        with contextlib.suppress(ValueError, TypeError, OverflowError):
+            return pd.read_csv(io.BytesIO(body), dtype=dtypes, **_READ_OPTIONS)
+    return pd.read_csv(io.BytesIO(body), dtype=str, **_READ_OPTIONS)
 
 
 def _parse_polars(body: bytes, types: dict[str, str] | None = None) -> Any:

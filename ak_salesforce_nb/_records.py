@@ -92,7 +92,17 @@ class RecordColumns:
 
         if not self.data:
             return records_to_frame([], field_types=field_types)
-        return _typed_frame(pd.DataFrame(self.data), field_types)
+        return _typed_frame(pd.DataFrame(self.ordered()), field_types)
+
+    def ordered(self) -> dict[str, list[Any]]:
+        """The columns in the query's order: a parent's dotted columns stand where the
+        parent first appeared, wherever the pages broke (a parent null on a whole first
+        page shows up as a bare column before its dotted ones arrive)."""
+        first: dict[str, int] = {}
+        for index, name in enumerate(self.data):
+            first.setdefault(name.split(".", 1)[0], index)
+        names = sorted(self.data, key=lambda name: first[name.split(".", 1)[0]])
+        return {name: self.data[name] for name in names}
 
 
 def _page_columns(
@@ -121,7 +131,9 @@ def _page_columns(
             out[name] = values
         elif len(nested) + values.count(None) != len(values):
             raise _Irregular  # a mapping on some rows, a scalar on others
-        elif _is_child_result(nested[0]):
+        elif any(_is_child_result(v) for v in nested):
+            if not all(_is_child_result(v) for v in nested):
+                raise _Irregular  # child results on some rows, a parent on others
             out[name] = [
                 None if v is None else [flatten_record(c) for c in v["records"]] for v in values
             ]

@@ -530,7 +530,7 @@ def _polars_frame(columns: RecordColumns, field_types: Mapping[str, str] | None 
     if not columns.length:
         return pl.DataFrame()
     # Not strict: a column may mix ints and floats (JSON numbers), or hold child rows.
-    frame = pl.DataFrame(columns.data, strict=False)
+    frame = pl.DataFrame(columns.ordered(), strict=False)
     # A parent that is null on some rows shows as a bare all-null column next to its
     # dotted ones (as in records_to_frame): drop it.
     bare = [

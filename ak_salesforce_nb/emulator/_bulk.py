@@ -63,8 +63,8 @@ def render_csv(result: RecordsResult, delimiter: str, line_ending: str) -> CsvLi
     header = delimiter.join(_csv_column([name for name, _ in result.columns], delimiter))
     columns = [_csv_column(list(map(getter, rows)), delimiter) for _, getter in result.columns]
     if len(columns) == 1:
-        # A lone empty field would make an empty line, which CSV readers skip: quote it.
-        columns = [['""' if text == "" else text for text in columns[0]]]
+        # A lone blank field would make a blank line, which CSV readers skip: quote it.
+        columns = [['"' + text + '"' if not text.strip() else text for text in columns[0]]]
     lines = [delimiter.join(values) + line_ending for values in zip(*columns, strict=True)]
     return CsvLines(header + line_ending, lines)
 
@@ -234,6 +234,8 @@ class BulkJobs:
         if job.state(time.time()) in FINAL_STATES:
             raise ApiError(400, "INVALIDJOBSTATE", "Aborting already Completed Job not allowed")
         job.aborted_at = now_datetime()
+        if job.rendering is not None:
+            job.rendering.cancel()  # a render not started yet never runs
         return job
 
     def delete(self, job_id: str) -> None:
@@ -243,6 +245,9 @@ class BulkJobs:
                 400, "INVALIDJOBSTATE", "The job must be complete, failed or aborted to be deleted"
             )
         del self.jobs[job_id]
+        if job.rendering is not None:
+            job.rendering.cancel()
+        job.result = job.rendering = None  # its rows and CSV lines go with it
 
     def results(
         self, job_id: str, locator: str | None, max_records: str | None

@@ -239,3 +239,16 @@ def test_one_hundred_thousand_rows_auto_and_polars(
     assert len(frame) == polar.height == BIG_ROWS
     assert polar.schema["Birthdate"] == pl.Date
     assert polar["Email"].null_count() == int(frame["Email"].isna().sum())
+
+
+def test_pages_parse_every_record_and_any_number() -> None:
+    """A one-column page whose values are blank keeps every row; an int past int64 or a
+    value that is not a number falls back to text instead of failing the query."""
+    body = b'Name\n" "\nx\n""\n"  "\n'
+    frame = _bulk._parse_pandas(body)
+    assert frame["Name"].tolist()[:2] == [" ", "x"] and len(frame) == 4
+    huge = _bulk._parse_pandas(b"N\n-9223372036854775809\n99999999999999999999\n", {"N": "int"})
+    assert huge["N"].tolist() == ["-9223372036854775809", "99999999999999999999"]
+    typed = _bulk._parse_pandas(b"N,R\n1,2.5\n,\n", {"N": "int", "R": "double"})
+    assert str(typed["N"].dtype) == "Int64" and str(typed["R"].dtype) == "Float64"
+    assert typed["N"].isna().tolist() == [False, True]

@@ -97,3 +97,29 @@ def test_a_parent_null_on_some_rows_leaves_only_dotted_columns() -> None:
     assert list(frame.columns) == ["Id", "Owner.Name"]
     assert frame["Owner.Name"].isna().tolist() == [True, False]
     assert frame["Owner.Name"].iloc[1] == "Ada"
+
+
+def test_column_order_does_not_depend_on_where_pages_break() -> None:
+    """SOQL order, whether a parent's null rows share a page with the others or not."""
+
+    def record(n: int, owner: str | None) -> dict[str, Any]:
+        parent = None if owner is None else {"attributes": attributes("User"), "Name": owner}
+        return {"attributes": attributes("Account"), "Id": str(n), "Owner": parent, "Name": "A"}
+
+    rows = [record(0, None), record(1, None), record(2, "Ada"), record(3, "Bob")]
+    frames = []
+    for pages in ([rows], [rows[:2], rows[2:]], [rows[:1], rows[1:3], rows[3:]]):
+        built = RecordColumns()
+        for page in pages:
+            built.add(page)
+        frames.append(built.frame())
+    for frame in frames:
+        assert list(frame.columns) == ["Id", "Owner.Name", "Name"]
+        pd.testing.assert_frame_equal(frame, frames[0])
+
+
+def test_a_column_of_child_results_and_parents_is_read_row_by_row() -> None:
+    child = {"totalSize": 0, "done": True, "records": []}
+    built = RecordColumns()
+    built.add([{"Id": child}, {"Id": {}}])  # odd, never from Salesforce: still no crash
+    assert built.length == 2
