@@ -1,8 +1,7 @@
-"""What `python -m jupyterlab.browser_check` checks, on Debian's chromium: JupyterLab and
-our extension load without an error. (browser_check itself runs `playwright install`,
-which downloads a browser; that is not possible here, so the same check runs on the
-system chromium.) Plus what `jupyter labextension list` and `jupyter server extension
-list` say after the install."""
+"""JupyterLab with our extension loads without a console error, and our plugins are
+active, under a non-root base URL (a stricter cousin of `jupyterlab.browser_check`, which
+runs as is in `test_jupyterlab_browser_check.py`). Plus what `jupyter labextension list`
+and `jupyter server extension list` say after the install."""
 
 from __future__ import annotations
 
