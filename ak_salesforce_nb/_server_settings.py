@@ -54,6 +54,8 @@ def export(
     default_scopes: str,
     state_ttl: float,
 ) -> None:
+    """Put the server's settings into `environ` (the server's own, which its kernels
+    inherit). Values go as configured; the readers below check them."""
     environ[ENV_API_VERSION] = api_version
     environ[ENV_DEFAULT_LOGIN_URL] = default_login_url
     environ[ENV_DEFAULT_SCOPES] = default_scopes
