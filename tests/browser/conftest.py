@@ -87,9 +87,17 @@ def _settings(root: Path) -> Path:
     return settings
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    base = tmp_path_factory.mktemp("lab")
+@contextlib.contextmanager
+def running_jupyter(
+    tmp_path_factory: pytest.TempPathFactory,
+    app: str,
+    base_url: str,
+    *extra: str,
+    lab_settings: bool = True,
+) -> Iterator[Lab]:
+    """`python -m APP` (jupyterlab, or notebook for Notebook 7) on 127.0.0.1 with a token
+    under `base_url`, its own store, settings and runtime folders; stopped after."""
+    base = tmp_path_factory.mktemp(app)
     root = base / "notebooks"
     root.mkdir()
     store_path = base / "store" / "store.sqlite3"
@@ -100,33 +108,34 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         {
             "AK_SALESFORCE_NB_STORE": str(store_path),
             "AK_SALESFORCE_NB_KEYRING": "off",
-            "JUPYTERLAB_SETTINGS_DIR": str(_settings(base)),
             "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"),
             "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
         }
     )
+    if lab_settings:
+        env["JUPYTERLAB_SETTINGS_DIR"] = str(_settings(base))
     log_path = base / "jupyter.log"
     log = log_path.open("w")
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
-            "jupyterlab",
+            app,
             "--no-browser",
             "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={port}",
             "--ServerApp.port_retries=0",
             f"--IdentityProvider.token={token}",
-            "--ServerApp.base_url=/jl/",
+            f"--ServerApp.base_url={base_url}",
             f"--ServerApp.root_dir={root}",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
             "--ServerApp.allow_root=True",
+            *extra,
         ],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}/jl/"
+    url = f"http://127.0.0.1:{port}{base_url}"
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -136,7 +145,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            raise AssertionError("JupyterLab did not start:\n" + log_path.read_text()[-4000:])
+            raise AssertionError(f"{app} did not start:\n" + log_path.read_text()[-4000:])
         time.sleep(0.25)
     try:
         yield Lab(url=url, token=token, root=root, store_path=store_path, log_path=log_path)
@@ -147,6 +156,24 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    with running_jupyter(
+        tmp_path_factory,
+        "jupyterlab",
+        "/jl/",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def notebook7(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """Notebook 7 (the `notebook` package), which runs the same labextensions."""
+    with running_jupyter(tmp_path_factory, "notebook", "/nb/", lab_settings=False) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
