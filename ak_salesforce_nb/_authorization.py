@@ -35,7 +35,7 @@ from ._exceptions import (
     ConnectionNotFound,
     OAuthError,
     SignatureMismatch,
-    StoreError,
+    StoreClosedError,
     TokenEndpointUnavailable,
     TokenRequestError,
 )
@@ -145,11 +145,7 @@ class AuthorizationService:
                 self._store_executor, functools.partial(function, *args, **kwargs)
             )
         except RuntimeError:  # the executor is shut down: the server is stopping
-            raise StoreError(
-                "Jupyter is shutting down, so the Salesforce connection store is closed. "
-                "Try again once the server is back.",
-                path=str(self.store.path),
-            ) from None
+            raise StoreClosedError(str(self.store.path)) from None
         return await future
 
     # -- settings ----------------------------------------------------------------------

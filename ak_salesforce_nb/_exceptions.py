@@ -6,7 +6,8 @@ SalesforceNotebookError
 ├── StoreError                  the connection store cannot be used
 │   ├── StoreCorruptError       the file is not a readable store (names the file)
 │   ├── StorePermissionError    the file or its folder is open to other users
-│   └── StoreLockedError        another process held the store past the timeout
+│   ├── StoreLockedError        another process held the store past the timeout
+│   └── StoreClosedError        the server is shutting down and closed its store
 ├── ConnectionNotFound          no connection of that name in the store
 ├── NotConnected                the connection has no tokens yet: authorize it first
 ├── OAuthError                  the OAuth 2.0 protocol failed (carries `error`, `description`)
@@ -58,6 +59,7 @@ __all__ = [
     "SalesforceNotebookError",
     "SessionExpired",
     "SignatureMismatch",
+    "StoreClosedError",
     "StoreCorruptError",
     "StoreError",
     "StoreLockedError",
@@ -93,6 +95,17 @@ class StorePermissionError(StoreError):
 
 class StoreLockedError(StoreError):
     """Another process kept the store locked for longer than the timeout."""
+
+
+class StoreClosedError(StoreError):
+    """The Jupyter server is shutting down and has closed its store."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            "Jupyter is shutting down, so the Salesforce connection store is closed. "
+            "Try again once the server is back.",
+            path=path,
+        )
 
 
 class ConnectionNotFound(SalesforceNotebookError, KeyError):

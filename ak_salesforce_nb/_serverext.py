@@ -37,7 +37,7 @@ from ._constants import (
     ENV_STORE,
     STATE_TTL_SECONDS,
 )
-from ._exceptions import StoreError
+from ._exceptions import StoreClosedError, StoreError
 from ._store import ConnectionStore, default_store_path
 from ._validation import normalize_login_url, normalize_scopes
 
@@ -117,7 +117,7 @@ class ExtensionState:
         """The authorization service, opening the store on the calling thread if needed
         (handlers use `get_service`, which opens it on the store thread)."""
         if self.closed:
-            raise StoreError(_SHUTTING_DOWN, path=str(self.store_path))
+            raise StoreClosedError(str(self.store_path))
         if self._service is None:
             store = ConnectionStore(self.store_path, timeout=self.config.store_timeout)
             self._service = AuthorizationService(
@@ -140,7 +140,7 @@ class ExtensionState:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self.store_executor, lambda: self.service)
         except RuntimeError:  # the executor is shut down: the server is stopping
-            raise StoreError(_SHUTTING_DOWN, path=str(self.store_path)) from None
+            raise StoreClosedError(str(self.store_path)) from None
 
     async def sweep(self) -> None:
         try:
@@ -162,12 +162,6 @@ class ExtensionState:
             await self._service.aclose()
             self._service.store.close()
             self._service = None
-
-
-_SHUTTING_DOWN = (
-    "Jupyter is shutting down, so the Salesforce connection store is closed. "
-    "Try again once the server is back."
-)
 
 
 def load_extension(serverapp: Any) -> None:
