@@ -18,7 +18,7 @@ import httpx
 from ak_salesforce_nb import _oauth
 from ak_salesforce_nb._store import ConnectionStore
 
-__all__ = ["REPO", "authorize_store", "code_flow_token", "spawn_emulator"]
+__all__ = ["REPO", "authorize_store", "code_flow_token", "spawn_emulator", "stop_process"]
 
 REPO = Path(__file__).resolve().parents[1]
 REDIRECT_URI = "http://localhost/oauth/redirect/salesforce"
@@ -49,6 +49,18 @@ def spawn_emulator(
         process.kill()
         raise SystemExit(f"the emulator did not start: {seen!r}")
     return process, [m.group(2) for m in found if m], time.perf_counter() - began
+
+
+def stop_process(process: subprocess.Popen[Any]) -> None:
+    """SIGTERM, then SIGKILL after 30 s; its stdout pipe closed."""
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 def code_flow_token(base_url: str, *, verify: Any = True) -> dict[str, Any]:

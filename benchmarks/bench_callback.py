@@ -34,7 +34,6 @@ import json
 import multiprocessing
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -47,7 +46,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
-from _harness import REPO, spawn_emulator
+from _harness import REPO, spawn_emulator, stop_process
 
 BASE = "/bench/"
 CALLBACK = f"{BASE}oauth/redirect/salesforce"
@@ -100,13 +99,7 @@ def emulator() -> Iterator[str]:
     try:
         yield url
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        if process.stdout is not None:
-            process.stdout.close()
+        stop_process(process)
 
 
 @contextlib.contextmanager
@@ -172,11 +165,7 @@ def jupyter(tmp: Path) -> Iterator[tuple[int, str, int]]:
             time.sleep(0.2)
         yield port, token, process.pid
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
         log.close()
 
 

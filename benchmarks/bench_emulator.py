@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import statistics
 import time
 from collections.abc import Callable
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _harness import code_flow_token, spawn_emulator
+from _harness import code_flow_token, spawn_emulator, stop_process
 
 REPO = Path(__file__).resolve().parents[1]
 QUERY = "SELECT Id, Name, Industry, AnnualRevenue, Owner.Name FROM Account"
@@ -102,10 +101,7 @@ def main() -> None:
                     f"alone: {statistics.median(alone):,.0f} records per CPU-second"
                 )
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(30)
-        if process.stdout is not None:
-            process.stdout.close()
+        stop_process(process)
 
 
 if __name__ == "__main__":

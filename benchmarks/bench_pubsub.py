@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,7 +35,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from _harness import authorize_store, spawn_emulator  # noqa: E402
+from _harness import authorize_store, spawn_emulator, stop_process  # noqa: E402
 
 import ak_salesforce_nb as aksf  # noqa: E402
 from ak_salesforce_nb._store import ConnectionStore  # noqa: E402
@@ -197,13 +196,7 @@ async def run(args: argparse.Namespace) -> None:
                     f"max {max(ms):.2f} ms"
                 )
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        if process.stdout is not None:
-            process.stdout.close()
+        stop_process(process)
 
 
 def main() -> None:

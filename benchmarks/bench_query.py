@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _harness import authorize_store, spawn_emulator
+from _harness import authorize_store, spawn_emulator, stop_process
 
 from ak_salesforce_nb._store import ConnectionStore
 
@@ -56,8 +56,8 @@ def child(method: str, instance: str) -> None:
 
         tokens = ConnectionStore().get_tokens("bench")
         assert tokens is not None
-        sf = Salesforce(session_id=tokens.access_token, instance_url=instance, version="63.0")
-        frame = pd.DataFrame(sf.query_all(QUERY)["records"])
+        peer = Salesforce(session_id=tokens.access_token, instance_url=instance, version="63.0")
+        frame = pd.DataFrame(peer.query_all(QUERY)["records"])
         rows = len(frame)
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -121,8 +121,7 @@ def main() -> None:
                     )
                     results[method].append(json.loads(out.stdout.strip().splitlines()[-1]))
         finally:
-            emulator.terminate()
-            emulator.wait(10)
+            stop_process(emulator)
     peer = METHODS[2]
     peer_rate = statistics.median(r["rows"] / r["seconds"] for r in results[peer])
     peer_mb = statistics.median(r["peak_mb"] for r in results[peer])
