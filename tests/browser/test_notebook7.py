@@ -9,7 +9,7 @@ import pytest
 
 from ak_salesforce_nb.emulator import RunningEmulator
 from tests.browser.conftest import Lab, screenshot
-from tests.browser.test_notebook_journey import authorize, form_in
+from tests.browser.test_notebook_journey import authorize, form_in, run_cell
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -17,20 +17,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 # with a page_config that disables it): a settings signal handler reads `schema` of a
 # plugin that has none. Any other error fails the test.
 NOTEBOOK_OWN_ERRORS = ("Cannot read properties of undefined (reading 'schema')",)
-
-
-def run_cell(page: Any, index: int) -> Any:
-    """Run cell `index` (Notebook 7 has no status bar to wait on: watch the prompt)."""
-    cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
-    prompt = cell.locator(".jp-InputPrompt")
-    for _ in range(3):
-        cell.locator(".jp-InputArea-editor").click()
-        page.keyboard.press("Shift+Enter")
-        for _ in range(100):
-            if prompt.inner_text().strip() not in ("[ ]:", ""):
-                return cell
-            page.wait_for_timeout(100)
-    raise AssertionError(f"cell {index} did not run")
 
 
 def test_connect_and_query_in_notebook_7(
@@ -60,7 +46,7 @@ def test_connect_and_query_in_notebook_7(
     page.goto(notebook7.page_url("notebooks/nb7.ipynb"))
     page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
 
-    form = form_in(run_cell(page, 0))
+    form = form_in(run_cell(page, 0, status_bar=False))
     form.get_by_placeholder("Consumer Key of your external client app").fill("demo-client-id")
     form.locator("input[type=password]").fill("demo-client-secret")
     callback = form.get_by_test_id("aksf-callback-url")  # drawn by our labextension
@@ -75,7 +61,7 @@ def test_connect_and_query_in_notebook_7(
     form.locator(".aksf-details").get_by_text("ada@example.com", exact=False).wait_for()
     popup.wait_for_event("close", timeout=10_000)
 
-    table = run_cell(page, 1).locator("table.dataframe")
+    table = run_cell(page, 1, status_bar=False).locator("table.dataframe")
     table.wait_for(timeout=60_000)
     assert table.locator("tbody tr").count() == 3
     screenshot(page, "notebook7-connected-and-query.png")

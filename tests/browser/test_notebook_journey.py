@@ -26,15 +26,17 @@ def wait_for_idle_kernel(page: Any) -> None:
     )
 
 
-def run_cell(page: Any, index: int) -> Any:
-    """Run cell `index` and wait until the kernel took it (its prompt shows [*] or [n])."""
-    wait_for_idle_kernel(page)
+def run_cell(page: Any, index: int, *, status_bar: bool = True) -> Any:
+    """Run cell `index` and wait until the kernel took it (its prompt shows [*] or [n]).
+    Without a status bar (Notebook 7) there is no idle kernel to wait for first."""
+    if status_bar:
+        wait_for_idle_kernel(page)
     cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
     prompt = cell.locator(".jp-InputPrompt")
     for _ in range(3):
         cell.locator(".jp-InputArea-editor").click()
         page.keyboard.press("Shift+Enter")
-        for _ in range(50):
+        for _ in range(100):
             if prompt.inner_text().strip() not in ("[ ]:", ""):
                 return cell
             page.wait_for_timeout(100)
