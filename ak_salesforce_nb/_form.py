@@ -422,21 +422,19 @@ class ConnectForm:
                 "<div style='font-size:12px;max-width:34em'>Register the callback URL shown "
                 f"under the Authorize button {where}.</div>"
             )
+        note = ""
+        if not url and server_settings.server_url():
+            # The server's own address; the browser may reach it by another name.
+            url = url_path_join(server_settings.server_url(), CALLBACK_PATH)
+            note = (
+                "<br>if your browser's address bar shows this host and port; otherwise the "
+                "same path on the address you use (the exact URL shows here after Authorize)."
+            )
         if url:
             return (
                 f"<div style='font-size:12px;max-width:34em'>Callback URL to register {where}:"
                 "<br><code class='aksf-callback-url' style='user-select:all'>"
-                f"{html.escape(url)}</code></div>"
-            )
-        guess = server_settings.server_url()
-        if guess:
-            # The server's own address; the browser may reach it by another name.
-            return (
-                f"<div style='font-size:12px;max-width:34em'>Callback URL to register {where}:"
-                "<br><code class='aksf-callback-url' style='user-select:all'>"
-                f"{html.escape(url_path_join(guess, CALLBACK_PATH))}</code><br>if your "
-                "browser's address bar shows this host and port; otherwise the same path on "
-                "the address you use (the exact URL shows here after Authorize).</div>"
+                f"{html.escape(url)}</code>{note}</div>"
             )
         return (
             "<div style='font-size:12px;max-width:34em'>Callback URL to register: "
