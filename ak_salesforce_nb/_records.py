@@ -28,6 +28,11 @@ def strip_attributes(value: Any) -> Any:
     return value
 
 
+def _is_child_result(value: Mapping[str, Any]) -> bool:
+    """A child subquery's nested QueryResult (as opposed to a parent record)."""
+    return "records" in value and "totalSize" in value
+
+
 def flatten_record(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     row: dict[str, Any] = {}
     for key, value in record.items():
@@ -35,17 +40,13 @@ def flatten_record(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any
             continue
         name = prefix + key
         if isinstance(value, dict):
-            if "records" in value and "totalSize" in value:
+            if _is_child_result(value):
                 row[name] = [flatten_record(r) for r in value["records"]]
             else:
                 row.update(flatten_record(value, name + "."))
         else:
             row[name] = value
     return row
-
-
-def _is_child_result(value: Mapping[str, Any]) -> bool:
-    return "records" in value and "totalSize" in value
 
 
 class _Irregular(Exception):
