@@ -48,7 +48,13 @@ from ._validation import (
     validate_connection_name,
 )
 
-__all__ = ["MAX_PARAM_LENGTH", "MAX_SECRET_LENGTH", "AuthorizationService", "CallbackOutcome"]
+__all__ = [
+    "MAX_PARAM_LENGTH",
+    "MAX_SECRET_LENGTH",
+    "AuthorizationService",
+    "CallbackOutcome",
+    "run_on_store_thread",
+]
 
 log = logging.getLogger(__name__)
 _P = ParamSpec("_P")
@@ -96,6 +102,23 @@ class CallbackOutcome:
     username: str = ""
 
 
+async def run_on_store_thread(
+    executor: concurrent.futures.Executor,
+    store_path: str,
+    function: Callable[_P, _T],
+    *args: _P.args,
+    **kwargs: _P.kwargs,
+) -> _T:
+    """`function(*args, **kwargs)` on the store's executor; `StoreClosedError` once the
+    executor is shut down (the server is stopping)."""
+    loop = asyncio.get_running_loop()
+    try:
+        future = loop.run_in_executor(executor, functools.partial(function, *args, **kwargs))
+    except RuntimeError:
+        raise StoreClosedError(store_path) from None
+    return await future
+
+
 class AuthorizationService:
     def __init__(
         self,
@@ -139,14 +162,9 @@ class AuthorizationService:
         has a store executor; else right here."""
         if self._store_executor is None:
             return function(*args, **kwargs)
-        loop = asyncio.get_running_loop()
-        try:
-            future = loop.run_in_executor(
-                self._store_executor, functools.partial(function, *args, **kwargs)
-            )
-        except RuntimeError:  # the executor is shut down: the server is stopping
-            raise StoreClosedError(str(self.store.path)) from None
-        return await future
+        return await run_on_store_thread(
+            self._store_executor, str(self.store.path), function, *args, **kwargs
+        )
 
     # -- settings ----------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from traitlets import Bool, Float, Unicode
 from traitlets.config import Configurable
 
 from . import _server_settings as server_settings
-from ._authorization import AuthorizationService
+from ._authorization import AuthorizationService, run_on_store_thread
 from ._callback_url import HubInfo, RedirectPolicy
 from ._constants import (
     DEFAULT_API_VERSION,
@@ -136,11 +136,9 @@ class ExtensionState:
         checks: all may wait) on the store thread. May raise a clear `StoreError`."""
         if self._service is not None and not self.closed:
             return self._service
-        try:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self.store_executor, lambda: self.service)
-        except RuntimeError:  # the executor is shut down: the server is stopping
-            raise StoreClosedError(str(self.store_path)) from None
+        return await run_on_store_thread(
+            self.store_executor, str(self.store_path), lambda: self.service
+        )
 
     async def sweep(self) -> None:
         try:
