@@ -125,15 +125,20 @@ class Flow:
         url = json.loads(response.body)["authorize_url"]
         return dict(parse_qsl(urlsplit(url).query))["state"]
 
-    async def start(self, state: str) -> str:
-        response = await self.fetch(
+    async def open_start(self, params: dict[str, str], **kwargs: Any) -> Any:
+        """`GET oauth/start/salesforce?PARAMS` as it answers (redirects not followed)."""
+        return await self.fetch(
             "oauth",
             "start",
             "salesforce",
-            params={"state": state},
+            params=params,
             follow_redirects=False,
             raise_error=False,
+            **kwargs,
         )
+
+    async def start(self, state: str) -> str:
+        response = await self.open_start({"state": state})
         assert response.code == 302, response.body
         return str(response.headers["Location"])
 

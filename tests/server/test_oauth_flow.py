@@ -149,9 +149,7 @@ async def test_authorize_unknown_or_unconfigured(flow: Flow) -> None:
 
 async def test_start_with_bad_state(flow: Flow) -> None:
     for params in ({}, {"state": "nope"}, {"state": "x" * 300}):
-        response = await flow.fetch(
-            "oauth", "start", "salesforce", params=params, follow_redirects=False, raise_error=False
-        )
+        response = await flow.open_start(params)
         assert response.code == 400
         assert "Location" not in response.headers
 

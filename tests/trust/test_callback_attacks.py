@@ -340,14 +340,7 @@ async def test_oversized_parameters_are_refused_quickly(
         assert took < 0.5, took
         assert big not in body
     started = time.monotonic()
-    response = await flow.fetch(
-        "oauth",
-        "start",
-        "salesforce",
-        params={"state": big},
-        raise_error=False,
-        follow_redirects=False,
-    )
+    response = await flow.open_start({"state": big})
     assert response.code == 400 and "Location" not in response.headers
     assert time.monotonic() - started < 0.5
     # 64 KiB and more: beyond the HTTP server's header limit; the connection is dropped.
@@ -429,18 +422,13 @@ async def test_start_only_redirects_to_the_login_host(
     for name, host in (("prod", flow.emu.url), ("mydomain", "https://acme.my.salesforce.com")):
         for target in EVIL_TARGETS:
             state = await flow.begin(name)
-            response = await flow.fetch(
-                "oauth",
-                "start",
-                "salesforce",
-                params={"state": state, **dict.fromkeys(REDIRECT_PARAMS, target)},
+            response = await flow.open_start(
+                {"state": state, **dict.fromkeys(REDIRECT_PARAMS, target)},
                 headers={
                     "X-Forwarded-Host": EVIL,
                     "X-Forwarded-Proto": "https",
                     "Referer": f"https://{EVIL}/",
                 },
-                follow_redirects=False,
-                raise_error=False,
             )
             assert response.code == 302
             location = response.headers["Location"]
@@ -464,14 +452,7 @@ async def test_start_only_redirects_to_the_login_host(
     )
     before = store_rows(store_path)
     for params in ({"state": "forged", "next": f"https://{EVIL}/"}, {"next": f"//{EVIL}"}):
-        response = await flow.fetch(
-            "oauth",
-            "start",
-            "salesforce",
-            params=params,
-            follow_redirects=False,
-            raise_error=False,
-        )
+        response = await flow.open_start(params)
         assert_no_foreign_redirect(response.code, response.headers, response.body.decode())
     assert store_rows(store_path) == before
     # Not logged in: Jupyter's login page on this server, nothing else.

@@ -170,14 +170,7 @@ async def test_corrupt_store(flow: Flow, store_path: Path) -> None:
         assert response.code == 503, (parts, method, response.code)
         message = json.loads(response.body)["message"]
         assert str(store_path) in message and "Move it aside" in message
-    start = await flow.fetch(
-        "oauth",
-        "start",
-        "salesforce",
-        params={"state": "s"},
-        raise_error=False,
-        follow_redirects=False,
-    )
+    start = await flow.open_start({"state": "s"})
     assert start.code == 503 and str(store_path) in start.body.decode()
     page = await flow.callback({"state": "s", "code": "c"})
     assert page.code == 503
