@@ -9,7 +9,7 @@ import pytest
 
 from ak_salesforce_nb.emulator import RunningEmulator
 from tests.browser.conftest import Lab, screenshot
-from tests.browser.test_notebook_journey import authorize, form_in, run_cell
+from tests.browser.test_notebook_journey import authorize_and_wait_connected, form_in, run_cell
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -53,13 +53,7 @@ def test_connect_and_query_in_notebook_7(
     callback.wait_for()
     assert "/nb/oauth/redirect/salesforce" in callback.inner_text()
 
-    popup = authorize(page, form, allow=True)
-    page.wait_for_function(
-        "() => document.querySelector('.aksf-state')?.dataset.state === 'connected'",
-        timeout=15_000,
-    )
-    form.locator(".aksf-details").get_by_text("ada@example.com", exact=False).wait_for()
-    popup.wait_for_event("close", timeout=10_000)
+    authorize_and_wait_connected(page, form)
 
     table = run_cell(page, 1, status_bar=False).locator("table.dataframe")
     table.wait_for(timeout=60_000)

@@ -71,6 +71,18 @@ def authorize(page: Any, form: Any, *, allow: bool | None) -> Any:
     return popup
 
 
+def authorize_and_wait_connected(page: Any, form: Any) -> None:
+    """Authorize, log in and Allow in the popup: the form turns connected by itself,
+    showing the emulator user, and the popup closes."""
+    popup = authorize(page, form, allow=True)
+    page.wait_for_function(
+        "() => document.querySelector('.aksf-state')?.dataset.state === 'connected'",
+        timeout=15_000,
+    )
+    form.locator(".aksf-details").get_by_text("ada@example.com", exact=False).wait_for()
+    popup.wait_for_event("close", timeout=10_000)
+
+
 def state_of(form: Any) -> Any:
     return form.locator(".aksf-state")
 
@@ -108,13 +120,7 @@ def test_connect_query_deny_wrong_secret_and_save(
     popup.close()  # the person reads the page and closes it
 
     # 3-4. Authorize again; log in and Allow; the form turns connected by itself.
-    popup = authorize(page, form, allow=True)
-    page.wait_for_function(
-        "() => document.querySelector('.aksf-state')?.dataset.state === 'connected'",
-        timeout=15_000,
-    )
-    form.locator(".aksf-details").get_by_text("ada@example.com", exact=False).wait_for()
-    popup.wait_for_event("close", timeout=10_000)
+    authorize_and_wait_connected(page, form)
     screenshot(page, "step4-connected.png")
 
     # 5. A query shows a table.
