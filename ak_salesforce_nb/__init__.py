@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._constants import DEFAULT_API_VERSION
-from ._exceptions import (
+from ._version import __version__
+from .core._constants import DEFAULT_API_VERSION
+from .core._exceptions import (
     AuthorizationDenied,
     AuthorizationStateError,
     BulkJobFailed,
@@ -43,13 +44,12 @@ from ._exceptions import (
     TokenEndpointUnavailable,
     TokenRequestError,
 )
-from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._async_session import AsyncSession
-    from ._explorer import Explorer
-    from ._form import ConnectForm
-    from ._session import Session
+    from .kernel._async_session import AsyncSession
+    from .kernel._explorer import Explorer
+    from .kernel._form import ConnectForm
+    from .kernel._session import Session
     from .pubsub import PubSubError, PubSubUnavailable, ReplayIdInvalid, TopicNotFound
 
 __all__ = [
@@ -115,7 +115,7 @@ def connect(
 
     `options` go to `ConnectForm` (e.g. ``enhanced=False`` for the plain-widget form).
     """
-    from ._form import ConnectForm
+    from .kernel._form import ConnectForm
 
     form = ConnectForm(name, login_url=login_url, client_id=client_id, scopes=scopes, **options)
     _remember(name)
@@ -126,7 +126,7 @@ def session(name: str = "default", **options: Any) -> Session:
     """An authorized session on the connection `name`: queries to DataFrames, describe,
     records, Bulk API 2.0. Options: ``api_version``, ``timeout``, ``parallel_pages``,
     ``bulk_threshold``, ``progress`` (see `Session` for each)."""
-    from ._session import Session
+    from .kernel._session import Session
 
     opened = Session(name, **options)
     _remember(name)
@@ -137,7 +137,7 @@ def async_session(name: str = "default", **options: Any) -> AsyncSession:
     """The `await`-able session: ``query``, ``query_pages``, ``query_records``,
     ``describe``, ``limits`` and raw ``get``/``post``/``patch``/``delete``; same options
     as `session`."""
-    from ._async_session import AsyncSession
+    from .kernel._async_session import AsyncSession
 
     opened = AsyncSession(name, **options)
     _remember(name)
@@ -146,7 +146,7 @@ def async_session(name: str = "default", **options: Any) -> AsyncSession:
 
 def explore(name: str = "default", **options: Any) -> Explorer:
     """A widget to browse the org's objects and fields and preview rows."""
-    from ._explorer import Explorer
+    from .kernel._explorer import Explorer
 
     explorer = Explorer(name, **options)
     _remember(name)
@@ -156,10 +156,10 @@ def explore(name: str = "default", **options: Any) -> Explorer:
 def __getattr__(attr: str) -> Any:
     # The classes load on first use, keeping `import ak_salesforce_nb` light.
     lazy = {
-        "Session": "._session",
-        "AsyncSession": "._async_session",
-        "ConnectForm": "._form",
-        "Explorer": "._explorer",
+        "Session": ".kernel._session",
+        "AsyncSession": ".kernel._async_session",
+        "ConnectForm": ".kernel._form",
+        "Explorer": ".kernel._explorer",
         # The Pub/Sub errors need grpc, an optional extra: import them only when asked.
         "PubSubError": ".pubsub",
         "PubSubUnavailable": ".pubsub",
@@ -181,13 +181,13 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
-    from ._serverext import load_extension
+    from .server._app import load_extension
 
     load_extension(serverapp)
 
 
 async def _unload_jupyter_server_extension(serverapp: Any) -> None:
-    from ._serverext import unload_extension
+    from .server._app import unload_extension
 
     await unload_extension(serverapp)
 
@@ -198,6 +198,6 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
 
 def load_ipython_extension(ipython: Any) -> None:
     """`%load_ext ak_salesforce_nb`: the `%%soql` and `%soql` magics."""
-    from ._magic import register_magics
+    from .kernel._magic import register_magics
 
     register_magics(ipython)

@@ -15,12 +15,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ._constants import ENV_STORE
-from ._store import default_store_path
+from .core._environment import ENV_DEMO_LOGIN_URL, ENV_STORE
+from .core._store import default_store_path
 
 __all__ = ["main"]
-
-ENV_DEMO_LOGIN_URL = "AK_SALESFORCE_NB_DEMO_LOGIN_URL"
 
 
 def _start_emulator(port: int, accounts: int) -> tuple[subprocess.Popen[str], str]:

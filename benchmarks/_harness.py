@@ -15,8 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from ak_salesforce_nb import _oauth
-from ak_salesforce_nb._store import ConnectionStore
+from ak_salesforce_nb.core import _oauth
+from ak_salesforce_nb.core._store import ConnectionStore
 
 __all__ = ["REPO", "authorize_store", "code_flow_token", "spawn_emulator", "stop_process"]
 

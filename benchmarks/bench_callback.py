@@ -48,6 +48,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import httpx
 from _harness import REPO, spawn_emulator, stop_process
 
+from ak_salesforce_nb.core._environment import ENV_KEYRING, ENV_STORE
+
 BASE = "/bench/"
 CALLBACK = f"{BASE}oauth/redirect/salesforce"
 NOOP = f"{BASE}bench-noop"
@@ -147,8 +149,7 @@ def jupyter(tmp: Path) -> Iterator[tuple[int, str, int]]:
             JUPYTER_CONFIG_DIR=str(config_dir),
             JUPYTER_DATA_DIR=str(tmp / "data"),
             JUPYTER_RUNTIME_DIR=str(tmp / "rt"),
-            AK_SALESFORCE_NB_KEYRING="off",
-            AK_SALESFORCE_NB_STORE=str(store),
+            **{ENV_KEYRING: "off", ENV_STORE: str(store)},
         ),
         cwd=tmp,
     )

@@ -38,7 +38,8 @@ sys.path.insert(0, str(REPO))
 from _harness import authorize_store, spawn_emulator, stop_process  # noqa: E402
 
 import ak_salesforce_nb as aksf  # noqa: E402
-from ak_salesforce_nb._store import ConnectionStore  # noqa: E402
+from ak_salesforce_nb.core._environment import ENV_KEYRING  # noqa: E402
+from ak_salesforce_nb.core._store import ConnectionStore  # noqa: E402
 from ak_salesforce_nb.pubsub import Event  # noqa: E402
 from ak_salesforce_nb.pubsub._decode import decode_event, event_type  # noqa: E402
 from ak_salesforce_nb.pubsub._proto import protos  # noqa: E402
@@ -167,7 +168,7 @@ async def run(args: argparse.Namespace) -> None:
     try:
         with tempfile.TemporaryDirectory() as folder:
             os.chmod(folder, 0o700)
-            os.environ["AK_SALESFORCE_NB_KEYRING"] = "off"
+            os.environ[ENV_KEYRING] = "off"
             store = ConnectionStore(Path(folder) / "store" / "store.sqlite3")
             authorize_store(store, base_url)
             with aksf.session("bench", store=store) as sf:

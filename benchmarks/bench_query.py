@@ -26,7 +26,8 @@ from pathlib import Path
 
 from _harness import authorize_store, spawn_emulator, stop_process
 
-from ak_salesforce_nb._store import ConnectionStore
+from ak_salesforce_nb.core._environment import ENV_KEYRING, ENV_STORE
+from ak_salesforce_nb.core._store import ConnectionStore
 
 QUERY = (
     "SELECT Id, Name, Industry, AnnualRevenue, NumberOfEmployees, CreatedDate, Owner.Name "
@@ -52,7 +53,7 @@ def child(method: str, instance: str) -> None:
     else:
         from simple_salesforce.api import Salesforce
 
-        from ak_salesforce_nb._store import ConnectionStore
+        from ak_salesforce_nb.core._store import ConnectionStore
 
         tokens = ConnectionStore().get_tokens("bench")
         assert tokens is not None
@@ -104,8 +105,8 @@ def main() -> None:
         child(args.child, args.instance)
         return
     with tempfile.TemporaryDirectory() as folder:
-        os.environ["AK_SALESFORCE_NB_STORE"] = str(Path(folder) / "store" / "store.sqlite3")
-        os.environ["AK_SALESFORCE_NB_KEYRING"] = "off"
+        os.environ[ENV_STORE] = str(Path(folder) / "store" / "store.sqlite3")
+        os.environ[ENV_KEYRING] = "off"
         emulator, url = start_emulator(args.accounts, Path(folder), args.bulk_job_delay)
         try:
             authorize_store(ConnectionStore(), url)

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
-from ak_salesforce_nb._constants import ENV_STORE
+from ak_salesforce_nb.core._environment import ENV_KEYRING, ENV_STORE, SERVER_EXPORTS
 from ak_salesforce_nb.emulator import EmulatorConfig, RunningEmulator, start_emulator
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -25,27 +25,18 @@ CLIENT_ID = "demo-client-id"
 CLIENT_SECRET = "demo-client-secret"
 
 
-_EXPORTED = (
-    "AK_SALESFORCE_NB_BASE_URL",
-    "AK_SALESFORCE_NB_PUBLIC_URL",
-    "AK_SALESFORCE_NB_CALLBACK_URL",
-    "AK_SALESFORCE_NB_LABEXTENSION",
-    "AK_SALESFORCE_NB_API_VERSION",
-    "AK_SALESFORCE_NB_DEFAULT_LOGIN_URL",
-    "AK_SALESFORCE_NB_DEFAULT_SCOPES",
-    "AK_SALESFORCE_NB_STATE_TTL",
-    "AK_SALESFORCE_NB_SERVER_URL",
-)
+# The store's variable belongs to the `store_path` fixture.
+_CLEARED = tuple(name for name in SERVER_EXPORTS if name != ENV_STORE)
 
 
 @pytest.fixture(autouse=True)
 def _forget_exported_environment() -> Iterator[None]:
     """The server extension exports variables for its kernels into os.environ; one test's
     server must not configure the next test's kernel side."""
-    for name in _EXPORTED:
+    for name in _CLEARED:
         os.environ.pop(name, None)
     yield
-    for name in _EXPORTED:
+    for name in _CLEARED:
         os.environ.pop(name, None)
 
 
@@ -71,7 +62,7 @@ def emu(emulator: RunningEmulator) -> Iterator[RunningEmulator]:
 def store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "aksf-store" / "store.sqlite3"
     monkeypatch.setenv(ENV_STORE, str(path))
-    monkeypatch.setenv("AK_SALESFORCE_NB_KEYRING", "off")
+    monkeypatch.setenv(ENV_KEYRING, "off")
     return path
 
 

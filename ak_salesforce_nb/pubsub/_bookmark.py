@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from .._exceptions import ConnectionNotFound, StoreError
-from .._store import ConnectionStore
+from ..core._exceptions import ConnectionNotFound, StoreError
+from ..core._store import ConnectionStore
 
 __all__ = ["Bookmark"]
 

@@ -21,9 +21,10 @@ from urllib.parse import urlsplit
 import grpc
 import grpc.aio
 
-from .._exceptions import ConfigurationError
-from .._store import StoredTokens
-from .._tokens import TokenProvider
+from ..core import _environment as environment
+from ..core._exceptions import ConfigurationError
+from ..core._store import StoredTokens
+from ..kernel._tokens import TokenProvider
 
 __all__ = [
     "DEFAULT_ENDPOINT",
@@ -35,8 +36,8 @@ __all__ = [
 ]
 
 DEFAULT_ENDPOINT = "api.pubsub.salesforce.com:7443"
-ENV_ENDPOINT = "AK_SALESFORCE_NB_PUBSUB_ENDPOINT"
-ENV_CA = "AK_SALESFORCE_NB_PUBSUB_CA"
+ENV_ENDPOINT = environment.ENV_PUBSUB_ENDPOINT
+ENV_CA = environment.ENV_PUBSUB_CA
 _SECURE_SCHEMES = {"https": True, "grpcs": True, "http": False, "grpc": False}
 _CHANNEL_OPTIONS = (
     ("grpc.max_receive_message_length", 32 * 1024 * 1024),

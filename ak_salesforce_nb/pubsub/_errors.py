@@ -11,7 +11,7 @@ SalesforceNotebookError
 
 from __future__ import annotations
 
-from .._exceptions import SalesforceNotebookError
+from ..core._exceptions import SalesforceNotebookError
 
 __all__ = ["PubSubError", "PubSubUnavailable", "ReplayIdInvalid", "TopicNotFound"]
 

@@ -8,9 +8,9 @@ from typing import Any, Literal, Protocol
 
 import grpc
 
-from .._exceptions import ConfigurationError, NotConnected
-from .._store import ConnectionStore
-from .._tokens import TokenProvider
+from ..core._exceptions import ConfigurationError, NotConnected
+from ..core._store import ConnectionStore
+from ..kernel._tokens import TokenProvider
 from ._bookmark import Bookmark
 from ._endpoint import Credentials, Endpoint, error_details, resolve_endpoint
 from ._errors import TopicNotFound

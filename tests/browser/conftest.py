@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ak_salesforce_nb.core._environment import ENV_KEYRING, ENV_STORE
 from ak_salesforce_nb.emulator import EmulatorConfig, RunningEmulator, start_emulator
 
 CHROMIUM = os.environ.get("AK_SALESFORCE_NB_CHROMIUM", "/usr/bin/chromium")
@@ -106,8 +107,8 @@ def running_jupyter(
     env = dict(os.environ)
     env.update(
         {
-            "AK_SALESFORCE_NB_STORE": str(store_path),
-            "AK_SALESFORCE_NB_KEYRING": "off",
+            ENV_STORE: str(store_path),
+            ENV_KEYRING: "off",
             "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"),
             "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
         }

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from ak_salesforce_nb.core._environment import ENV_KEYRING, ENV_STORE
 from tests.browser.conftest import CHROMIUM
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
@@ -90,8 +91,8 @@ def test_jupyterlab_browser_check_passes(tmp_path: Path) -> None:
             # Debian's chromium brings its own libraries; Playwright's list is for its builds.
             "PLAYWRIGHT_SKIP_VALIDATE_HOST_REQUIREMENTS": "1",
             "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-            "AK_SALESFORCE_NB_STORE": str(tmp_path / "store" / "store.sqlite3"),
-            "AK_SALESFORCE_NB_KEYRING": "off",
+            ENV_STORE: str(tmp_path / "store" / "store.sqlite3"),
+            ENV_KEYRING: "off",
         }
     )
     target = _playwright_for_browser_check(env)

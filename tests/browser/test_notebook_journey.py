@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ak_salesforce_nb._store import ConnectionStore
+from ak_salesforce_nb.core._store import ConnectionStore
 from ak_salesforce_nb.emulator import RunningEmulator
 from tests.browser.conftest import Lab, screenshot
 

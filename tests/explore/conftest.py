@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from ak_salesforce_nb import _oauth
-from ak_salesforce_nb._store import ConnectionStore
+from ak_salesforce_nb.core import _oauth
+from ak_salesforce_nb.core._store import ConnectionStore
 from ak_salesforce_nb.emulator import EmulatorConfig, RunningEmulator, start_emulator
 
 REDIRECT_URI = "http://localhost/oauth/redirect/salesforce"

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 import ak_salesforce_nb as aksf
-from ak_salesforce_nb import _bulk
 from ak_salesforce_nb.emulator import RunningEmulator
+from ak_salesforce_nb.kernel import _bulk
 
 from .conftest import BIG_ROWS, authorize_store
 

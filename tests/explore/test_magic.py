@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ak_salesforce_nb as aksf
+from ak_salesforce_nb.core._environment import ENV_STORE
 from ak_salesforce_nb.emulator import RunningEmulator
 from tests.conftest import Flow
 
@@ -308,7 +309,7 @@ def test_one_session_per_connection_and_store(
     (session,) = magics(shell).sessions.values()
     assert "Account" in session._describe_cache  # describe is reused across cells
     other = tmp_path / "other-store" / "store.sqlite3"
-    monkeypatch.setenv("AK_SALESFORCE_NB_STORE", str(other))
+    monkeypatch.setenv(ENV_STORE, str(other))
     authorize_store(emu, other, "prod")
     shell.run_line_magic("soql", "-c prod SELECT Id FROM Account LIMIT 1")
     assert len(magics(shell).sessions) == 2

@@ -18,7 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ak_salesforce_nb import ConfigurationError
-from ak_salesforce_nb._soql_params import (
+from ak_salesforce_nb.emulator._soql_parser import tokenize
+from ak_salesforce_nb.kernel._soql_params import (
     SoqlParameterError,
     bind,
     bind_query,
@@ -26,7 +27,6 @@ from ak_salesforce_nb._soql_params import (
     placeholders,
     soql_literal,
 )
-from ak_salesforce_nb.emulator._soql_parser import tokenize
 
 PARIS = dt.timezone(dt.timedelta(hours=1))
 

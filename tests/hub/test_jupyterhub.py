@@ -32,6 +32,7 @@ import httpx
 import pytest
 
 import ak_salesforce_nb
+from ak_salesforce_nb.core._environment import ENV_KEYRING
 from ak_salesforce_nb.emulator import EmulatorConfig, RunningEmulator, start_emulator
 
 pytestmark = [pytest.mark.hub, pytest.mark.slow, pytest.mark.timeout(240)]
@@ -291,7 +292,7 @@ def singleuser_environment(tmp: Path) -> dict[str, str]:
     package_root = str(Path(ak_salesforce_nb.__file__).resolve().parent.parent)
     pythonpath = [package_root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     return {
-        "AK_SALESFORCE_NB_KEYRING": "off",
+        ENV_KEYRING: "off",
         "JUPYTER_CONFIG_PATH": str(config_dir),
         "PYTHONPATH": os.pathsep.join(dict.fromkeys(pythonpath)),
     }

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from ak_salesforce_nb._callback_url import HubInfo, RedirectPolicy
+from ak_salesforce_nb.server._redirect import HubInfo, RedirectPolicy
 
 ORIGIN = "http://127.0.0.1:8000"  # the request's origin, as it came through the proxy
 

@@ -17,8 +17,8 @@ import ipywidgets
 import pytest
 
 import ak_salesforce_nb as aksf
-from ak_salesforce_nb._constants import ENV_LABEXTENSION
-from ak_salesforce_nb._store import ConnectionStore
+from ak_salesforce_nb.core._environment import ENV_LABEXTENSION
+from ak_salesforce_nb.core._store import ConnectionStore
 from tests.conftest import CLIENT_SECRET, Flow
 
 

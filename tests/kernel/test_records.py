@@ -9,7 +9,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ak_salesforce_nb._records import RecordColumns, flatten_record, records_to_frame
+from ak_salesforce_nb.kernel._records import RecordColumns, flatten_record, records_to_frame
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.text(max_size=3))
 

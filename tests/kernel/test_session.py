@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import ak_salesforce_nb as aksf
-from ak_salesforce_nb._store import ConnectionStore
+from ak_salesforce_nb.core._store import ConnectionStore
 from tests.conftest import Flow
 
 

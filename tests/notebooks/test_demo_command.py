@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ak_salesforce_nb.core._environment import ENV_DEMO_LOGIN_URL, ENV_KEYRING, ENV_STORE
 from tests.browser.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,10 +26,10 @@ def test_demo_command_starts_lab_and_emulator(tmp_path: Path) -> None:
     port = free_port()
     env = dict(
         os.environ,
-        AK_SALESFORCE_NB_STORE=str(tmp_path / "store" / "store.sqlite3"),
-        AK_SALESFORCE_NB_KEYRING="off",
         JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"),
     )
+    env[ENV_STORE] = str(tmp_path / "store" / "store.sqlite3")
+    env[ENV_KEYRING] = "off"
     log = (tmp_path / "demo.log").open("w+")
     process = subprocess.Popen(
         [
@@ -72,7 +73,7 @@ def test_demo_command_starts_lab_and_emulator(tmp_path: Path) -> None:
             except httpx.HTTPError:
                 time.sleep(0.25)
         assert nb.status_code == 200
-        assert "AK_SALESFORCE_NB_DEMO_LOGIN_URL" in nb.text
+        assert ENV_DEMO_LOGIN_URL in nb.text
         assert httpx.get(f"{emulator}/services/data/", timeout=5).status_code == 200
         api = httpx.get(f"{base}ak-salesforce/api/connections", params={"token": token}, timeout=5)
         assert api.status_code == 200

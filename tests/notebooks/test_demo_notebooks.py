@@ -8,6 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from ak_salesforce_nb.core._environment import ENV_DEMO_LOGIN_URL
 from tests.conftest import Flow
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
@@ -48,7 +49,7 @@ async def test_notebook_runs_headless(
     from nbclient import NotebookClient
 
     await flow.connect("demo")  # authorized once, as for a scheduled report
-    monkeypatch.setenv("AK_SALESFORCE_NB_DEMO_LOGIN_URL", flow.emu.url)
+    monkeypatch.setenv(ENV_DEMO_LOGIN_URL, flow.emu.url)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(

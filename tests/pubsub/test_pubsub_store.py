@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ak_salesforce_nb._exceptions import ConnectionNotFound
-from ak_salesforce_nb._store import _MIGRATIONS, SCHEMA_VERSION, ConnectionStore
+from ak_salesforce_nb.core._exceptions import ConnectionNotFound
+from ak_salesforce_nb.core._store import _MIGRATIONS, SCHEMA_VERSION, ConnectionStore
 
 
 def make(path: Path) -> ConnectionStore:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import ak_salesforce_nb as aksf
-from ak_salesforce_nb._store import ConnectionStore
+from ak_salesforce_nb.core._store import ConnectionStore
 from ak_salesforce_nb.emulator import RunningEmulator
 from ak_salesforce_nb.pubsub import Event, ReplayIdInvalid, Subscription, TopicNotFound
 from tests.conftest import Flow

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 import ak_salesforce_nb as aksf
-from ak_salesforce_nb._store import ConnectionStore
+from ak_salesforce_nb.core._store import ConnectionStore
 from ak_salesforce_nb.pubsub._widget import SubscriptionView
 from tests.conftest import Flow
 

@@ -54,13 +54,19 @@ async def test_kernels_follow_the_server_settings(flow: Flow, jp_serverapp: Any)
     login host and scopes, its sign-in links last the server's TTL, and sessions use the
     server's API version (each overridable in the cell)."""
     import ak_salesforce_nb as aksf
-    from ak_salesforce_nb import _server_settings
+    from ak_salesforce_nb.core import _environment as _server_settings
 
     form = aksf.connect("new", enhanced=False)
     try:
         assert form.login_host.value == "https://test.salesforce.com"
         assert form.scopes.value == "api refresh_token id"
-        assert form.service.state_ttl == 120
+        form.client_id.value = "some-client"
+        form.client_secret.value = "some-secret"
+        start_url = form.authorize()
+        assert start_url is not None
+        pending = form.store.get_pending(start_url.rsplit("state=", 1)[1])
+        assert pending is not None
+        assert pending.expires_at - pending.created_at == pytest.approx(120)
     finally:
         form.close()
     await flow.connect("prod")
@@ -83,7 +89,7 @@ async def test_kernels_follow_the_server_settings(flow: Flow, jp_serverapp: Any)
 
 
 def test_unusable_settings_fall_back(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ak_salesforce_nb import _server_settings as settings
+    from ak_salesforce_nb.core import _environment as settings
 
     monkeypatch.setenv(settings.ENV_API_VERSION, "sixty")
     monkeypatch.setenv(settings.ENV_DEFAULT_LOGIN_URL, "javascript:alert(1)")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from ak_salesforce_nb._constants import ENV_BASE_URL, ENV_STORE
+from ak_salesforce_nb.core._environment import ENV_BASE_URL, ENV_STORE
 from tests.conftest import CLIENT_SECRET, Flow
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ak_salesforce_nb._exceptions import (
+from ak_salesforce_nb.core._exceptions import (
     AuthorizationStateError,
     ConfigurationError,
     StoreCorruptError,
@@ -21,7 +21,7 @@ from ak_salesforce_nb._exceptions import (
     StoreLockedError,
     StorePermissionError,
 )
-from ak_salesforce_nb._store import SCHEMA_VERSION, ConnectionStore
+from ak_salesforce_nb.core._store import SCHEMA_VERSION, ConnectionStore
 
 SECRET = "very-secret-value-123"
 ACCESS = "00Dxx0000001gPL!AQ-access-token-value"
@@ -126,7 +126,7 @@ def test_undecryptable_secret_is_a_clear_error(tmp_path: Path) -> None:
 def test_old_schema_is_migrated(tmp_path: Path) -> None:
     path = tmp_path / "store.sqlite3"
     db = sqlite3.connect(path)
-    from ak_salesforce_nb._store import _MIGRATIONS
+    from ak_salesforce_nb.core._store import _MIGRATIONS
 
     db.executescript(_MIGRATIONS[0])
     db.execute(

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
+from ak_salesforce_nb.core._environment import ENV_KEYRING, ENV_STORE
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
 
 REPO = Path(__file__).resolve().parents[2]
@@ -241,8 +242,8 @@ def start_jupyter(
             "JUPYTER_CONFIG_DIR": str(config_dir),
             "JUPYTER_DATA_DIR": str(base / "data"),
             "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
-            "AK_SALESFORCE_NB_KEYRING": "off",
-            "AK_SALESFORCE_NB_STORE": str(store_path),
+            ENV_KEYRING: "off",
+            ENV_STORE: str(store_path),
         }
     )
     log_path = base / f"jupyter-{port}.log"

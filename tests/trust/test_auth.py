@@ -16,7 +16,7 @@ import pytest
 import tornado.web
 from tornado.routing import PathMatches, Rule
 
-from ak_salesforce_nb._handlers import CallbackHandler
+from ak_salesforce_nb.server._handlers import CallbackHandler
 from tests.conftest import Flow, connection_body
 from tests.trust.helpers import store_rows
 

@@ -22,10 +22,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 
 import ak_salesforce_nb as aksf
-from ak_salesforce_nb._authorization import CallbackOutcome
-from ak_salesforce_nb._callback_page import render_callback_page
-from ak_salesforce_nb._exceptions import AuthorizationStateError
-from ak_salesforce_nb._store import ConnectionStore
+from ak_salesforce_nb.core._exceptions import AuthorizationStateError
+from ak_salesforce_nb.core._store import ConnectionStore
+from ak_salesforce_nb.server._authorization import CallbackOutcome
+from ak_salesforce_nb.server._callback_page import render_callback_page
 from tests.conftest import Flow
 from tests.trust.helpers import assert_inert_page, parse_page, store_rows
 

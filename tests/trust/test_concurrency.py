@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import ak_salesforce_nb as aksf
-from ak_salesforce_nb._serverext import STATE_KEY
+from ak_salesforce_nb.core._environment import ENV_STORE
+from ak_salesforce_nb.server._app import STATE_KEY
 from tests.conftest import Flow
 from tests.trust.helpers import REPO
 
@@ -35,7 +36,7 @@ _KERNEL = textwrap.dedent(
 
 def kernel(store_path: Path) -> subprocess.Popen[str]:
     env = dict(os.environ)
-    env["AK_SALESFORCE_NB_STORE"] = str(store_path)
+    env[ENV_STORE] = str(store_path)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     return subprocess.Popen(
         [sys.executable, "-c", _KERNEL],

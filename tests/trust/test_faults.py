@@ -27,9 +27,10 @@ import httpx
 import pytest
 
 import ak_salesforce_nb as aksf
-from ak_salesforce_nb._serverext import STATE_KEY
-from ak_salesforce_nb._store import ConnectionStore
+from ak_salesforce_nb.core._environment import ENV_STORE
+from ak_salesforce_nb.core._store import ConnectionStore
 from ak_salesforce_nb.emulator import RunningEmulator
+from ak_salesforce_nb.server._app import STATE_KEY
 from tests.conftest import Flow
 from tests.trust.helpers import REPO, RemoteFlow, closed_port, running_jupyter, store_rows
 
@@ -385,7 +386,7 @@ _REFRESHER = textwrap.dedent(
 
 def refresher(store_path: Path, timeout: float) -> subprocess.Popen[str]:
     env = dict(os.environ)
-    env["AK_SALESFORCE_NB_STORE"] = str(store_path)
+    env[ENV_STORE] = str(store_path)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     return subprocess.Popen(
         [sys.executable, "-c", _REFRESHER, "prod", str(timeout)],

@@ -21,7 +21,7 @@ from urllib.parse import quote
 import hypothesis.strategies as st
 from hypothesis import HealthCheck, given, settings
 
-from ak_salesforce_nb._store import ConnectionStore
+from ak_salesforce_nb.core._store import ConnectionStore
 from tests.conftest import CLIENT_SECRET, Flow
 from tests.trust.helpers import assert_inert_page, store_rows
 

@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import psutil
 import pytest
 
-from ak_salesforce_nb._store import ConnectionStore
+from ak_salesforce_nb.core._store import ConnectionStore
 from ak_salesforce_nb.emulator import RunningEmulator
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
 from tests.trust.helpers import JupyterProcess, running_jupyter

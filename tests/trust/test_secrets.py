@@ -19,7 +19,7 @@ import nbformat
 import pytest
 
 import ak_salesforce_nb as aksf
-from ak_salesforce_nb._store import ConnectionStore
+from ak_salesforce_nb.core._store import ConnectionStore
 from tests.conftest import CLIENT_ID, CLIENT_SECRET, Flow
 from tests.trust.helpers import store_rows
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 
-from ._store import ConnectionRecord
+from ..core._store import ConnectionRecord
 
 __all__ = ["STATE_LABELS", "connection_card", "state_label"]
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from ._exceptions import SalesforceNotebookError
+from ..core._exceptions import SalesforceNotebookError
 
 if TYPE_CHECKING:
     from ._session import Session

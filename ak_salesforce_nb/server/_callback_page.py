@@ -11,8 +11,8 @@ import html
 import json
 import secrets
 
+from ..core._constants import BROADCAST_CHANNEL, MESSAGE_TYPE
 from ._authorization import CallbackOutcome
-from ._constants import BROADCAST_CHANNEL, MESSAGE_TYPE
 
 __all__ = ["render_callback_page"]
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from ._exceptions import (
+from ..core._exceptions import (
     InvalidField,
     InvalidType,
     MalformedQuery,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 from traitlets import Bool, List, Unicode
 
-from ._version import __version__
+from .._version import __version__
 
 __all__ = ["FRONTEND_MODULE", "AuthorizeBridge"]
 

@@ -22,24 +22,19 @@ from tornado.ioloop import IOLoop, PeriodicCallback
 from traitlets import Bool, Float, Unicode
 from traitlets.config import Configurable
 
-from . import _server_settings as server_settings
-from ._authorization import AuthorizationService, run_on_store_thread
-from ._callback_url import HubInfo, RedirectPolicy
-from ._constants import (
+from ..core import _environment as environment
+from ..core._constants import (
     DEFAULT_API_VERSION,
     DEFAULT_HTTP_TIMEOUT,
     DEFAULT_LOGIN_URL,
     DEFAULT_SCOPES,
-    ENV_BASE_URL,
-    ENV_CALLBACK_URL,
-    ENV_LABEXTENSION,
-    ENV_PUBLIC_URL,
-    ENV_STORE,
     STATE_TTL_SECONDS,
 )
-from ._exceptions import StoreClosedError, StoreError
-from ._store import ConnectionStore, default_store_path
-from ._validation import normalize_login_url, normalize_scopes
+from ..core._exceptions import StoreClosedError, StoreError
+from ..core._store import ConnectionStore, default_store_path
+from ..core._validation import normalize_login_url, normalize_scopes
+from ._authorization import AuthorizationService, run_on_store_thread
+from ._redirect import HubInfo, RedirectPolicy
 
 __all__ = ["ExtensionState", "SalesforceOAuth", "load_extension", "unload_extension"]
 
@@ -171,17 +166,13 @@ def load_extension(serverapp: Any) -> None:
     web_app.settings[STATE_KEY] = state
 
     # Kernels started by this server inherit these, so they find the same store.
-    os.environ[ENV_STORE] = str(state.store_path)
-    os.environ[ENV_BASE_URL] = serverapp.base_url
-    if config.public_url:
-        os.environ[ENV_PUBLIC_URL] = config.public_url
-    fixed = state.policy.fixed_callback_url()
-    if fixed:
-        os.environ[ENV_CALLBACK_URL] = fixed
-    if (Path(__file__).parent / "labextension" / "package.json").exists():
-        os.environ[ENV_LABEXTENSION] = "1"
-    server_settings.export(
+    environment.export_server_settings(
         os.environ,
+        store=state.store_path,
+        base=serverapp.base_url,
+        public=config.public_url,
+        fixed_callback_url=state.policy.fixed_callback_url(),
+        labextension=(Path(__file__).parent.parent / "labextension" / "package.json").exists(),
         api_version=config.api_version,
         default_login_url=config.default_login_url,  # the kernels check what they read
         default_scopes=config.default_scopes,
@@ -192,7 +183,7 @@ def load_extension(serverapp: Any) -> None:
         # Runs once the loop does, after the server bound its port (port_retries may
         # have moved it since the extension loaded).
         with contextlib.suppress(Exception):  # a hint for the form, never worth failing
-            os.environ[server_settings.ENV_SERVER_URL] = serverapp.connection_url
+            os.environ[environment.ENV_SERVER_URL] = serverapp.connection_url
 
     IOLoop.current().add_callback(export_server_url)
 

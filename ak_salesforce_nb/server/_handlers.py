@@ -19,17 +19,17 @@ from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 
-from ._authorization import CallbackOutcome
-from ._callback_page import render_callback_page
-from ._callback_url import request_origin
-from ._constants import API_PATH, CALLBACK_PATH, START_PATH
-from ._exceptions import (
+from ..core._constants import API_PATH, CALLBACK_PATH, START_PATH
+from ..core._exceptions import (
     AuthorizationStateError,
     ConfigurationError,
     ConnectionNotFound,
     StoreError,
 )
-from ._serverext import STATE_KEY, ExtensionState
+from ._app import STATE_KEY, ExtensionState
+from ._authorization import CallbackOutcome
+from ._callback_page import render_callback_page
+from ._redirect import request_origin
 
 __all__ = ["build_handlers"]
 
@@ -218,8 +218,8 @@ class ConnectionsHandler(_ApiHandler):
                 "callback_url": self.callback_url(),
                 # What the side panel's add form starts with (c.SalesforceOAuth.default_*).
                 "defaults": {
-                    "login_url": service.default_login_url,
-                    "scopes": service.default_scopes,
+                    "login_url": service.defaults.login_url,
+                    "scopes": service.defaults.scopes,
                 },
             }
         )

@@ -45,7 +45,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ._exceptions import ConfigurationError
+from ..core._exceptions import ConfigurationError
 
 __all__ = [
     "BoundQuery",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from . import _environment as environment
 from ._exceptions import StoreError, StorePermissionError
 
 __all__ = ["SecretBox", "load_or_create_key"]
@@ -22,7 +23,7 @@ _KEYRING_SERVICE = "ak_salesforce_nb"
 
 
 def _keyring_usable() -> bool:
-    if os.environ.get("AK_SALESFORCE_NB_KEYRING", "auto") == "off":
+    if not environment.keyring_enabled():
         return False
     try:
         import keyring  # type: ignore[import-not-found,unused-ignore]

@@ -1,4 +1,7 @@
-"""Names and defaults shared by the server extension and the kernel side."""
+"""Names and defaults shared by the server extension and the kernel side.
+
+Environment variables are not here: `_environment` holds every one of them.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +13,6 @@ __all__ = [
     "DEFAULT_HTTP_TIMEOUT",
     "DEFAULT_LOGIN_URL",
     "DEFAULT_SCOPES",
-    "ENV_BASE_URL",
-    "ENV_CALLBACK_URL",
-    "ENV_LABEXTENSION",
-    "ENV_PUBLIC_URL",
-    "ENV_STORE",
     "HUB_CALLBACK_PATH",
     "MESSAGE_TYPE",
     "PRODUCTION_LOGIN_URL",
@@ -40,13 +38,6 @@ CALLBACK_PATH = "oauth/redirect/salesforce"
 API_PATH = "ak-salesforce/api/connections"
 # Relative to the JupyterHub base URL: one callback URL for every user of a hub.
 HUB_CALLBACK_PATH = "hub/user-redirect/oauth/redirect/salesforce"
-
-# Environment the server extension exports to the kernels it starts.
-ENV_STORE = "AK_SALESFORCE_NB_STORE"
-ENV_BASE_URL = "AK_SALESFORCE_NB_BASE_URL"
-ENV_PUBLIC_URL = "AK_SALESFORCE_NB_PUBLIC_URL"
-ENV_CALLBACK_URL = "AK_SALESFORCE_NB_CALLBACK_URL"
-ENV_LABEXTENSION = "AK_SALESFORCE_NB_LABEXTENSION"
 
 # What the callback page announces to the notebook page.
 MESSAGE_TYPE = "ak-salesforce-nb:oauth"

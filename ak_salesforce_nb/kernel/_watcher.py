@@ -12,8 +12,8 @@ import contextlib
 import threading
 from collections.abc import Callable
 
-from ._exceptions import StoreError
-from ._store import ConnectionStore
+from ..core._exceptions import StoreError
+from ..core._store import ConnectionStore
 
 __all__ = ["StoreWatcher"]
 

@@ -27,11 +27,16 @@ from typing import Any, ParamSpec, TypeVar
 
 import httpx
 
-from . import _oauth
-from ._constants import DEFAULT_API_VERSION, DEFAULT_HTTP_TIMEOUT, STATE_TTL_SECONDS
-from ._exceptions import (
+from ..core import _oauth
+from ..core._connections import (
+    ConnectionDefaults,
+    begin_authorization,
+    configure_connection,
+    revocation_request,
+)
+from ..core._constants import DEFAULT_API_VERSION, DEFAULT_HTTP_TIMEOUT, STATE_TTL_SECONDS
+from ..core._exceptions import (
     AuthorizationStateError,
-    ConfigurationError,
     ConnectionNotFound,
     OAuthError,
     SignatureMismatch,
@@ -39,18 +44,11 @@ from ._exceptions import (
     TokenEndpointUnavailable,
     TokenRequestError,
 )
-from ._store import ConnectionRecord, ConnectionStore, PendingAuthorization
-from ._tls import shared_ssl_context
-from ._validation import (
-    normalize_login_url,
-    normalize_scopes,
-    validate_client_id,
-    validate_connection_name,
-)
+from ..core._store import ConnectionRecord, ConnectionStore, PendingAuthorization
+from ..core._tls import shared_ssl_context
 
 __all__ = [
     "MAX_PARAM_LENGTH",
-    "MAX_SECRET_LENGTH",
     "AuthorizationService",
     "CallbackOutcome",
     "run_on_store_thread",
@@ -62,32 +60,6 @@ _T = TypeVar("_T")
 
 #: Longest callback parameter accepted; Salesforce's codes and our states are far shorter.
 MAX_PARAM_LENGTH = 4096
-#: Longest Client Secret accepted; Salesforce's Consumer Secrets are 64 characters.
-MAX_SECRET_LENGTH = 1024
-#: A DNS name has at most 253 characters; with scheme and port a login URL fits in 300.
-MAX_LOGIN_URL_LENGTH = 300
-MAX_SCOPES_LENGTH = 2048
-
-
-def _text_length(value: object) -> int:
-    """Characters in a string, or in a list of strings plus one separator per item."""
-    if isinstance(value, str):
-        return len(value)
-    if isinstance(value, list | tuple):
-        return sum(len(item) + 1 if isinstance(item, str) else 1 for item in value)
-    return 0
-
-
-def _check_text(value: object, what: str) -> None:
-    """Refuse strings that cannot be stored as UTF-8 (a JSON body may carry lone surrogates)."""
-    for item in value if isinstance(value, list | tuple) else (value,):
-        if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                raise ConfigurationError(
-                    f"{what} contains characters that are not valid text."
-                ) from None
 
 
 @dataclass(frozen=True)
@@ -137,8 +109,7 @@ class AuthorizationService:
         self.http_timeout = http_timeout
         self.state_ttl = state_ttl
         self.api_version = api_version
-        self.default_login_url = default_login_url
-        self.default_scopes = default_scopes
+        self.defaults = ConnectionDefaults(login_url=default_login_url, scopes=default_scopes)
         self._transport = transport
 
     def _client(self) -> httpx.AsyncClient:
@@ -170,71 +141,12 @@ class AuthorizationService:
 
     def configure(self, name: str, payload: Mapping[str, Any]) -> ConnectionRecord:
         """Create or update a connection from the REST API's PUT body."""
-        validate_connection_name(name)
-        if not isinstance(payload, Mapping):
-            raise ConfigurationError("The body must be a JSON object.")
-        for key, what in (
-            ("client_id", "Client ID"),
-            ("client_secret", "Client Secret"),
-            ("login_url", "Login URL"),
-            ("scopes", "Scopes"),
-        ):
-            _check_text(payload.get(key), what)
-        existing = self.store.find_connection(name)
-        client_id = validate_client_id(payload.get("client_id"))
-        secret = payload.get("client_secret")
-        if secret is not None and not isinstance(secret, str):
-            raise ConfigurationError("client_secret must be a string.")
-        secret = secret.strip() if secret else None
-        if secret and len(secret) > MAX_SECRET_LENGTH:
-            raise ConfigurationError(
-                "Client Secret looks wrong: it is too long. Copy the Consumer Secret of your "
-                "app from Salesforce Setup."
-            )
-        if not secret and (existing is None or not existing.has_client_secret):
-            raise ConfigurationError(
-                "Client Secret is required: copy the Consumer Secret of your app from "
-                "Salesforce Setup."
-            )
-        raw_login_url = payload.get("login_url") or self.default_login_url
-        try:
-            login_url = normalize_login_url(raw_login_url)
-        except ConfigurationError:
-            raise
-        except ValueError:  # urllib's own refusals: "Invalid IPv6 URL", NFKC netloc, …
-            raise ConfigurationError(
-                f"Login URL {str(raw_login_url)[:200]!r} is not a web address. Use "
-                "https://login.salesforce.com, https://test.salesforce.com or your My Domain."
-            ) from None
-        # Both end up in the Location header of every start redirect: keep them sane. The
-        # scopes are measured before normalizing, whose de-duplication is quadratic.
-        if len(login_url) > MAX_LOGIN_URL_LENGTH:
-            raise ConfigurationError(
-                f"Login URL {login_url[:80]!r}… is too long to be a Salesforce login host."
-            )
-        raw_scopes = payload.get("scopes") or self.default_scopes
-        if _text_length(raw_scopes) > MAX_SCOPES_LENGTH:
-            raise ConfigurationError("Scopes are too long: list the few scopes your app needs.")
-        scopes = normalize_scopes(raw_scopes)
-        return self.store.save_settings(
-            name, client_id=client_id, client_secret=secret, login_url=login_url, scopes=scopes
-        )
+        return configure_connection(self.store, name, payload, defaults=self.defaults)
 
     # -- begin and start -------------------------------------------------------------
 
     def begin(self, name: str, *, redirect_uri: str = "") -> PendingAuthorization:
-        record = self.store.get_connection(name)
-        if record.state == "not_configured" or not record.has_client_secret:
-            raise ConfigurationError(
-                f"The connection {name!r} needs a Client ID and Client Secret before it can "
-                "be authorized."
-            )
-        return self.store.create_pending(
-            name,
-            code_verifier=_oauth.new_code_verifier(),
-            redirect_uri=redirect_uri,
-            ttl=self.state_ttl,
-        )
+        return begin_authorization(self.store, name, redirect_uri=redirect_uri, ttl=self.state_ttl)
 
     def start(self, state: str, redirect_uri: str) -> str:
         """Fix the pending authorization's redirect URI; the URL of Salesforce's page."""
@@ -376,14 +288,12 @@ class AuthorizationService:
 
     async def revoke(self, name: str) -> bool:
         """Revoke the connection's refresh token at Salesforce; best effort."""
-        record = await self.in_store_thread(self.store.find_connection, name)
-        tokens = await self.in_store_thread(self.store.get_tokens, name) if record else None
-        if record is None or tokens is None:
+        request = await self.in_store_thread(revocation_request, self.store, name)
+        if request is None:
             return False
-        token = tokens.refresh_token or tokens.access_token
         try:
             async with self._client() as client:
-                response = await client.send(_oauth.revoke_request(record.login_url, token))
+                response = await client.send(request)
         except httpx.HTTPError as exc:
             log.warning("Revoking the token of %r failed: %s", name, type(exc).__name__)
             return False

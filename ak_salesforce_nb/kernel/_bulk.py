@@ -32,8 +32,8 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..core._exceptions import BulkJobFailed, SalesforceError
 from ._api_errors import raise_for_salesforce_error
-from ._exceptions import BulkJobFailed, SalesforceError
 from ._progress import make_progress
 
 if TYPE_CHECKING:

@@ -17,9 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from jupyter_server.utils import url_path_join
-
-from ._constants import CALLBACK_PATH, HUB_CALLBACK_PATH
+from ..core._constants import HUB_CALLBACK_PATH
+from ..core._urls import callback_url_under, url_path_join
 
 __all__ = ["HubInfo", "RedirectPolicy", "request_origin"]
 
@@ -98,8 +97,8 @@ class RedirectPolicy:
             hub_origin = _origin(self.public_url) or _origin(self.hub.public_url) or origin
             return hub_origin + url_path_join(self.hub.base_url, HUB_CALLBACK_PATH)
         if self.public_url:
-            return url_path_join(self.public_url.rstrip("/") + "/", CALLBACK_PATH)
-        return origin + url_path_join(self.base_url, CALLBACK_PATH)
+            return callback_url_under(self.public_url)
+        return origin + callback_url_under(self.base_url)
 
     def fixed_callback_url(self) -> str:
         """The callback URL when it does not depend on the request, else ""."""
@@ -113,5 +112,5 @@ class RedirectPolicy:
                 else ""
             )
         if self.public_url:
-            return url_path_join(self.public_url.rstrip("/") + "/", CALLBACK_PATH)
+            return callback_url_under(self.public_url)
         return ""

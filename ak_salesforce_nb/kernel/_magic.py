@@ -38,7 +38,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from ._exceptions import SalesforceError, SalesforceNotebookError
+from ..core._exceptions import SalesforceError, SalesforceNotebookError
 from ._soql_params import BoundQuery, SoqlParameterError, bind_query
 
 __all__ = [
@@ -78,7 +78,7 @@ def last_connection() -> str | None:
 
 
 def _only_connection() -> str | None:
-    from ._store import ConnectionStore
+    from ..core._store import ConnectionStore
 
     try:
         names = [c.name for c in ConnectionStore().list_connections()]
@@ -180,8 +180,8 @@ class SoqlMagics(Magics):
 
     def session(self, name: str) -> Any:
         """The kernel's session on `name` (in the current store), made on first use."""
+        from ..core._store import default_store_path
         from ._session import Session
-        from ._store import default_store_path
 
         key = (str(default_store_path()), name)
         if key not in self.sessions:

@@ -2,7 +2,7 @@
 
 It holds each connection's settings, its pending authorizations (state, PKCE verifier,
 redirect URI, expiry) and its tokens. The client secret, the tokens and the PKCE verifier
-are sealed with :class:`~ak_salesforce_nb._secrets.SecretBox`; nothing secret is stored
+are sealed with :class:`~ak_salesforce_nb.core._secrets.SecretBox`; nothing secret is stored
 in the clear. Every change is one ``BEGIN IMMEDIATE`` transaction, so concurrent writers
 (the server and several kernels) serialize instead of overwriting each other; a
 ``revision`` counter moves on every change so watchers can poll cheaply.
@@ -23,7 +23,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ._constants import ENV_STORE, STATE_TTL_SECONDS
+from . import _environment as environment
+from ._constants import STATE_TTL_SECONDS
 from ._exceptions import (
     AuthorizationStateError,
     ConnectionNotFound,
@@ -112,9 +113,9 @@ assert len(_MIGRATIONS) == SCHEMA_VERSION
 
 def default_store_path() -> Path:
     """`$AK_SALESFORCE_NB_STORE`, else ``<jupyter data dir>/ak_salesforce_nb/store.sqlite3``."""
-    configured = os.environ.get(ENV_STORE)
-    if configured:
-        return Path(configured).expanduser()
+    configured = environment.store_path()
+    if configured is not None:
+        return configured
     from jupyter_core.paths import jupyter_data_dir
 
     return Path(jupyter_data_dir()) / "ak_salesforce_nb" / "store.sqlite3"

@@ -13,11 +13,11 @@ import threading
 
 import httpx
 
-from . import _oauth
-from ._constants import DEFAULT_HTTP_TIMEOUT
-from ._exceptions import NotConnected, ReauthorizationRequired, TokenRequestError
-from ._store import ConnectionStore, StoredTokens
-from ._tls import shared_ssl_context
+from ..core import _oauth
+from ..core._constants import DEFAULT_HTTP_TIMEOUT
+from ..core._exceptions import NotConnected, ReauthorizationRequired, TokenRequestError
+from ..core._store import ConnectionStore, StoredTokens
+from ..core._tls import shared_ssl_context
 
 __all__ = ["TokenProvider"]
 

@@ -9,33 +9,21 @@ never sits in widget state that a notebook could save.
 from __future__ import annotations
 
 import html
-import os
 import time
 from typing import Any
 
 import httpx
 import ipywidgets as widgets
-from jupyter_server.utils import url_path_join
 
-from . import _oauth
-from . import _server_settings as server_settings
-from ._authorization import AuthorizationService
+from ..core import _environment as environment
+from ..core._connections import begin_authorization, configure_connection, revocation_request
+from ..core._constants import DEFAULT_SCOPES, PRODUCTION_LOGIN_URL, SANDBOX_LOGIN_URL
+from ..core._exceptions import SalesforceNotebookError
+from ..core._store import ConnectionRecord, ConnectionStore
+from ..core._tls import shared_ssl_context
+from ..core._urls import callback_url_under, start_path
+from ..core._validation import normalize_login_url, normalize_scopes, validate_client_id
 from ._cards import STATE_LABELS
-from ._constants import (
-    CALLBACK_PATH,
-    DEFAULT_SCOPES,
-    ENV_BASE_URL,
-    ENV_CALLBACK_URL,
-    ENV_LABEXTENSION,
-    ENV_PUBLIC_URL,
-    PRODUCTION_LOGIN_URL,
-    SANDBOX_LOGIN_URL,
-    START_PATH,
-)
-from ._exceptions import SalesforceNotebookError
-from ._store import ConnectionRecord, ConnectionStore
-from ._tls import shared_ssl_context
-from ._validation import normalize_login_url, normalize_scopes, validate_client_id
 from ._watcher import StoreWatcher
 
 __all__ = ["ConnectForm"]
@@ -66,11 +54,6 @@ class ConnectForm:
     ) -> None:
         self.name = name
         self.store = store or ConnectionStore()
-        self.service = AuthorizationService(
-            self.store,
-            state_ttl=server_settings.state_ttl(),
-            api_version=server_settings.api_version(),
-        )
         self._secret: str | None = None  # held in memory only, until Authorize stores it
         self._started_at: float | None = None
         self._page_callback_urls: list[str] = []
@@ -79,7 +62,7 @@ class ConnectForm:
         record = self.store.find_connection(name)
         self.record: ConnectionRecord | None = record
         if enhanced is None:
-            enhanced = os.environ.get(ENV_LABEXTENSION) == "1"
+            enhanced = environment.has_labextension()
         self.enhanced = enhanced
 
         self.title = widgets.HTML()
@@ -194,7 +177,7 @@ class ConnectForm:
         client_id: str | None,
         scopes: str | list[str] | None,
     ) -> None:
-        url = login_url or (record.login_url if record else server_settings.default_login_url())
+        url = login_url or (record.login_url if record else environment.default_login_url())
         if url in (PRODUCTION_LOGIN_URL, SANDBOX_LOGIN_URL):
             self.login_host.value = url
         else:
@@ -206,7 +189,7 @@ class ConnectForm:
         elif record is not None:
             self.scopes.value = record.scopes
         else:
-            self.scopes.value = server_settings.default_scopes()
+            self.scopes.value = environment.default_scopes()
         if record and record.has_client_secret:
             self.client_secret.placeholder = "stored (leave empty to keep it)"
 
@@ -233,7 +216,7 @@ class ConnectForm:
         scopes = normalize_scopes(self.scopes.value)
         has_secret = bool(self.record and self.record.has_client_secret)
         if not self._secret and not has_secret:
-            from ._exceptions import ConfigurationError
+            from ..core._exceptions import ConfigurationError
 
             raise ConfigurationError(
                 "Client Secret is required: copy the Consumer Secret of your app from "
@@ -259,17 +242,21 @@ class ConnectForm:
             return None
         self.validation.value = ""
         try:
-            self.record = self.service.configure(self.name, settings)
+            self.record = configure_connection(self.store, self.name, settings)
             self._secret = None
             self.client_secret.placeholder = "stored (leave empty to keep it)"
-            pending = self.service.begin(self.name, redirect_uri=self.callback_url())
+            pending = begin_authorization(
+                self.store,
+                self.name,
+                redirect_uri=self.callback_url(),
+                ttl=environment.state_ttl(),
+            )
         except SalesforceNotebookError as exc:
             self.validation.value = _error_html(str(exc))
             if self.bridge is not None:
                 self.bridge.send({"command": "close-popup"})
             return None
-        base = os.environ.get(ENV_BASE_URL, "/")
-        start_url = f"{url_path_join(base, START_PATH)}?state={pending.state}"
+        start_url = start_path(environment.base_url(), pending.state)
         self._started_at = time.monotonic()
         if self.bridge is not None:
             self.bridge.start_url = start_url
@@ -284,16 +271,13 @@ class ConnectForm:
 
     def disconnect(self) -> None:
         """Revoke the tokens at Salesforce (best effort) and forget them here."""
-        record = self.store.find_connection(self.name)
-        tokens = self.store.get_tokens(self.name) if record else None
-        if record and tokens:
-            token = tokens.refresh_token or tokens.access_token
+        request = revocation_request(self.store, self.name)
+        if request is not None:
             try:
                 with httpx.Client(timeout=10, verify=shared_ssl_context()) as client:
-                    client.send(_oauth.revoke_request(record.login_url, token))
+                    client.send(request)
             except httpx.HTTPError:
                 pass  # forgetting locally still matters
-        if record:
             self.store.forget_tokens(self.name)
         self.link.value = ""
         self.refresh()
@@ -327,14 +311,14 @@ class ConnectForm:
 
     def callback_url(self) -> str:
         """The callback URL to register in Salesforce, as well as the kernel can tell."""
-        fixed = os.environ.get(ENV_CALLBACK_URL)
+        fixed = environment.callback_url()
         if fixed:
             return fixed
         if self._page_callback_urls:
             return self._page_callback_urls[0]
-        public = os.environ.get(ENV_PUBLIC_URL)
+        public = environment.public_url()
         if public:
-            return url_path_join(public.rstrip("/") + "/", CALLBACK_PATH)
+            return callback_url_under(public)
         if self.record and self.record.callback_url:
             return self.record.callback_url
         return ""
@@ -423,9 +407,9 @@ class ConnectForm:
                 f"under the Authorize button {where}.</div>"
             )
         note = ""
-        if not url and server_settings.server_url():
+        if not url and environment.server_url():
             # The server's own address; the browser may reach it by another name.
-            url = url_path_join(server_settings.server_url(), CALLBACK_PATH)
+            url = callback_url_under(environment.server_url())
             note = (
                 "<br>if your browser's address bar shows this host and port; otherwise the "
                 "same path on the address you use (the exact URL shows here after Authorize)."

@@ -19,21 +19,21 @@ from urllib.parse import quote
 
 import httpx
 
+from ..core import _environment as environment
+from ..core._constants import DEFAULT_HTTP_TIMEOUT
+from ..core._store import ConnectionRecord, ConnectionStore
 from . import _json
-from . import _server_settings as server_settings
 from ._api_errors import raise_for_salesforce_error
 from ._auth import SalesforceAuth
-from ._constants import DEFAULT_HTTP_TIMEOUT
 from ._progress import make_progress
 from ._query_plan import PagePlan, plan_pages
 from ._records import RecordColumns
-from ._store import ConnectionRecord, ConnectionStore
 from ._tokens import TokenProvider
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .pubsub import ReplayStart, Subscription
+    from ..pubsub import ReplayStart, Subscription
 
 __all__ = ["SObject", "Session"]
 
@@ -69,7 +69,7 @@ class _SessionBase:
         self.name = name
         self.store = _open_store(store, store_path)
         self.connection: ConnectionRecord = self.store.get_connection(name)
-        self.api_version = (api_version or server_settings.api_version()).lstrip("v")
+        self.api_version = (api_version or environment.api_version()).lstrip("v")
         self.timeout = timeout
         self.parallel_pages = max(1, parallel_pages)
         self.bulk_threshold = bulk_threshold
@@ -426,7 +426,7 @@ class Session(_SessionBase):
         for at a time. Other options: see `ak_salesforce_nb.pubsub.subscribe`.
         """
         try:
-            from .pubsub import subscribe
+            from ..pubsub import subscribe
         except ImportError as error:
             raise ImportError(
                 f"The Pub/Sub API needs grpcio, protobuf and fastavro ({error}): "

@@ -7,7 +7,7 @@ from collections.abc import AsyncGenerator, Generator
 
 import httpx
 
-from ._store import StoredTokens
+from ..core._store import StoredTokens
 from ._tokens import TokenProvider
 
 __all__ = ["SalesforceAuth"]

@@ -1,0 +1,218 @@
+"""The environment contract: every ``AK_SALESFORCE_NB_*`` variable, in one place.
+
+The Jupyter server's extension exports its settings into its own environment when it
+loads (`export_server_settings`); the kernels it starts inherit them and read them back
+through the functions here, each of which falls back to the built-in default when a
+variable is missing or unusable (a kernel started by another server, VS Code, Colab).
+The server's own address is exported once it listens, so the connect form can suggest a
+callback URL before the browser has shown it one.
+
+Variables a user (or a test, or the demo) sets by hand are named here too, so that
+nothing else in the package or its tests spells a variable's name.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Mapping, MutableMapping
+from pathlib import Path
+
+from ._constants import (
+    DEFAULT_API_VERSION,
+    DEFAULT_LOGIN_URL,
+    DEFAULT_SCOPES,
+    STATE_TTL_SECONDS,
+)
+from ._exceptions import ConfigurationError
+from ._validation import normalize_login_url, normalize_scopes
+
+__all__ = [
+    "ENV_ALLOWED_LOGIN_HOSTS",
+    "ENV_API_VERSION",
+    "ENV_BASE_URL",
+    "ENV_CALLBACK_URL",
+    "ENV_DEFAULT_LOGIN_URL",
+    "ENV_DEFAULT_SCOPES",
+    "ENV_DEMO_LOGIN_URL",
+    "ENV_KEYRING",
+    "ENV_LABEXTENSION",
+    "ENV_PUBLIC_URL",
+    "ENV_PUBSUB_CA",
+    "ENV_PUBSUB_ENDPOINT",
+    "ENV_SERVER_URL",
+    "ENV_STATE_TTL",
+    "ENV_STORE",
+    "SERVER_EXPORTS",
+    "allowed_login_hosts",
+    "api_version",
+    "base_url",
+    "callback_url",
+    "default_login_url",
+    "default_scopes",
+    "export_server_settings",
+    "has_labextension",
+    "keyring_enabled",
+    "public_url",
+    "server_url",
+    "state_ttl",
+    "store_path",
+]
+
+# -- what the server extension exports to the kernels it starts ------------------------
+#: The connection store file (both processes must open the same one).
+ENV_STORE = "AK_SALESFORCE_NB_STORE"
+#: The Jupyter server's base URL (``/``, ``/user/ada/``).
+ENV_BASE_URL = "AK_SALESFORCE_NB_BASE_URL"
+#: ``c.SalesforceOAuth.public_url``, when configured.
+ENV_PUBLIC_URL = "AK_SALESFORCE_NB_PUBLIC_URL"
+#: The callback URL when it does not depend on the browser's address.
+ENV_CALLBACK_URL = "AK_SALESFORCE_NB_CALLBACK_URL"
+#: ``1`` when the prebuilt JupyterLab extension is installed beside the server extension.
+ENV_LABEXTENSION = "AK_SALESFORCE_NB_LABEXTENSION"
+ENV_API_VERSION = "AK_SALESFORCE_NB_API_VERSION"
+ENV_DEFAULT_LOGIN_URL = "AK_SALESFORCE_NB_DEFAULT_LOGIN_URL"
+ENV_DEFAULT_SCOPES = "AK_SALESFORCE_NB_DEFAULT_SCOPES"
+ENV_STATE_TTL = "AK_SALESFORCE_NB_STATE_TTL"
+#: ``c.SalesforceOAuth.allowed_login_hosts``, comma-separated.
+ENV_ALLOWED_LOGIN_HOSTS = "AK_SALESFORCE_NB_ALLOWED_LOGIN_HOSTS"
+#: The server's own URL with its base URL, exported once it listens.
+ENV_SERVER_URL = "AK_SALESFORCE_NB_SERVER_URL"
+
+#: Every variable the server extension may export (tests clear them between servers).
+SERVER_EXPORTS = (
+    ENV_STORE,
+    ENV_BASE_URL,
+    ENV_PUBLIC_URL,
+    ENV_CALLBACK_URL,
+    ENV_LABEXTENSION,
+    ENV_API_VERSION,
+    ENV_DEFAULT_LOGIN_URL,
+    ENV_DEFAULT_SCOPES,
+    ENV_STATE_TTL,
+    ENV_ALLOWED_LOGIN_HOSTS,
+    ENV_SERVER_URL,
+)
+
+# -- what a user sets ------------------------------------------------------------------
+#: ``off`` keeps the store's key in a 0600 file even where an OS keyring is usable.
+ENV_KEYRING = "AK_SALESFORCE_NB_KEYRING"
+#: The login host the demo notebooks use (set by ``python -m ak_salesforce_nb.demo``).
+ENV_DEMO_LOGIN_URL = "AK_SALESFORCE_NB_DEMO_LOGIN_URL"
+#: The Pub/Sub API's address (``host:port``, or ``http://127.0.0.1:PORT`` for the emulator).
+ENV_PUBSUB_ENDPOINT = "AK_SALESFORCE_NB_PUBSUB_ENDPOINT"
+#: A PEM file of extra CA certificates for the Pub/Sub API (a TLS-inspecting proxy).
+ENV_PUBSUB_CA = "AK_SALESFORCE_NB_PUBSUB_CA"
+
+_VERSION = re.compile(r"^v?(\d{2,3}\.\d)$")
+
+
+def export_server_settings(
+    environ: MutableMapping[str, str],
+    *,
+    store: Path,
+    base: str,
+    public: str,
+    fixed_callback_url: str,
+    labextension: bool,
+    api_version: str,
+    default_login_url: str,
+    default_scopes: str,
+    state_ttl: float,
+    allowed_login_hosts: tuple[str, ...] = (),
+) -> None:
+    """Put the server's settings into `environ` (the server's own, which its kernels
+    inherit). Values go as configured; the readers below check them."""
+    environ[ENV_STORE] = str(store)
+    environ[ENV_BASE_URL] = base
+    for name, value in ((ENV_PUBLIC_URL, public), (ENV_CALLBACK_URL, fixed_callback_url)):
+        if value:
+            environ[name] = value
+        else:
+            environ.pop(name, None)
+    if labextension:
+        environ[ENV_LABEXTENSION] = "1"
+    else:
+        environ.pop(ENV_LABEXTENSION, None)
+    environ[ENV_API_VERSION] = api_version
+    environ[ENV_DEFAULT_LOGIN_URL] = default_login_url
+    environ[ENV_DEFAULT_SCOPES] = default_scopes
+    environ[ENV_STATE_TTL] = repr(float(state_ttl))
+    environ[ENV_ALLOWED_LOGIN_HOSTS] = ",".join(allowed_login_hosts)
+
+
+def _env(environ: Mapping[str, str] | None) -> Mapping[str, str]:
+    return os.environ if environ is None else environ
+
+
+def store_path(environ: Mapping[str, str] | None = None) -> Path | None:
+    """The store file the server named, or None (then the Jupyter data directory's)."""
+    configured = _env(environ).get(ENV_STORE, "").strip()
+    return Path(configured).expanduser() if configured else None
+
+
+def keyring_enabled(environ: Mapping[str, str] | None = None) -> bool:
+    """False when the user turned the OS keyring off for the store's key."""
+    return _env(environ).get(ENV_KEYRING, "auto").strip().lower() != "off"
+
+
+def base_url(environ: Mapping[str, str] | None = None) -> str:
+    """The Jupyter server's base URL, ``/`` when unknown."""
+    return _env(environ).get(ENV_BASE_URL) or "/"
+
+
+def public_url(environ: Mapping[str, str] | None = None) -> str:
+    return _env(environ).get(ENV_PUBLIC_URL, "").strip()
+
+
+def callback_url(environ: Mapping[str, str] | None = None) -> str:
+    """The server's fixed callback URL, or ``""`` when it depends on the browser."""
+    return _env(environ).get(ENV_CALLBACK_URL, "").strip()
+
+
+def has_labextension(environ: Mapping[str, str] | None = None) -> bool:
+    return _env(environ).get(ENV_LABEXTENSION) == "1"
+
+
+def api_version(environ: Mapping[str, str] | None = None) -> str:
+    """The REST API version sessions use unless given ``api_version=``."""
+    match = _VERSION.match(_env(environ).get(ENV_API_VERSION, "").strip())
+    return match.group(1) if match else DEFAULT_API_VERSION
+
+
+def default_login_url(environ: Mapping[str, str] | None = None) -> str:
+    """The login host a new connection's form starts with."""
+    try:
+        return normalize_login_url(_env(environ).get(ENV_DEFAULT_LOGIN_URL) or DEFAULT_LOGIN_URL)
+    except ConfigurationError:
+        return DEFAULT_LOGIN_URL
+
+
+def default_scopes(environ: Mapping[str, str] | None = None) -> str:
+    """The scopes a new connection's form starts with."""
+    try:
+        return normalize_scopes(_env(environ).get(ENV_DEFAULT_SCOPES) or DEFAULT_SCOPES)
+    except ConfigurationError:
+        return DEFAULT_SCOPES
+
+
+def state_ttl(environ: Mapping[str, str] | None = None) -> float:
+    """Seconds a sign-in link made in a kernel stays valid (as the server's would)."""
+    try:
+        seconds = float(_env(environ).get(ENV_STATE_TTL, ""))
+    except ValueError:
+        return STATE_TTL_SECONDS
+    return seconds if math.isfinite(seconds) and 30 <= seconds <= 86_400 else STATE_TTL_SECONDS
+
+
+def server_url(environ: Mapping[str, str] | None = None) -> str:
+    """The server's own URL with its base URL (``http://localhost:8888/``), or ``""``."""
+    url = _env(environ).get(ENV_SERVER_URL, "").strip()
+    return url if url.startswith(("http://", "https://")) else ""
+
+
+def allowed_login_hosts(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The login hosts the server's admin allows beyond Salesforce's own and loopback."""
+    text = _env(environ).get(ENV_ALLOWED_LOGIN_HOSTS, "")
+    return tuple(item.strip().lower() for item in text.split(",") if item.strip())
