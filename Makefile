@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/$(VENV)/node/node_modules/.bin:$(PATH)
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench protos clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +28,11 @@ demo: $(STAMP)
 ## make test: lint, type checks, and the whole test suite (browser tests included).
 test: $(STAMP) lint typecheck pytest
 
+## make lint: ruff, and the import-linter contracts in pyproject.toml (the layering).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -40,6 +42,11 @@ pytest: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_query.py
+
+## make protos: regenerate the committed Pub/Sub API modules after editing
+## ak_salesforce_nb/_pubsub_proto/pubsub_api.proto (grpcio-tools, from the dev extra).
+protos: $(STAMP)
+	$(BIN)/python ak_salesforce_nb/_pubsub_proto/_generate.py
 
 clean:
 	rm -rf $(VENV) ak_salesforce_nb/labextension labextension/lib labextension/node_modules

@@ -38,11 +38,11 @@ sys.path.insert(0, str(REPO))
 from _harness import authorize_store, spawn_emulator, stop_process  # noqa: E402
 
 import ak_salesforce_nb as aksf  # noqa: E402
+from ak_salesforce_nb._pubsub_proto import protos  # noqa: E402
 from ak_salesforce_nb.core._environment import ENV_KEYRING  # noqa: E402
 from ak_salesforce_nb.core._store import ConnectionStore  # noqa: E402
 from ak_salesforce_nb.pubsub import Event  # noqa: E402
 from ak_salesforce_nb.pubsub._decode import decode_event, event_type  # noqa: E402
-from ak_salesforce_nb.pubsub._proto import protos  # noqa: E402
 
 TOPIC = "/data/AccountChangeEvent"
 API = "/services/data/v63.0"

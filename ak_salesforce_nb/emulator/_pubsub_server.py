@@ -13,7 +13,7 @@ from pathlib import Path
 import grpc
 import grpc.aio
 
-from ..pubsub._proto import protos
+from .._pubsub_proto import protos
 from ._pubsub_bus import EventBus, attach
 from ._pubsub_service import PubSubService
 from ._state import EmulatorState

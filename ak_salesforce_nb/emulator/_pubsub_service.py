@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 import grpc
 import grpc.aio
 
-from ..pubsub._proto import protos
+from .._pubsub_proto import protos
 from ._pubsub_bus import EventBus, Topic
 from ._pubsub_schema import avro_decode
 from ._state import EmulatorState

@@ -27,12 +27,12 @@ from typing import Any, Protocol
 import grpc
 import grpc.aio
 
+from .._pubsub_proto import protos
 from ._decode import EventType, cached_event_type, decode_event, event_type
 from ._endpoint import Credentials, Endpoint, error_details
 from ._errors import PubSubError, PubSubUnavailable
 from ._events import Event
 from ._failures import RETRYABLE, is_replay_rejection, translate
-from ._proto import protos
 
 __all__ = ["Backoff", "Runner", "Sink", "Start"]
 

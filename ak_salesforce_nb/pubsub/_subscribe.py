@@ -8,6 +8,7 @@ from typing import Any, Literal, Protocol
 
 import grpc
 
+from .._pubsub_proto import protos
 from ..core._exceptions import ConfigurationError, NotConnected
 from ..core._store import ConnectionStore
 from ..kernel._tokens import TokenProvider
@@ -15,7 +16,6 @@ from ._bookmark import Bookmark
 from ._endpoint import Credentials, Endpoint, error_details, resolve_endpoint
 from ._errors import TopicNotFound
 from ._failures import translate
-from ._proto import protos
 from ._runner import Backoff, Runner, Start
 from ._subscription import Subscription
 

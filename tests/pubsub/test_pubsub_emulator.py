@@ -20,9 +20,9 @@ import httpx
 import pytest
 
 import ak_salesforce_nb as aksf
+from ak_salesforce_nb._pubsub_proto import protos
 from ak_salesforce_nb.emulator import RunningEmulator
 from ak_salesforce_nb.emulator._pubsub_schema import change_event_name
-from ak_salesforce_nb.pubsub._proto import protos
 from tests.conftest import Flow
 
 from .conftest import take
