@@ -3,7 +3,7 @@
 It speaks the parts of Salesforce this product touches: the OAuth 2.0 web server flow
 (login and consent pages, PKCE, token, refresh, revoke, userinfo, identity URL), the REST
 API (query/queryAll with cursors, describe, sObject rows, limits) and Bulk API 2.0 query
-jobs, over deterministic generated data. Standard library and tornado only.
+jobs, over deterministic generated data.
 
 In a test::
 
@@ -18,6 +18,13 @@ Pub/Sub API (gRPC, ``emu.pubsub_endpoint``) and emits a Change Data Capture even
 every create, update and delete made through its REST API (needs grpcio and fastavro).
 
 From a shell: ``python -m ak_salesforce_nb.emulator --port 8765``.
+
+What it needs: the standard library and tornado for OAuth, REST and Bulk; cryptography
+only for ``--tls`` test certificates; grpcio, protobuf and fastavro only with Pub/Sub on
+(loaded when it starts). It stands apart from the notebook client in this distribution:
+it imports none of ``core``, ``server``, ``kernel`` or ``pubsub`` (an import-linter
+contract in ``pyproject.toml`` says so), only the Pub/Sub API's protocol, which it shares
+with the client through the neutral ``ak_salesforce_nb._pubsub_proto``.
 """
 
 from __future__ import annotations

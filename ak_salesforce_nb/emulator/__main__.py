@@ -17,6 +17,8 @@ from ._app import bind, start_server
 from ._config import EmulatorConfig
 from ._state import EmulatorState
 
+__all__ = ["build_parser", "config_from_args", "main"]
+
 
 def _user(text: str) -> tuple[str, str]:
     username, sep, password = text.partition(":")

@@ -40,6 +40,8 @@ from ._web_rest import (
     VersionsHandler,
 )
 
+__all__ = ["bind", "start_server"]
+
 _V = r"/services/data/v(\d+\.\d+)"
 
 

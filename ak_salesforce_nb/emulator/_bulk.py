@@ -24,6 +24,8 @@ from ._ids import random_id
 from ._query import RecordsResult
 from ._values import csv_text, format_datetime, now_datetime
 
+__all__ = ["BulkJobs", "CsvLines", "QueryJob", "render_csv"]
+
 DELIMITERS = {
     "COMMA": ",",
     "TAB": "\t",

@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import datetime
 
+__all__ = ["EmulatorConfig"]
+
 
 def _default_users() -> dict[str, str]:
     return {"ada@example.com": "demo"}

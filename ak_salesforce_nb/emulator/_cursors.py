@@ -16,6 +16,8 @@ from collections import OrderedDict
 from ._ids import random_id
 from ._query import RecordsResult
 
+__all__ = ["Cursor", "CursorStore", "batch_size_from_header", "encode_json", "encode_page"]
+
 IDLE_TIMEOUT = 15 * 60.0
 DEFAULT_BATCH = 2000
 MIN_BATCH = 200

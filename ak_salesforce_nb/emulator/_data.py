@@ -28,6 +28,8 @@ from ._schema import (
 from ._store import Store, Table
 from ._values import UTC, format_datetime
 
+__all__ = ["populate"]
+
 T = TypeVar("T")
 
 FIRST_NAMES = [

@@ -10,6 +10,8 @@ from typing import Any
 
 from ._schema import FieldDef, SObjectDef
 
+__all__ = ["describe_global", "describe_sobject", "global_entry"]
+
 _SOAP_TYPES = {
     "id": "tns:ID",
     "reference": "tns:ID",

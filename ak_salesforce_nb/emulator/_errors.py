@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+__all__ = ["ApiError", "invalid_session", "not_found"]
+
 
 class ApiError(Exception):
     """An error answer of the REST or Bulk API, raised from anywhere below a handler."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import secrets
 
+__all__ = ["IdAllocator", "base62", "random_id", "to15", "to18"]
+
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 _ALNUM = frozenset(BASE62)

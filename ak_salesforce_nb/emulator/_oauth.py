@@ -19,6 +19,17 @@ from urllib.parse import urlsplit
 
 from ._config import EmulatorConfig
 
+__all__ = [
+    "AccessToken",
+    "AuthorizationCode",
+    "OAuthError",
+    "OAuthState",
+    "PendingAuthorization",
+    "RefreshToken",
+    "TokenGrant",
+    "token_signature",
+]
+
 CODE_LIFETIME = 15 * 60.0
 PENDING_LIFETIME = 30 * 60.0
 _TOKEN_CHARS = string.ascii_letters + string.digits + "._"

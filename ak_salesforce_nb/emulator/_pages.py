@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from html import escape
 
+__all__ = ["LOGIN_ERROR", "consent_page", "error_page", "landing_page", "login_page"]
+
 _STYLE = """
 body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;background:#f3f3f3;
 margin:0;color:#16325c}

@@ -26,6 +26,8 @@ from ._state import EmulatorState
 if TYPE_CHECKING:
     from ._pubsub_schema import EventSchema
 
+__all__ = ["BusEvent", "EventBus", "Topic", "attach", "bus_of"]
+
 ALL_CHANGE_EVENTS = "/data/ChangeEvents"
 #: Most events one scan looks at before yielding the loop back, matching or not.
 _SCAN_LIMIT = 20_000

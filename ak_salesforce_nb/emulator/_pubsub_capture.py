@@ -25,6 +25,8 @@ from ._store import Table
 if TYPE_CHECKING:
     from ._pubsub_schema import EventSchema
 
+__all__ = ["created", "deleted", "origin_of", "snapshot", "updated"]
+
 Snapshot = dict[str, Any]
 
 

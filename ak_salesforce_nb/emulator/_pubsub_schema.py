@@ -28,6 +28,17 @@ import fastavro.schema
 from ._schema import FieldDef, SObjectDef
 from ._values import parse_datetime
 
+__all__ = [
+    "NAMESPACE",
+    "EventSchema",
+    "avro_decode",
+    "avro_value",
+    "bitmap",
+    "change_event_name",
+    "change_event_schema",
+    "event_schema",
+]
+
 NAMESPACE = "com.sforce.eventbus"
 CHANGE_TYPES = (
     "CREATE",

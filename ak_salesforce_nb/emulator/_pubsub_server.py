@@ -18,6 +18,8 @@ from ._pubsub_bus import EventBus, attach
 from ._pubsub_service import PubSubService
 from ._state import EmulatorState
 
+__all__ = ["PubSubServer"]
+
 #: Attempts to bind the same port again after a stop (the old socket may linger briefly).
 _REBIND_ATTEMPTS = 20
 

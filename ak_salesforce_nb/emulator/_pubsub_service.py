@@ -25,6 +25,8 @@ from ._pubsub_bus import EventBus, Topic
 from ._pubsub_schema import avro_decode
 from ._state import EmulatorState
 
+__all__ = ["PubSubService"]
+
 MAX_BATCH = 100
 _AUTH_ERROR = "sfdc.platform.eventbus.grpc.service.auth.error"
 _TOPIC_ERROR = "sfdc.platform.eventbus.grpc.service.topic.not.found"

@@ -39,6 +39,8 @@ from ._soql_parser import (
 )
 from ._store import Store, Table
 
+__all__ = ["CountResult", "QueryResult", "RecordsResult", "execute", "execute_records"]
+
 
 @dataclasses.dataclass
 class RecordsResult:

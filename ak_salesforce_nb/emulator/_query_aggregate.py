@@ -31,6 +31,8 @@ from ._soql_parser import (
     SoqlError,
 )
 
+__all__ = ["AggregateResult", "execute_aggregate"]
+
 
 @dataclasses.dataclass
 class AggregateResult:

@@ -32,6 +32,8 @@ from ._soql_parser import (
 )
 from ._values import format_datetime, parse_datetime
 
+__all__ = ["Value", "base_rows", "compare", "compile_condition", "convert"]
+
 
 def _type_error(f: FieldDef, literal: Literal) -> SoqlError:
     quoted = f.is_text

@@ -7,6 +7,8 @@ from typing import Any
 from ._query_scope import Getter, Scope, normalized
 from ._soql_parser import AggregateCall, Query, SoqlError
 
+__all__ = ["order_keys", "sort_rows", "window"]
+
 
 def sort_rows(rows: list[int], order: list[tuple[Getter, bool, bool]]) -> list[int]:
     if not order:

@@ -9,14 +9,27 @@ from __future__ import annotations
 import dataclasses
 import datetime
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ._schema import FieldDef, SObjectDef
 from ._soql_parser import FieldRef, Query, SoqlError
 from ._store import Store, Table
 
-if TYPE_CHECKING:
-    from ._query import RecordsResult
+__all__ = [
+    "CUSTOM_RELATIONSHIP_HINT",
+    "Getter",
+    "MatchedRows",
+    "Predicate",
+    "QueryContext",
+    "Resolved",
+    "Scope",
+    "check_offset",
+    "column_getter",
+    "lookup_sobject",
+    "normalized",
+    "normalizer",
+    "parent_row_getter",
+]
 
 Getter = Callable[[int], Any]
 Predicate = Callable[[int], bool]
@@ -53,6 +66,20 @@ class Resolved:
     getter: Getter
 
 
+class MatchedRows(Protocol):
+    """What a nested record query (a semi-join) hands back: the rows of one table.
+
+    `_query.RecordsResult` is one; naming only what a semi-join reads keeps this module
+    below `_query` (which builds on it) instead of importing it back.
+    """
+
+    @property
+    def table(self) -> Table: ...
+
+    @property
+    def rows(self) -> list[int]: ...
+
+
 class QueryContext:
     """What a query runs against: the store, queryAll or not, and "today" for TODAY."""
 
@@ -61,12 +88,12 @@ class QueryContext:
         store: Store,
         include_deleted: bool,
         today: datetime.date,
-        run_records: Callable[[QueryContext, Query], RecordsResult],
+        run_records: Callable[[QueryContext, Query], MatchedRows],
     ) -> None:
         self.store = store
         self.include_deleted = include_deleted
         self.today = today
-        #: Runs a nested record query (semi-joins); given by the caller to avoid a cycle.
+        #: Runs a nested record query (semi-joins); `_query` passes its own runner in.
         self.run_records = run_records
 
 

@@ -13,6 +13,8 @@ from ._query_scope import Getter, Predicate
 from ._schema import FieldDef
 from ._store import Table
 
+__all__ = ["ChildPlan", "Shape"]
+
 _json_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 

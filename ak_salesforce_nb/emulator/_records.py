@@ -13,6 +13,8 @@ from ._schema import STAGES, FieldDef
 from ._store import Store, Table
 from ._values import CoercionError, coerce_input, now_datetime
 
+__all__ = ["RecordService"]
+
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _STAGE_PROBABILITY = dict(STAGES)
 _CUSTOM_FIELD_HINT = (

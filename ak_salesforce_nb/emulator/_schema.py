@@ -11,6 +11,21 @@ from typing import Any
 
 from ._ids import base62
 
+__all__ = [
+    "ACCOUNT_TYPES",
+    "INDUSTRIES",
+    "LEAD_SOURCES",
+    "OPPORTUNITY_TYPES",
+    "RATINGS",
+    "SALUTATIONS",
+    "STAGES",
+    "ChildRelationship",
+    "FieldDef",
+    "SObjectDef",
+    "Schema",
+    "build_schema",
+]
+
 # Types whose values are text in JSON (and quoted string literals in SOQL).
 TEXT_TYPES = frozenset(
     {"id", "string", "textarea", "picklist", "multipicklist", "reference", "email", "phone", "url"}

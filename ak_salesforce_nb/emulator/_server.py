@@ -18,6 +18,8 @@ from ._state import TOKEN_FAULTS, EmulatorState, Stats
 if TYPE_CHECKING:
     from ._pubsub_server import PubSubServer
 
+__all__ = ["DEFAULT_REDIRECT_URI", "RunningEmulator", "start_emulator"]
+
 _T = TypeVar("_T")
 DEFAULT_REDIRECT_URI = "http://localhost/oauth/redirect/salesforce"
 

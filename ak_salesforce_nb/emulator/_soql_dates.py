@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime
 
+__all__ = ["date_range"]
+
 
 def _month_start(day: datetime.date, months_offset: int = 0) -> datetime.date:
     index = day.year * 12 + (day.month - 1) + months_offset

@@ -10,6 +10,27 @@ from __future__ import annotations
 import dataclasses
 import re
 
+__all__ = [
+    "LIKE_PERCENT",
+    "LIKE_UNDERSCORE",
+    "AggregateCall",
+    "BoolOp",
+    "Comparison",
+    "Condition",
+    "FieldRef",
+    "FieldsCall",
+    "Literal",
+    "Not",
+    "OrderItem",
+    "Query",
+    "SelectItem",
+    "SoqlError",
+    "SubQuery",
+    "Token",
+    "parse",
+    "tokenize",
+]
+
 # Marks for the LIKE-only escapes \% and \_ inside decoded string literals.
 LIKE_PERCENT = "\ue000"
 LIKE_UNDERSCORE = "\ue001"

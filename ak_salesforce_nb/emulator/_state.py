@@ -17,6 +17,8 @@ from ._records import RecordService
 from ._schema import build_schema
 from ._store import Store
 
+__all__ = ["TOKEN_FAULTS", "EmulatorState", "Stats"]
+
 STAT_NAMES = (
     "token_requests",
     "code_grants",

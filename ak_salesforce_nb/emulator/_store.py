@@ -14,6 +14,8 @@ from typing import Any
 from ._ids import IdAllocator, to15
 from ._schema import FieldDef, Schema, SObjectDef
 
+__all__ = ["Store", "Table"]
+
 
 class Table:
     """The records of one sObject."""

@@ -13,6 +13,16 @@ from typing import Any
 
 from ._schema import FieldDef
 
+__all__ = [
+    "UTC",
+    "CoercionError",
+    "coerce_input",
+    "csv_text",
+    "format_datetime",
+    "now_datetime",
+    "parse_datetime",
+]
+
 UTC = datetime.timezone.utc
 
 _DATETIME_INPUT = re.compile(

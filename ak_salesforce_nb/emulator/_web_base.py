@@ -12,6 +12,8 @@ from ._cursors import encode_json
 from ._errors import ApiError, invalid_session, not_found
 from ._state import EmulatorState
 
+__all__ = ["API_VERSIONS", "ApiHandler", "BaseHandler", "bearer_token"]
+
 FIRST_VERSION = 31
 LAST_VERSION = 66
 API_VERSIONS = [f"{major}.0" for major in range(FIRST_VERSION, LAST_VERSION + 1)]

@@ -15,6 +15,8 @@ from ._soql_parser import SoqlError
 from ._web_base import ApiHandler
 from ._web_rest import soql_failure
 
+__all__ = ["JobHandler", "JobResultsHandler", "JobsHandler"]
+
 
 class JobsHandler(ApiHandler):
     """``POST jobs/query`` creates a job; ``GET jobs/query`` lists them."""

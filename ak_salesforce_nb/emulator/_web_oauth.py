@@ -15,6 +15,20 @@ from . import _pages
 from ._oauth import AccessToken, OAuthError, PendingAuthorization, TokenGrant, token_signature
 from ._web_base import BaseHandler, bearer_token
 
+__all__ = [
+    "AuthorizeHandler",
+    "ConsentHandler",
+    "IdentityHandler",
+    "IntrospectHandler",
+    "LandingHandler",
+    "LoginHandler",
+    "LogoutHandler",
+    "RevokeHandler",
+    "TokenHandler",
+    "UserInfoHandler",
+    "WellKnownHandler",
+]
+
 SESSION_COOKIE = "emu_sid"
 DEFAULT_SCOPES = ["api", "refresh_token"]
 

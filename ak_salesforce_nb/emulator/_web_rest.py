@@ -13,6 +13,21 @@ from ._query_aggregate import AggregateResult
 from ._soql_parser import SoqlError
 from ._web_base import API_VERSIONS, ApiHandler, BaseHandler
 
+__all__ = [
+    "DescribeHandler",
+    "ExternalIdHandler",
+    "GlobalDescribeHandler",
+    "LimitsHandler",
+    "NotFoundHandler",
+    "QueryHandler",
+    "QueryMoreHandler",
+    "RecordHandler",
+    "ResourcesHandler",
+    "SObjectHandler",
+    "VersionsHandler",
+    "soql_failure",
+]
+
 
 def release_label(version: str) -> str:
     """``31.0`` -> ``Summer '14``: three releases a year, Summer '14 being 31.0."""
