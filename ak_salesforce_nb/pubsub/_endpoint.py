@@ -15,7 +15,7 @@ import asyncio
 import dataclasses
 import ipaddress
 import os
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import grpc
@@ -24,7 +24,6 @@ import grpc.aio
 from ..core import _environment as environment
 from ..core._exceptions import ConfigurationError
 from ..core._store import StoredTokens
-from ..kernel._tokens import TokenProvider
 
 __all__ = [
     "DEFAULT_ENDPOINT",
@@ -32,6 +31,8 @@ __all__ = [
     "ENV_ENDPOINT",
     "Credentials",
     "Endpoint",
+    "TokenSource",
+    "error_details",
     "resolve_endpoint",
 ]
 
@@ -131,6 +132,21 @@ def _root_certificates() -> bytes | None:
         ) from None
 
 
+class TokenSource(Protocol):
+    """What the stream needs of a connection's tokens: the kernel's `TokenProvider`.
+
+    Named here rather than imported so that the Pub/Sub client depends on ``core``
+    only, and the kernel, whose sessions start subscriptions, imports it one way.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    def current(self) -> StoredTokens: ...
+
+    def refresh(self, stale: StoredTokens) -> StoredTokens: ...
+
+
 class Credentials:
     """The metadata of every call (token, instance URL, org id), and refreshing it.
 
@@ -138,7 +154,7 @@ class Credentials:
     token expire refresh it once; it runs in a worker thread to keep the loop free.
     """
 
-    def __init__(self, tokens: TokenProvider, organization_id: str) -> None:
+    def __init__(self, tokens: TokenSource, organization_id: str) -> None:
         self.tokens = tokens
         self.organization_id = organization_id
         self._used: StoredTokens | None = None

@@ -11,9 +11,8 @@ import grpc
 from .._pubsub_proto import protos
 from ..core._exceptions import ConfigurationError, NotConnected
 from ..core._store import ConnectionStore
-from ..kernel._tokens import TokenProvider
 from ._bookmark import Bookmark
-from ._endpoint import Credentials, Endpoint, error_details, resolve_endpoint
+from ._endpoint import Credentials, Endpoint, TokenSource, error_details, resolve_endpoint
 from ._errors import TopicNotFound
 from ._failures import translate
 from ._runner import Backoff, Runner, Start
@@ -28,9 +27,14 @@ MAX_BATCH = 100
 class SessionLike(Protocol):
     """What `subscribe` needs of a session (`Session` and `AsyncSession` have it)."""
 
-    name: str
-    store: ConnectionStore
-    tokens: TokenProvider
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def store(self) -> ConnectionStore: ...
+
+    @property
+    def tokens(self) -> TokenSource: ...
 
 
 def _running_loop() -> asyncio.AbstractEventLoop:

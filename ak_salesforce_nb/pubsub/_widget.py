@@ -8,12 +8,45 @@ from __future__ import annotations
 
 import asyncio
 import html
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 from ._events import Event
-from ._subscription import Subscription
 
-__all__ = ["SubscriptionView"]
+__all__ = ["SubscriptionView", "Viewed"]
+
+
+class Viewed(Protocol):
+    """What the view reads of a subscription, and the hooks it uses (`Subscription`
+    has them). Named here so that the view does not import the subscription that
+    creates it (``Subscription._ipython_display_``)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def connection(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def live(self) -> bool: ...
+    @property
+    def done(self) -> bool: ...
+    @property
+    def error(self) -> BaseException | None: ...
+    @property
+    def received(self) -> int: ...
+    @property
+    def replay_id(self) -> bytes | None: ...
+    @property
+    def notices(self) -> list[str]: ...
+    @property
+    def counts(self) -> Mapping[tuple[str, str], int]: ...
+
+    def last(self, count: int) -> list[Event]: ...
+    def add_listener(self, listener: Callable[[], None]) -> None: ...
+    def remove_listener(self, listener: Callable[[], None]) -> None: ...
+    def stop(self) -> object: ...
+
 
 _STYLE = (
     "<style>.aksf-ps table{border-collapse:collapse;font-size:12px}"
@@ -35,7 +68,7 @@ def _summary(event: Event, limit: int = 4) -> str:
     return html.escape(shown + more)
 
 
-def render_header(sub: Subscription) -> str:
+def render_header(sub: Viewed) -> str:
     if sub.live:
         badge = '<span style="color:#2e7d32">● live</span>'
     elif sub.error is not None:
@@ -54,7 +87,7 @@ def render_header(sub: Subscription) -> str:
     )
 
 
-def render_counts(sub: Subscription) -> str:
+def render_counts(sub: Viewed) -> str:
     if not sub.counts:
         return ""
     kinds = sorted({kind for _, kind in sub.counts})
@@ -69,7 +102,7 @@ def render_counts(sub: Subscription) -> str:
     return f'<div class="aksf-ps"><table><tr><th></th>{head}</tr>{rows}</table></div>'
 
 
-def render_events(sub: Subscription, rows: int) -> str:
+def render_events(sub: Viewed, rows: int) -> str:
     events = sub.last(rows)[::-1]
     if not events:
         return '<div class="aksf-ps muted">No events yet; waiting for changes…</div>'
@@ -92,7 +125,7 @@ def render_events(sub: Subscription, rows: int) -> str:
 class SubscriptionView:
     """An ipywidgets view of one subscription (made by its ``_ipython_display_``)."""
 
-    def __init__(self, subscription: Subscription, *, rows: int = 10, interval: float = 0.25):
+    def __init__(self, subscription: Viewed, *, rows: int = 10, interval: float = 0.25):
         import ipywidgets as widgets
 
         self.subscription = subscription
