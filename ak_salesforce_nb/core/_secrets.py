@@ -3,6 +3,12 @@
 Values are sealed with Fernet (AES-128-CBC + HMAC-SHA256, from `cryptography`). The key
 lives in the OS keyring when a real keyring backend is usable, else in a 0600 key file
 beside the store. The key never enters the store file, so a copied store alone is useless.
+
+The store, its folder and the key file must be private to the user. On POSIX systems
+(Linux, macOS) that is their mode (0700 folder, 0600 files), checked on every open. On
+Windows, file modes say nothing about other users (``st_mode`` shows every file as 0o666
+and every folder as 0o777): access is governed by the ACLs of the user's profile folder,
+where the Jupyter data directory lives, so the mode check does not apply there.
 """
 
 from __future__ import annotations
@@ -17,9 +23,39 @@ from cryptography.fernet import Fernet, InvalidToken
 from . import _environment as environment
 from ._exceptions import StoreError, StorePermissionError
 
-__all__ = ["SecretBox", "load_or_create_key"]
+__all__ = ["POSIX_MODES", "SecretBox", "check_private", "load_or_create_key"]
 
 _KEYRING_SERVICE = "ak_salesforce_nb"
+
+#: Whether file modes tell who can read a file (POSIX), so that they are checked.
+POSIX_MODES = os.name == "posix"
+
+
+def check_private(path: Path, *, is_dir: bool) -> None:
+    """Refuse `path` if other users could read it (where modes mean that: `POSIX_MODES`).
+
+    A missing path passes: it is about to be created private.
+    """
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return
+    except PermissionError as exc:
+        raise StorePermissionError(
+            f"Cannot read {path}: permission denied.", path=str(path)
+        ) from exc
+    if POSIX_MODES and mode & (stat.S_IRWXG | stat.S_IRWXO):
+        wanted = "700" if is_dir else "600"
+        what = (
+            "The Salesforce connection store's key file"
+            if path.name.endswith(".key")
+            else "The Salesforce connection store"
+        )
+        raise StorePermissionError(
+            f"{what} {path} is open to other users (mode {oct(mode & 0o777)}); it holds "
+            f"secrets. Run: chmod {wanted} {path}",
+            path=str(path),
+        )
 
 
 def _keyring_usable() -> bool:
@@ -39,17 +75,11 @@ def _keyring_usable() -> bool:
 
 
 def _read_key_file(path: Path) -> bytes | None:
+    check_private(path, is_dir=False)
     try:
-        info = path.stat()
+        return path.read_bytes().strip()
     except FileNotFoundError:
         return None
-    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise StorePermissionError(
-            f"The key file {path} can be read by other users (mode {oct(info.st_mode & 0o777)}). "
-            f"Run: chmod 600 {path}",
-            path=str(path),
-        )
-    return path.read_bytes().strip()
 
 
 def load_or_create_key(store_path: Path) -> bytes:

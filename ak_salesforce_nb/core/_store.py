@@ -11,17 +11,17 @@ in the clear. Every change is one ``BEGIN IMMEDIATE`` transaction, so concurrent
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import secrets
 import sqlite3
-import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+
+import filelock
 
 from . import _environment as environment
 from ._constants import STATE_TTL_SECONDS
@@ -33,7 +33,7 @@ from ._exceptions import (
     StoreLockedError,
     StorePermissionError,
 )
-from ._secrets import SecretBox, load_or_create_key
+from ._secrets import SecretBox, check_private, load_or_create_key
 from ._validation import validate_connection_name
 
 __all__ = [
@@ -174,24 +174,6 @@ class StoredTokens:
     generation: int
 
 
-def _check_private(path: Path, *, is_dir: bool) -> None:
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        return
-    except PermissionError as exc:
-        raise StorePermissionError(
-            f"Cannot read {path}: permission denied.", path=str(path)
-        ) from exc
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        wanted = "700" if is_dir else "600"
-        raise StorePermissionError(
-            f"The Salesforce connection store {path} is open to other users "
-            f"(mode {oct(mode & 0o777)}); it holds secrets. Run: chmod {wanted} {path}",
-            path=str(path),
-        )
-
-
 class ConnectionStore:
     """The SQLite store. Thread-safe; one instance per process is plenty."""
 
@@ -215,14 +197,14 @@ class ConnectionStore:
                 folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             finally:
                 os.umask(old)
-        _check_private(folder, is_dir=True)
+        check_private(folder, is_dir=True)
         if not self.path.exists():
             try:
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 os.close(fd)
             except FileExistsError:
                 pass
-        _check_private(self.path, is_dir=False)
+        check_private(self.path, is_dir=False)
         old = os.umask(0o077)  # the -wal and -shm files sqlite creates stay private too
         try:
             db = sqlite3.connect(
@@ -459,8 +441,10 @@ class ConnectionStore:
     ) -> ConnectionRecord:
         """Create or update a connection's settings.
 
-        `client_secret=None` keeps the stored secret. Changing the client id or the login
-        host forgets the tokens: they belong to the other app or org.
+        `client_secret=None` keeps the stored secret, unless the login host changes: a
+        secret entered for one host must never be sent to another, so it is forgotten
+        then. Changing the client id or the login host forgets the tokens and pending
+        sign-ins too: they belong to the other app or org.
         """
         validate_connection_name(name)
         now = time.time()
@@ -487,8 +471,12 @@ class ConnectionStore:
                     ),
                 )
                 return
-            app_changed = row["client_id"] != client_id or row["login_url"] != login_url
-            secret = sealed if sealed is not None else row["client_secret"]
+            host_changed = row["login_url"] != login_url
+            app_changed = row["client_id"] != client_id or host_changed
+            forgot_secret = sealed is None and host_changed and row["client_secret"] is not None
+            secret = sealed
+            if secret is None and not host_changed:
+                secret = row["client_secret"]
             has_tokens = (
                 db.execute("SELECT 1 FROM tokens WHERE name = ?", (name,)).fetchone() is not None
             )
@@ -500,7 +488,7 @@ class ConnectionStore:
             state, message = row["state"], row["message"]
             if not has_tokens:
                 state = "ready" if client_id and secret is not None else "not_configured"
-                message = _settings_message(state)
+                message = _HOST_CHANGED_MESSAGE if forgot_secret else _settings_message(state)
             db.execute(
                 "UPDATE connections SET client_id = ?, client_secret = ?, login_url = ?,"
                 " scopes = ?, state = ?, message = ?, callback_url = COALESCE(?, callback_url),"
@@ -594,7 +582,9 @@ class ConnectionStore:
             if row["used_at"] is not None:
                 raise AuthorizationStateError(_STATE_USED, reason="used")
             if row["expires_at"] <= at:
-                raise AuthorizationStateError(_STATE_EXPIRED, reason="expired")
+                raise AuthorizationStateError(
+                    _expired_message(row["expires_at"] - row["created_at"]), reason="expired"
+                )
             db.execute("UPDATE pending SET used_at = ? WHERE state = ?", (at, state))
             claimed: sqlite3.Row = row
             return claimed
@@ -611,7 +601,9 @@ class ConnectionStore:
         if pending.used_at is not None:
             raise AuthorizationStateError(_STATE_USED, reason="used")
         if pending.expires_at <= at:
-            raise AuthorizationStateError(_STATE_EXPIRED, reason="expired")
+            raise AuthorizationStateError(
+                _expired_message(pending.expires_at - pending.created_at), reason="expired"
+            )
         return pending
 
     def sweep_expired(self, *, now: float | None = None, keep_used_for: float = 3600.0) -> int:
@@ -799,34 +791,26 @@ class ConnectionStore:
     def refresh_lock(self, name: str, *, timeout: float | None = None) -> Iterator[None]:
         """Held while refreshing `name`, by one thread of one process at a time.
 
-        An flock on a lock file beside the store: released by the kernel if the holder
-        dies, and exclusive between threads too (each acquisition opens its own file).
+        A `filelock.FileLock` on a lock file beside the store (flock on Linux and macOS,
+        LockFileEx on Windows): released by the OS if the holder dies. A new lock object
+        per acquisition, so it opens its own handle and excludes other threads of this
+        process too (one FileLock object is re-entrant within its thread).
         """
         limit = self.timeout if timeout is None else timeout
         lock_path = self.path.with_name(self.path.name + ".lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        lock = filelock.FileLock(str(lock_path), timeout=limit, mode=0o600)
         try:
-            deadline = time.monotonic() + limit
-            delay = 0.005
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise StoreLockedError(
-                            f"Another process has been refreshing the connection {name!r} for "
-                            f"more than {limit:g} s (lock {lock_path}). Try again.",
-                            path=str(lock_path),
-                        ) from None
-                    time.sleep(delay)
-                    delay = min(delay * 2, 0.05)
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+            lock.acquire()
+        except filelock.Timeout:
+            raise StoreLockedError(
+                f"Another process has been refreshing the connection {name!r} for "
+                f"more than {limit:g} s (lock {lock_path}). Try again.",
+                path=str(lock_path),
+            ) from None
+        try:
+            yield
         finally:
-            os.close(fd)
+            lock.release()
 
     # -- Pub/Sub API replay positions (schema 3) ----------------------------------------
 
@@ -890,9 +874,31 @@ _STATE_UNKNOWN = (
 _STATE_USED = (
     "This sign-in link was already used. Each link works once; click Authorize to start again."
 )
-_STATE_EXPIRED = (
-    "This sign-in link has expired (links are valid for 10 minutes). Click Authorize to "
-    "start again."
+
+
+def _duration(seconds: float) -> str:
+    """``2 minutes``, ``90 seconds``, ``1 hour``: a sign-in link's lifetime, as said."""
+    total = max(1, round(seconds))
+    for unit, size in (("hour", 3600), ("minute", 60)):
+        if total >= size and total % size == 0:
+            count = total // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{total} second{'s' if total != 1 else ''}"
+
+
+def _expired_message(ttl: float) -> str:
+    """What an expired sign-in link says: the lifetime it was made with (the server's
+    ``c.SalesforceOAuth.state_ttl``, or the kernel's copy of it)."""
+    return (
+        f"This sign-in link has expired (links stop working after {_duration(ttl)}). "
+        "Click Authorize to start again."
+    )
+
+
+_HOST_CHANGED_MESSAGE = (
+    "The login host changed, so the Client Secret stored for the previous host was "
+    "forgotten (a secret is only ever sent to the host it was entered for). Enter the "
+    "Client Secret again."
 )
 
 

@@ -169,6 +169,27 @@ def test_state_is_single_use_and_expires(tmp_path: Path) -> None:
         store.claim_pending("forged")
 
 
+@pytest.mark.parametrize(
+    ("ttl", "said"),
+    [
+        (120, "after 2 minutes"),
+        (90, "after 90 seconds"),
+        (3600, "after 1 hour"),
+        (60, "after 1 minute"),
+    ],
+)
+def test_an_expired_link_says_how_long_links_last(tmp_path: Path, ttl: float, said: str) -> None:
+    """The lifetime the link was made with (the server's `state_ttl`), not a fixed one."""
+    store = make(tmp_path / "store.sqlite3")
+    pending = store.create_pending("prod", code_verifier="v", ttl=ttl)
+    later = time.time() + ttl + 1
+    for check in (store.check_pending, store.claim_pending):
+        with pytest.raises(AuthorizationStateError) as info:
+            check(pending.state, now=later)
+        assert info.value.reason == "expired"
+        assert said in str(info.value) and "10 minutes" not in str(info.value)
+
+
 def test_new_authorization_replaces_the_older_link(tmp_path: Path) -> None:
     store = make(tmp_path / "store.sqlite3")
     first = store.create_pending("prod", code_verifier="v1")
@@ -189,7 +210,7 @@ def test_sweep_forgets_expired_states(tmp_path: Path) -> None:
 
 def test_bad_names_are_refused(tmp_path: Path) -> None:
     store = ConnectionStore(tmp_path / "store.sqlite3")
-    for name in ("", "a/b", "x" * 65, "<script>", "a b"):
+    for name in ("", "a/b", "x" * 65, "<script>", "a b", ".", "..", "-x", "_x", "prod\n"):
         with pytest.raises(ConfigurationError):
             store.save_settings(name, client_id="c", login_url="https://l", scopes="api")
 
