@@ -13,12 +13,14 @@ from typing import Any
 
 import httpx
 
+from . import _environment as environment
 from . import _oauth
 from ._constants import DEFAULT_LOGIN_URL, DEFAULT_SCOPES, STATE_TTL_SECONDS
 from ._exceptions import ConfigurationError
 from ._store import ConnectionRecord, ConnectionStore, PendingAuthorization
 from ._validation import (
-    normalize_login_url,
+    check_login_url,
+    check_text,
     normalize_scopes,
     validate_client_id,
     validate_connection_name,
@@ -27,6 +29,7 @@ from ._validation import (
 __all__ = [
     "DEFAULTS",
     "MAX_SECRET_LENGTH",
+    "SETTINGS_KEYS",
     "ConnectionDefaults",
     "begin_authorization",
     "configure_connection",
@@ -35,9 +38,15 @@ __all__ = [
 
 #: Longest Client Secret accepted; Salesforce's Consumer Secrets are 64 characters.
 MAX_SECRET_LENGTH = 1024
-#: A DNS name has at most 253 characters; with scheme and port a login URL fits in 300.
-MAX_LOGIN_URL_LENGTH = 300
 MAX_SCOPES_LENGTH = 2048
+#: The fields a connection's settings may have, with their names for messages. Anything
+#: else in a request is refused: a typo ("login_uri") must not be silently ignored.
+SETTINGS_KEYS: dict[str, str] = {
+    "client_id": "Client ID",
+    "client_secret": "Client Secret",
+    "login_url": "Login URL",
+    "scopes": "Scopes",
+}
 
 
 def _text_length(value: object) -> int:
@@ -49,21 +58,10 @@ def _text_length(value: object) -> int:
     return 0
 
 
-def _check_text(value: object, what: str) -> None:
-    """Refuse strings that cannot be stored as UTF-8 (a JSON body may carry lone surrogates)."""
-    for item in value if isinstance(value, list | tuple) else (value,):
-        if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                raise ConfigurationError(
-                    f"{what} contains characters that are not valid text."
-                ) from None
-
-
 @dataclass(frozen=True)
 class ConnectionDefaults:
-    """What a connection gets for a field its settings leave out."""
+    """What a connection gets for a field its settings leave out, and which login hosts
+    beyond Salesforce's own (and loopback) it may use."""
 
     login_url: str = DEFAULT_LOGIN_URL
     scopes: str = DEFAULT_SCOPES
@@ -71,7 +69,19 @@ class ConnectionDefaults:
     #: allowed_login_hosts``): exact names or ``*.example.com`` patterns.
     allowed_login_hosts: tuple[str, ...] = ()
 
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> ConnectionDefaults:
+        """What the Jupyter server that started this kernel configured (its exported
+        settings), else the built-in defaults: the kernel's side of the server's
+        `ConnectionDefaults`."""
+        return cls(
+            login_url=environment.default_login_url(environ),
+            scopes=environment.default_scopes(environ),
+            allowed_login_hosts=environment.allowed_login_hosts(environ),
+        )
 
+
+#: The built-in defaults: Salesforce's production login host, no extra allowed hosts.
 DEFAULTS = ConnectionDefaults()
 
 
@@ -80,21 +90,30 @@ def configure_connection(
     name: str,
     payload: Mapping[str, Any],
     *,
-    defaults: ConnectionDefaults = DEFAULTS,
+    defaults: ConnectionDefaults | None = None,
 ) -> ConnectionRecord:
     """Create or update the connection `name` from `payload` (the REST API's PUT body, or
-    the connect form's fields): validate every field, then save. A secret left out keeps
-    the stored one; a `ConfigurationError` says what is wrong, and nothing is saved."""
+    the connect form's fields): validate every field, then save. A `ConfigurationError`
+    says what is wrong, and nothing is saved.
+
+    A secret left out keeps the stored one, unless the login host changes: a secret
+    entered for one host is never sent to another, so the store forgets it (and the
+    tokens) then. `defaults` is the server's configuration; without it (the kernel's
+    connect form) the settings the server exported to its kernels apply.
+    """
+    if defaults is None:
+        defaults = ConnectionDefaults.from_environment()
     validate_connection_name(name)
     if not isinstance(payload, Mapping):
         raise ConfigurationError("The body must be a JSON object.")
-    for key, what in (
-        ("client_id", "Client ID"),
-        ("client_secret", "Client Secret"),
-        ("login_url", "Login URL"),
-        ("scopes", "Scopes"),
-    ):
-        _check_text(payload.get(key), what)
+    for key in payload:
+        if key not in SETTINGS_KEYS:
+            raise ConfigurationError(
+                f"Unknown setting {str(key)[:40]!r}: a connection takes only "
+                f"{', '.join(SETTINGS_KEYS)}."
+            )
+    for key, what in SETTINGS_KEYS.items():
+        check_text(payload.get(key), what)
     existing = store.find_connection(name)
     client_id = validate_client_id(payload.get("client_id"))
     secret = payload.get("client_secret")
@@ -110,22 +129,11 @@ def configure_connection(
         raise ConfigurationError(
             "Client Secret is required: copy the Consumer Secret of your app from Salesforce Setup."
         )
-    raw_login_url = payload.get("login_url") or defaults.login_url
-    try:
-        login_url = normalize_login_url(raw_login_url)
-    except ConfigurationError:
-        raise
-    except ValueError:  # urllib's own refusals: "Invalid IPv6 URL", NFKC netloc, …
-        raise ConfigurationError(
-            f"Login URL {str(raw_login_url)[:200]!r} is not a web address. Use "
-            "https://login.salesforce.com, https://test.salesforce.com or your My Domain."
-        ) from None
-    # Both end up in the Location header of every start redirect: keep them sane. The
-    # scopes are measured before normalizing, whose de-duplication is quadratic.
-    if len(login_url) > MAX_LOGIN_URL_LENGTH:
-        raise ConfigurationError(
-            f"Login URL {login_url[:80]!r}… is too long to be a Salesforce login host."
-        )
+    login_url = check_login_url(
+        payload.get("login_url") or defaults.login_url, defaults.allowed_login_hosts
+    )
+    # The scopes end up in the Location header of every start redirect: keep them sane.
+    # They are measured before normalizing, whose de-duplication is quadratic.
     raw_scopes = payload.get("scopes") or defaults.scopes
     if _text_length(raw_scopes) > MAX_SCOPES_LENGTH:
         raise ConfigurationError("Scopes are too long: list the few scopes your app needs.")

@@ -22,6 +22,7 @@ import hypothesis.strategies as st
 from hypothesis import HealthCheck, given, settings
 
 from ak_salesforce_nb.core._store import ConnectionStore
+from ak_salesforce_nb.core._validation import check_login_url
 from tests.conftest import CLIENT_SECRET, Flow
 from tests.trust.helpers import assert_inert_page, store_rows
 
@@ -184,6 +185,16 @@ login_urls = st.one_of(
             "javascript:alert(1)",
             "https://user:pw@login.salesforce.com",
             "https://login.salesforce.com/path?q#f",
+            "https://\u2113ogin.salesforce.com",
+            "https://login\u3002salesforce\u3002com",
+            "https://login.salesforce.com\\@evil.example",
+            "https://evil.example%2F.my.salesforce.com",
+            "https://login..salesforce.com",
+            "https://acme\u202e.my.salesforce.com",
+            "https://acme\u200b.my.salesforce.com",
+            "https://login.salesforce.com.evil.example",
+            "https://acme.my.salesforce.com",
+            "https://evil.example",
         ]
     ),
     st.text(max_size=60).map(lambda t: "https://" + t),
@@ -211,7 +222,11 @@ bodies = st.one_of(
     st.integers(100, 100_000).map(lambda n: b"[" * n),
     st.integers(100, 100_000).map(lambda n: b'{"a":' * n),
 )
-valid_names = st.text(string.ascii_letters + string.digits + "_.-", min_size=1, max_size=64)
+valid_names = st.builds(
+    str.__add__,
+    st.sampled_from(string.ascii_letters + string.digits),
+    st.text(string.ascii_letters + string.digits + "_.-", max_size=63),
+)
 targets = st.one_of(
     # Half the examples: a logged-in PUT of settings, where input validation lives.
     st.tuples(st.just("PUT"), valid_names, st.just("")),
@@ -226,7 +241,8 @@ async def test_fuzz_the_rest_api(
 ) -> None:
     """Any method, connection name, body and headers on the REST API and the start
     handler, logged in or not: never a 5xx, a stack trace or a secret; a refused request
-    writes nothing; an accepted one changes no connection but the one it names."""
+    writes nothing; an accepted one changes no connection but the one it names, and
+    stores only a login host the policy allows."""
     await flow.connect("prod")
     hidden = secrets_of(store_path)
     token = jp_serverapp.identity_provider.token
@@ -281,6 +297,10 @@ async def test_fuzz_the_rest_api(
             return
         counts["ok"] += 1
         assert logged_in
+        # Whatever got in is a login host the policy allows, as typed (no folding).
+        for row in after["connections"]:
+            if row[0] == name:
+                assert check_login_url(row[3]) == row[3], row[3]
         # Only the named connection may differ; "prod" and its tokens never do.
         for table in ("connections", "tokens"):
             others_before = [r for r in before[table] if r[0] != name]
