@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 from .core._constants import DEFAULT_API_VERSION
 from .core._exceptions import (
-    AuthorizationDenied,
     AuthorizationStateError,
     BulkJobFailed,
     ConfigurationError,
@@ -55,7 +54,6 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_API_VERSION",
     "AsyncSession",
-    "AuthorizationDenied",
     "AuthorizationStateError",
     "BulkJobFailed",
     "ConfigurationError",

@@ -12,7 +12,6 @@ SalesforceNotebookError
 ├── NotConnected                the connection has no tokens yet: authorize it first
 ├── OAuthError                  the OAuth 2.0 protocol failed (carries `error`, `description`)
 │   ├── AuthorizationStateError unknown, expired or already used `state`
-│   ├── AuthorizationDenied     the user (or an admin policy) said no
 │   ├── TokenRequestError       the token endpoint answered an OAuth error (400/401)
 │   ├── TokenEndpointUnavailable timeout, connection refused, 5xx or garbage
 │   ├── SignatureMismatch       the token answer's `signature` is wrong: tampered
@@ -42,7 +41,6 @@ from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
-    "AuthorizationDenied",
     "AuthorizationStateError",
     "BulkJobFailed",
     "ConfigurationError",
@@ -153,10 +151,6 @@ class AuthorizationStateError(OAuthError):
     def __init__(self, message: str, *, reason: str) -> None:
         super().__init__(message, error="invalid_state")
         self.reason = reason
-
-
-class AuthorizationDenied(OAuthError):
-    """Salesforce redirected back with an `error` instead of a code."""
 
 
 class TokenRequestError(OAuthError):
