@@ -11,20 +11,21 @@ It shares the settings, URL building, error mapping, page planning and flattenin
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from ._query_plan import PagePlan, plan_pages
-from ._records import RecordColumns
-from ._session import Engine, _polars_frame, _SessionBase, _sobject_of, field_step, typable
+from ._records import RecordColumns, sobject_of
+from ._session_base import Engine, SessionBase, response_body
+from ._types import describe_field_types
 
 __all__ = ["AsyncSession"]
 
 
-class AsyncSession(_SessionBase):
+class AsyncSession(SessionBase):
     """The `await`-able session: queries, describe, limits and raw calls; the options
     of `Session`. Use ``async with aksf.async_session("prod") as sf:``."""
 
@@ -42,8 +43,13 @@ class AsyncSession(_SessionBase):
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
+    async def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """The response itself (headers, status, a body that is not JSON); raises
+        `SalesforceError` like `request`."""
+        return self._checked(await self._http.request(method, self.url(path), **kwargs))
+
     async def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        return self._decode(await self._http.request(method, self._url(path), **kwargs))
+        return response_body(await self.send(method, path, **kwargs))
 
     async def get(self, path: str, **kwargs: Any) -> Any:
         return await self.request("GET", path, **kwargs)
@@ -121,31 +127,29 @@ class AsyncSession(_SessionBase):
         columns = RecordColumns()
         sobject: str | None = None
         async for page in self.query_pages(soql, include_deleted=include_deleted):
-            sobject = sobject or _sobject_of(page)
+            sobject = sobject or sobject_of(page)
             columns.add(page.get("records", ()))
         field_types = None
         if typed and columns.length:
-            field_types = await self._field_types(sobject, columns.data.keys())
+            field_types = await self.field_types(sobject, columns.data)
         if engine == "polars":
-            return _polars_frame(columns, field_types)
+            return columns.polars_frame(field_types)
         return columns.frame(field_types)
 
-    async def _field_types(self, sobject: str | None, columns: Any) -> dict[str, str]:
-        if not typable(sobject):
-            return {}
-        found = {c: await self._field_type(sobject, str(c).split(".")) for c in columns}
-        return {c: t for c, t in found.items() if t}
-
-    async def _field_type(self, sobject: str, path: list[str]) -> str | None:
-        while True:
-            try:
-                describe = await self.describe(sobject)
-            except Exception:  # typing is a nicety; never fail a query over it
-                return None
-            sf_type, parent = field_step(describe, path)
-            if parent is None:
-                return sf_type
-            sobject, path = parent, path[1:]
+    async def field_types(self, sobject: str | None, columns: Iterable[str]) -> dict[str, str]:
+        """`Session.field_types`, awaiting each describe."""
+        walk = describe_field_types(sobject, columns)
+        try:
+            name = next(walk)
+            while True:
+                try:
+                    describe: dict[str, Any] | None = await self.describe(name)
+                except Exception:  # typing is a nicety; never fail a query over it
+                    describe = None
+                name = walk.send(describe)
+        except StopIteration as done:
+            found: dict[str, str] = done.value
+            return found
 
     async def query_all(self, soql: str, **kwargs: Any) -> Any:
         return await self.query(soql, include_deleted=True, **kwargs)

@@ -10,9 +10,8 @@
    is requested as soon as a page's headers arrive, on a helper thread, while this thread
    parses the page before: download and parsing overlap.
 3. Every column is parsed as text (so ids, zip codes and phone numbers keep their
-   zeros), empty → NA, then typed from describe like a REST result: int → Int64,
-   double/currency/percent → Float64, boolean → boolean, date → datetime64, datetime →
-   datetime64 UTC (polars: Int64, Float64, Boolean, Date, Datetime UTC).
+   zeros), empty → NA, number fields straight into numbers, then typed from describe
+   exactly like a REST result (the table is in `_types`).
 
 Ctrl-C while the job runs or its pages download aborts the job at Salesforce
 (``PATCH {"state": "Aborted"}``; a job already complete is deleted instead, dropping its
@@ -28,18 +27,43 @@ import csv
 import io
 import re
 import time
-from collections.abc import Generator
+import warnings
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
+
+import httpx
 
 from ..core._exceptions import BulkJobFailed, SalesforceError
-from ._api_errors import raise_for_salesforce_error
 from ._progress import make_progress
+from ._types import import_polars, pandas_read_dtypes, type_pandas, type_polars
 
-if TYPE_CHECKING:
-    from ._session import Session
+__all__ = ["BulkSession", "bulk_capable", "run_bulk_query"]
 
-__all__ = ["run_bulk_query", "typed_pandas", "typed_polars"]
+
+class BulkSession(Protocol):
+    """What a Bulk API query needs of a session (`Session` is one)."""
+
+    @property
+    def progress(self) -> bool | None: ...
+
+    def get(self, path: str, **kwargs: Any) -> Any: ...
+    def post(self, path: str, json: Any = None, **kwargs: Any) -> Any: ...
+    def patch(self, path: str, json: Any = None, **kwargs: Any) -> Any: ...
+    def delete(self, path: str, **kwargs: Any) -> Any: ...
+    def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response: ...
+    def url(self, path: str) -> str: ...
+    def field_types(self, sobject: str | None, columns: Iterable[str]) -> dict[str, str]: ...
+
+
+def bulk_capable(soql: str) -> bool:
+    """Whether Bulk API 2.0 can run `soql`: it refuses subqueries and aggregates, which
+    stay on REST."""
+    text = "".join(soql.upper().split())
+    return "(SELECT" not in text and not any(
+        word in text for word in ("GROUPBY", "COUNT(", "SUM(", "AVG(", "MIN(", "MAX(")
+    )
+
 
 MAX_POLL_INTERVAL = 5.0
 _FROM = re.compile(r"\bFROM\s+([A-Za-z0-9_]+)", re.IGNORECASE)
@@ -53,7 +77,7 @@ def _job_path(job_id: str = "") -> str:
 # -- the job ----------------------------------------------------------------------------
 
 
-def _create(session: Session, soql: str, include_deleted: bool) -> dict[str, Any]:
+def _create(session: BulkSession, soql: str, include_deleted: bool) -> dict[str, Any]:
     body = {
         "operation": "queryAll" if include_deleted else "query",
         "query": soql,
@@ -65,19 +89,23 @@ def _create(session: Session, soql: str, include_deleted: bool) -> dict[str, Any
     return job
 
 
-def _failed(session: Session, job_id: str, info: dict[str, Any], why: str = "") -> BulkJobFailed:
+def _failed(
+    session: BulkSession, job_id: str, info: dict[str, Any], why: str = ""
+) -> BulkJobFailed:
     state = str(info.get("state") or "")
     reason = why or str(info.get("errorMessage") or "") or "Salesforce gave no reason"
     return BulkJobFailed(
         f"Bulk API query job {job_id} ended {state}: {reason}",
         error_code=state.upper() if not why else "TIMEOUT",
         method="GET",
-        url=session._url(_job_path(job_id)),
+        url=session.url(_job_path(job_id)),
         errors=[{"message": reason, "errorCode": state, "fields": []}],
     )
 
 
-def _wait(session: Session, job_id: str, *, poll_interval: float, timeout: float) -> dict[str, Any]:
+def _wait(
+    session: BulkSession, job_id: str, *, poll_interval: float, timeout: float
+) -> dict[str, Any]:
     """Poll until the job is final; its last info. Raises `BulkJobFailed` unless complete."""
     delay = max(poll_interval, 0.001)
     deadline = time.monotonic() + timeout
@@ -101,7 +129,7 @@ def _wait(session: Session, job_id: str, *, poll_interval: float, timeout: float
         delay = min(delay * 1.5, MAX_POLL_INTERVAL)
 
 
-def _abort(session: Session, job_id: str) -> None:
+def _abort(session: BulkSession, job_id: str) -> None:
     """Abort the job; a job that already completed is deleted (its results dropped)."""
     try:
         session.patch(_job_path(job_id), json={"state": "Aborted"})
@@ -121,22 +149,16 @@ class _Page:
 
 
 def _fetch_page(
-    session: Session, job_id: str, locator: str | None, max_records: int | None
+    session: BulkSession, job_id: str, locator: str | None, max_records: int | None
 ) -> _Page:
     params: dict[str, Any] = {}
     if max_records:
         params["maxRecords"] = max_records
     if locator:
         params["locator"] = locator
-    response = session._http.get(
-        session._url(_job_path(job_id) + "/results"),
-        params=params,
-        headers={"Accept": "text/csv"},
+    response = session.send(
+        "GET", _job_path(job_id) + "/results", params=params, headers={"Accept": "text/csv"}
     )
-    info = response.headers.get("Sforce-Limit-Info")
-    if info:
-        session.last_limit_info = info
-    raise_for_salesforce_error(response)
     following = response.headers.get("Sforce-Locator")
     return _Page(
         body=response.content,
@@ -145,7 +167,9 @@ def _fetch_page(
     )
 
 
-def _pages(session: Session, job_id: str, max_records: int | None) -> Generator[_Page, None, None]:
+def _pages(
+    session: BulkSession, job_id: str, max_records: int | None
+) -> Generator[_Page, None, None]:
     """Every result page in order, the next one downloading while the caller parses."""
     pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="aksf-bulk")
     try:
@@ -164,72 +188,23 @@ def _pages(session: Session, job_id: str, max_records: int | None) -> Generator[
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-# -- typing -----------------------------------------------------------------------------
+# -- parsing ----------------------------------------------------------------------------
 
 
-def typed_pandas(frames: list[Any], types: dict[str, str]) -> Any:
-    """One pandas DataFrame of the text `frames`, its columns typed by Salesforce type."""
+def _concat_pandas(frames: list[Any]) -> Any:
     import pandas as pd
 
     if not frames:
         return pd.DataFrame()
-    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    for column, sf_type in types.items():
-        if column not in frame.columns:
-            continue
-        values = frame[column]
-        if sf_type in _NUMERIC_DTYPES and str(values.dtype) == _NUMERIC_DTYPES[sf_type]:
-            continue  # the CSV parser typed it already
-        try:
-            if sf_type == "int":
-                frame[column] = pd.to_numeric(values, errors="coerce").astype("Int64")
-            elif sf_type in ("double", "currency", "percent"):
-                frame[column] = pd.to_numeric(values, errors="coerce").astype("Float64")
-            elif sf_type == "boolean":
-                frame[column] = values.map({"true": True, "false": False}).astype("boolean")
-            elif sf_type == "date":
-                frame[column] = pd.to_datetime(values, format="%Y-%m-%d", errors="coerce")
-            elif sf_type == "datetime":
-                frame[column] = pd.to_datetime(values, utc=True, errors="coerce")
-        except (TypeError, ValueError):
-            continue  # leave a column we cannot type as text
-    return frame
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
-def typed_polars(frames: list[Any], types: dict[str, str]) -> Any:
-    """One polars DataFrame of the text `frames`, its columns typed by Salesforce type."""
+def _concat_polars(frames: list[Any]) -> Any:
     import polars as pl
 
     if not frames:
         return pl.DataFrame()
-    frame = frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
-    casts = []
-    for column, sf_type in types.items():
-        if column not in frame.columns:
-            continue
-        col = pl.col(column)
-        if sf_type == "int":
-            casts.append(col.cast(pl.Int64, strict=False))
-        elif sf_type in ("double", "currency", "percent"):
-            casts.append(col.cast(pl.Float64, strict=False))
-        elif sf_type == "boolean":
-            casts.append(
-                col.replace_strict({"true": True, "false": False}, default=None).cast(pl.Boolean)
-            )
-        elif sf_type == "date":
-            casts.append(col.str.to_date("%Y-%m-%d", strict=False))
-        elif sf_type == "datetime":
-            # Salesforce writes 2024-01-31T12:00:00.000Z or …000+0000.
-            casts.append(
-                col.str.replace(r"Z$", "+0000")
-                .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", strict=False)
-                .dt.convert_time_zone("UTC")
-            )
-    return frame.with_columns(casts) if casts else frame
-
-
-# Salesforce types the C parser can read straight into nullable pandas dtypes.
-_NUMERIC_DTYPES = {"int": "Int64", "double": "Float64", "currency": "Float64", "percent": "Float64"}
+    return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
 
 
 def _header(body: bytes) -> list[str]:
@@ -254,19 +229,22 @@ def _parse_pandas(body: bytes, types: dict[str, str] | None = None) -> Any:
     ("NA" is a real value)."""
     import pandas as pd
 
-    numeric = {c: _NUMERIC_DTYPES[t] for c, t in (types or {}).items() if t in _NUMERIC_DTYPES}
+    numeric = pandas_read_dtypes(types)
     if numeric:
         dtypes: Any = collections.defaultdict(lambda: str, numeric)
         # A value that is not a number, or past int64: read as text, typed afterwards.
-        with contextlib.suppress(ValueError, TypeError, OverflowError):
-            return pd.read_csv(io.BytesIO(body), dtype=dtypes, **_READ_OPTIONS)
+        # (A lossy cast only warns before it fails: make it fail at once, quietly.)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            with contextlib.suppress(ValueError, TypeError, OverflowError, RuntimeWarning):
+                return pd.read_csv(io.BytesIO(body), dtype=dtypes, **_READ_OPTIONS)
     return pd.read_csv(io.BytesIO(body), dtype=str, **_READ_OPTIONS)
 
 
 def _parse_polars(body: bytes, types: dict[str, str] | None = None) -> Any:
     import polars as pl
 
-    del types  # polars casts after reading (see `typed_polars`), which is already fast
+    del types  # polars casts after reading (see `type_polars`), which is already fast
     return pl.read_csv(io.BytesIO(body), infer_schema=False)
 
 
@@ -274,7 +252,7 @@ def _parse_polars(body: bytes, types: dict[str, str] | None = None) -> Any:
 
 
 def run_bulk_query(
-    session: Session,
+    session: BulkSession,
     soql: str,
     *,
     include_deleted: bool = False,
@@ -293,6 +271,8 @@ def run_bulk_query(
     """
     if engine not in ("pandas", "polars"):
         raise ValueError(f"engine must be 'pandas' or 'polars', not {engine!r}")
+    if engine == "polars":
+        import_polars()  # before the job is created: say how to install it, not fail later
     parse = _parse_polars if engine == "polars" else _parse_pandas
     job = _create(session, soql, include_deleted)
     job_id = str(job["id"])
@@ -313,7 +293,7 @@ def run_bulk_query(
                     continue
                 if types is None:  # typed from the first page's header, for every page
                     columns = _header(page.body)
-                    types = session._field_types(sobject, columns) if typed else {}
+                    types = session.field_types(sobject, columns) if typed else {}
                 frames.append(parse(page.body, types))
                 bar.advance(page.records)
         finally:
@@ -321,5 +301,6 @@ def run_bulk_query(
     except KeyboardInterrupt:
         _abort(session, job_id)
         raise
-    types = types or {}
-    return typed_polars(frames, types) if engine == "polars" else typed_pandas(frames, types)
+    if engine == "polars":
+        return type_polars(_concat_polars(frames), types)
+    return type_pandas(_concat_pandas(frames), types)

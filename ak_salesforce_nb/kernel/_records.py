@@ -13,10 +13,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ._types import import_polars, type_pandas, type_polars
+
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["RecordColumns", "flatten_record", "records_to_frame", "strip_attributes"]
+__all__ = [
+    "RecordColumns",
+    "flatten_record",
+    "records_to_frame",
+    "sobject_of",
+    "strip_attributes",
+]
 
 
 def strip_attributes(value: Any) -> Any:
@@ -26,6 +34,14 @@ def strip_attributes(value: Any) -> Any:
             return [strip_attributes(r) for r in value["records"]]
         return {k: strip_attributes(v) for k, v in value.items() if k != "attributes"}
     return value
+
+
+def sobject_of(page: Mapping[str, Any]) -> str | None:
+    """The sObject type of a query page's records (None for a page without records)."""
+    records = page.get("records") or []
+    if records:
+        return str(records[0].get("attributes", {}).get("type") or "") or None
+    return None
 
 
 def _is_child_result(value: Mapping[str, Any]) -> bool:
@@ -95,6 +111,22 @@ class RecordColumns:
             return records_to_frame([], field_types=field_types)
         return _typed_frame(pd.DataFrame(self.ordered()), field_types)
 
+    def polars_frame(self, field_types: Mapping[str, str] | None = None) -> Any:
+        """The columns as a polars DataFrame, typed like `frame`'s."""
+        pl = import_polars()
+        if not self.length:
+            return pl.DataFrame()
+        # Not strict: a column may mix ints and floats (JSON numbers), or hold child rows.
+        frame = pl.DataFrame(self.ordered(), strict=False)
+        # A parent that is null on some rows shows as a bare all-null column next to its
+        # dotted ones (as in records_to_frame): drop it.
+        bare = [
+            c
+            for c in frame.columns
+            if frame.schema[c] == pl.Null and any(o.startswith(f"{c}.") for o in frame.columns)
+        ]
+        return type_polars(frame.drop(bare), field_types)
+
     def ordered(self) -> dict[str, list[Any]]:
         """The columns in the query's order: a parent's dotted columns stand where the
         parent first appeared, wherever the pages broke (a parent null on a whole first
@@ -144,15 +176,6 @@ def _page_columns(
             _page_columns(values, name + ".", out, nulls=len(nested) < len(values))
 
 
-_PANDAS_DTYPES = {
-    "int": "Int64",
-    "double": "Float64",
-    "currency": "Float64",
-    "percent": "Float64",
-    "boolean": "boolean",
-}
-
-
 def records_to_frame(
     rows: Iterable[Mapping[str, Any]],
     *,
@@ -165,8 +188,6 @@ def records_to_frame(
 
 
 def _typed_frame(frame: pd.DataFrame, field_types: Mapping[str, str] | None) -> pd.DataFrame:
-    import pandas as pd
-
     # A parent that is null on some rows shows as a bare column next to its dotted ones.
     for column in list(frame.columns):
         if (
@@ -174,19 +195,4 @@ def _typed_frame(frame: pd.DataFrame, field_types: Mapping[str, str] | None) -> 
             and frame[column].isna().all()
         ):
             frame = frame.drop(columns=[column])
-    if field_types:
-        for column, sf_type in field_types.items():
-            if column not in frame.columns:
-                continue
-            try:
-                if sf_type == "date":
-                    frame[column] = pd.to_datetime(
-                        frame[column], format="%Y-%m-%d", errors="coerce"
-                    )
-                elif sf_type == "datetime":
-                    frame[column] = pd.to_datetime(frame[column], utc=True, errors="coerce")
-                elif sf_type in _PANDAS_DTYPES:
-                    frame[column] = frame[column].astype(_PANDAS_DTYPES[sf_type])  # type: ignore[call-overload]
-            except (TypeError, ValueError):
-                continue  # leave a column we cannot type as Salesforce sent it
-    return frame
+    return type_pandas(frame, field_types)

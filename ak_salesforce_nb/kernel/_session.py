@@ -12,23 +12,17 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
-import os
-from collections.abc import Generator, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeGuard
+from collections.abc import Generator, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
 
-from ..core import _environment as environment
-from ..core._constants import DEFAULT_HTTP_TIMEOUT
-from ..core._store import ConnectionRecord, ConnectionStore
-from . import _json
-from ._api_errors import raise_for_salesforce_error
-from ._auth import SalesforceAuth
 from ._progress import make_progress
 from ._query_plan import PagePlan, plan_pages
-from ._records import RecordColumns
-from ._tokens import TokenProvider
+from ._records import RecordColumns, sobject_of
+from ._session_base import Engine, QueryMethod, SessionBase, response_body
+from ._types import describe_field_types
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,100 +31,8 @@ if TYPE_CHECKING:
 
 __all__ = ["SObject", "Session"]
 
-QueryMethod = Literal["rest", "bulk", "auto"]
-Engine = Literal["pandas", "polars"]
-DEFAULT_BULK_THRESHOLD = 50_000
 
-
-def _open_store(
-    store: ConnectionStore | None, store_path: str | os.PathLike[str] | None
-) -> ConnectionStore:
-    if store is not None:
-        return store
-    return ConnectionStore(os.fspath(store_path) if store_path is not None else None)
-
-
-class _SessionBase:
-    """What the sync and async sessions share: settings, URLs, describe cache, reprs."""
-
-    def __init__(
-        self,
-        name: str = "default",
-        *,
-        api_version: str | None = None,
-        store: ConnectionStore | None = None,
-        store_path: str | os.PathLike[str] | None = None,
-        timeout: float = 120.0,
-        http_timeout: float = DEFAULT_HTTP_TIMEOUT,
-        parallel_pages: int = 4,
-        bulk_threshold: int = DEFAULT_BULK_THRESHOLD,
-        progress: bool | None = None,
-    ) -> None:
-        self.name = name
-        self.store = _open_store(store, store_path)
-        self.connection: ConnectionRecord = self.store.get_connection(name)
-        self.api_version = (api_version or environment.api_version()).lstrip("v")
-        self.timeout = timeout
-        self.parallel_pages = max(1, parallel_pages)
-        self.bulk_threshold = bulk_threshold
-        self.progress = progress
-        self.tokens = TokenProvider(self.store, name, http_timeout=http_timeout)
-        self.tokens.current()  # fail early, clearly, if not connected
-        self._describe_cache: dict[str, Any] = {}
-        self.last_limit_info: str = ""
-
-    @property
-    def instance_url(self) -> str:
-        return self.tokens.current().instance_url
-
-    @property
-    def base_path(self) -> str:
-        return f"/services/data/v{self.api_version}/"
-
-    def _url(self, path: str) -> str:
-        """`path` relative to ``/services/data/vNN.N/``, or absolute from the host."""
-        if path.startswith(("http://", "https://")):
-            return path
-        if path.startswith("/"):
-            return self.instance_url + path
-        return self.instance_url + self.base_path + path.lstrip("/")
-
-    def _decode(self, response: httpx.Response) -> Any:
-        info = response.headers.get("Sforce-Limit-Info")
-        if info:
-            self.last_limit_info = info
-        raise_for_salesforce_error(response)
-        if response.status_code == 204 or not response.content:
-            return None
-        if "json" in response.headers.get("Content-Type", "json"):
-            return _json.loads(response.content)
-        return response.text
-
-    def _client_kwargs(self) -> dict[str, Any]:
-        return {
-            "auth": SalesforceAuth(self.tokens),
-            "timeout": self.timeout,
-            "headers": {"Accept": "application/json", "User-Agent": "ak_salesforce_nb"},
-            "limits": httpx.Limits(max_connections=max(8, self.parallel_pages * 2)),
-        }
-
-    # -- reprs: never a token -------------------------------------------------------
-
-    def __repr__(self) -> str:
-        c = self.store.find_connection(self.name) or self.connection
-        return (
-            f"<{type(self).__name__} {self.name!r} {c.state} user={c.username!r} "
-            f"org={c.organization_id!r} instance={c.instance_url!r} api=v{self.api_version}>"
-        )
-
-    def _repr_html_(self) -> str:
-        from ._cards import connection_card
-
-        record = self.store.find_connection(self.name) or self.connection
-        return connection_card(record, api_usage=self.last_limit_info, kind=type(self).__name__)
-
-
-class Session(_SessionBase):
+class Session(SessionBase):
     """An authorized REST session on one connection (see the module docstring).
 
     Options (keyword arguments of `aksf.session` and `aksf.async_session`):
@@ -163,9 +65,14 @@ class Session(_SessionBase):
 
     # -- raw calls ----------------------------------------------------------------------
 
+    def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send a request; the response itself (for its headers, status or a body that is
+        not JSON). Raises `SalesforceError` like `request`."""
+        return self._checked(self._http.request(method, self.url(path), **kwargs))
+
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """Send a request; the decoded JSON (None for 204); raises `SalesforceError`."""
-        return self._decode(self._http.request(method, self._url(path), **kwargs))
+        return response_body(self.send(method, path, **kwargs))
 
     def get(self, path: str, **kwargs: Any) -> Any:
         """GET `path` (relative to ``/services/data/vNN.N/``, or from ``/``)."""
@@ -306,14 +213,21 @@ class Session(_SessionBase):
         pages = self.query_pages(soql, include_deleted=include_deleted, batch_size=batch_size)
         first = next(pages)
         total = int(first.get("totalSize", 0))
-        if method == "auto" and total > self.bulk_threshold and _bulk_capable(soql):
-            pages.close()
-            return self.bulk_query(
-                soql, include_deleted=include_deleted, engine=engine, progress=progress, typed=typed
-            )
+        if method == "auto" and total > self.bulk_threshold:
+            from ._bulk import bulk_capable
+
+            if bulk_capable(soql):
+                pages.close()
+                return self.bulk_query(
+                    soql,
+                    include_deleted=include_deleted,
+                    engine=engine,
+                    progress=progress,
+                    typed=typed,
+                )
         columns = RecordColumns()
         columns.add(first.get("records", ()))
-        sobject = _sobject_of(first)
+        sobject = sobject_of(first)
         show = progress if progress is not None else self.progress
         bar = make_progress(total, enabled=show if not first.get("done", True) else False)
         try:
@@ -324,11 +238,9 @@ class Session(_SessionBase):
                 bar.advance(len(records))
         finally:
             bar.close()
-        field_types = (
-            self._field_types(sobject, columns.data.keys()) if typed and columns.length else None
-        )
+        field_types = self.field_types(sobject, columns.data) if typed and columns.length else None
         if engine == "polars":
-            return _polars_frame(columns, field_types)
+            return columns.polars_frame(field_types)
         return columns.frame(field_types)
 
     def query_all(self, soql: str, **kwargs: Any) -> pd.DataFrame:
@@ -336,23 +248,21 @@ class Session(_SessionBase):
         frame: pd.DataFrame = self.query(soql, include_deleted=True, **kwargs)
         return frame
 
-    def _field_types(self, sobject: str | None, columns: Any) -> dict[str, str]:
-        """Salesforce field type of each (dotted) column, as far as describe tells."""
-        if not typable(sobject):
-            return {}
-        found = {c: self._field_type(sobject, str(c).split(".")) for c in columns}
-        return {c: t for c, t in found.items() if t}
-
-    def _field_type(self, sobject: str, path: list[str]) -> str | None:
-        while True:
-            try:
-                describe = self.describe(sobject)
-            except Exception:  # typing is a nicety; never fail a query over it
-                return None
-            sf_type, parent = field_step(describe, path)
-            if parent is None:
-                return sf_type
-            sobject, path = parent, path[1:]
+    def field_types(self, sobject: str | None, columns: Iterable[str]) -> dict[str, str]:
+        """The Salesforce field type of each (dotted) column of a result of `sobject`,
+        as far as describe tells (columns it says nothing about are left out)."""
+        walk = describe_field_types(sobject, columns)
+        try:
+            name = next(walk)
+            while True:
+                try:
+                    describe: dict[str, Any] | None = self.describe(name)
+                except Exception:  # typing is a nicety; never fail a query over it
+                    describe = None
+                name = walk.send(describe)
+        except StopIteration as done:
+            found: dict[str, str] = done.value
+            return found
 
     # -- Bulk API 2.0 -----------------------------------------------------------------
 
@@ -468,10 +378,8 @@ class SObject:
 
     def upsert(self, external_id_field: str, value: str, data: Mapping[str, Any]) -> dict[str, Any]:
         """Create or update by an external id; ``{"id", "created"}``."""
-        response = self.session._http.patch(
-            self.session._url(self._path(external_id_field, value)), json=dict(data)
-        )
-        body = self.session._decode(response)
+        response = self.session.send("PATCH", self._path(external_id_field, value), json=dict(data))
+        body = response_body(response)
         if isinstance(body, dict):
             return {
                 "id": body.get("id"),
@@ -482,75 +390,3 @@ class SObject:
     def delete(self, record_id: str) -> None:
         """Delete one record (it goes to the recycle bin, as in Salesforce)."""
         self.session.delete(self._path(record_id))
-
-
-def typable(sobject: str | None) -> TypeGuard[str]:
-    """Whether a result of `sobject` has fields to type (aggregates have none)."""
-    return bool(sobject) and sobject != "AggregateResult"
-
-
-def field_step(describe: Mapping[str, Any], path: list[str]) -> tuple[str | None, str | None]:
-    """One hop of a dotted column through an object's describe: ``(type, None)`` for a
-    field, ``(None, parent object)`` for a relationship to follow, ``(None, None)``."""
-    fields = describe.get("fields", [])
-    if len(path) == 1:
-        for field in fields:
-            if field["name"].lower() == path[0].lower():
-                return str(field["type"]), None
-        return None, None
-    for field in fields:
-        relationship = field.get("relationshipName") or ""
-        if relationship.lower() == path[0].lower() and field.get("referenceTo"):
-            return None, str(field["referenceTo"][0])
-    return None, None
-
-
-def _sobject_of(page: Mapping[str, Any]) -> str | None:
-    records = page.get("records") or []
-    if records:
-        return str(records[0].get("attributes", {}).get("type") or "") or None
-    return None
-
-
-def _bulk_capable(soql: str) -> bool:
-    """Bulk API 2.0 refuses subqueries and aggregates; those stay on REST."""
-    text = "".join(soql.upper().split())
-    return "(SELECT" not in text and not any(
-        word in text for word in ("GROUPBY", "COUNT(", "SUM(", "AVG(", "MIN(", "MAX(")
-    )
-
-
-def _polars_frame(columns: RecordColumns, field_types: Mapping[str, str] | None = None) -> Any:
-    try:
-        import polars as pl
-    except ImportError:
-        raise ImportError(
-            "polars is not installed: pip install 'ak_salesforce_nb[polars]'"
-        ) from None
-    if not columns.length:
-        return pl.DataFrame()
-    # Not strict: a column may mix ints and floats (JSON numbers), or hold child rows.
-    frame = pl.DataFrame(columns.ordered(), strict=False)
-    # A parent that is null on some rows shows as a bare all-null column next to its
-    # dotted ones (as in records_to_frame): drop it.
-    bare = [
-        c
-        for c in frame.columns
-        if frame.schema[c] == pl.Null and any(o.startswith(f"{c}.") for o in frame.columns)
-    ]
-    frame = frame.drop(bare)
-    # JSON has no dates: type date and datetime text like the Bulk API results are.
-    casts = []
-    for column, sf_type in (field_types or {}).items():
-        if column not in frame.columns or frame.schema[column] != pl.String:
-            continue
-        if sf_type == "date":
-            casts.append(pl.col(column).str.to_date("%Y-%m-%d", strict=False))
-        elif sf_type == "datetime":
-            casts.append(
-                pl.col(column)
-                .str.replace(r"Z$", "+0000")
-                .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", strict=False)
-                .dt.convert_time_zone("UTC")
-            )
-    return frame.with_columns(casts) if casts else frame
