@@ -67,7 +67,6 @@ def bulk_capable(soql: str) -> bool:
 
 MAX_POLL_INTERVAL = 5.0
 _FROM = re.compile(r"\bFROM\s+([A-Za-z0-9_]+)", re.IGNORECASE)
-_FINAL_STATES = ("JobComplete", "Failed", "Aborted")
 
 
 def _job_path(job_id: str = "") -> str:

@@ -7,21 +7,16 @@ import html
 
 from ..core._store import ConnectionRecord
 
-__all__ = ["STATE_LABELS", "connection_card", "state_label"]
+__all__ = ["STATE_LABELS", "connection_card"]
 
 STATE_LABELS = {
     "not_configured": ("not configured", "#706e6b"),
     "ready": ("ready to authorize", "#0176d3"),
     "waiting": ("waiting for authorization", "#dd7a01"),
     "connected": ("connected", "#2e844a"),
-    "refreshing": ("refreshing", "#0176d3"),
     "error": ("error", "#ba0517"),
     "reauthorization_required": ("reauthorization required", "#ba0517"),
 }
-
-
-def state_label(state: str) -> str:
-    return STATE_LABELS.get(state, (state, ""))[0]
 
 
 def _when(timestamp: float | None) -> str:

@@ -18,8 +18,8 @@ goes; ``--all`` deleted and archived rows too (queryAll); ``--bulk`` a Bulk API 
   is stored in ``-o VAR``, default ``_soql``: like IPython's ``_``, it always holds the
   last result, and its leading underscore keeps it out of the way of your own names.
 - The connection is ``-c NAME``; else the one last named in this kernel (by ``%%soql -c``,
-  or by ``aksf.session()`` / ``aksf.connect()`` once they record it, see
-  `remember_connection`); else the store's only connection, when there is exactly one;
+  ``aksf.session()``, ``aksf.async_session()``, ``aksf.connect()`` or ``aksf.explore()``,
+  see `remember_connection`); else the store's only connection, when there is exactly one;
   else ``"default"``. One session per connection and store is kept for the kernel's life,
   so its describe cache and HTTP connections are reused.
 - Without ``--bulk`` a result past the session's ``bulk_threshold`` rows switches to
@@ -64,8 +64,8 @@ _POSITION = re.compile(r"ERROR at Row:(\d+):Column:(\d+)")
 def remember_connection(name: str) -> None:
     """Make `name` the connection a ``%%soql`` without ``-c`` uses.
 
-    Kept as ``ak_salesforce_nb._last_connection`` so that ``aksf.session()`` and
-    ``aksf.connect()`` can set it without importing IPython.
+    Kept as ``ak_salesforce_nb._last_connection`` so that ``aksf.session()`` and the
+    other entry points can set it (``aksf._remember``) without importing IPython.
     """
     package = sys.modules.get(_PACKAGE)
     if package is not None:

@@ -23,17 +23,7 @@ __all__ = [
     "flatten_record",
     "records_to_frame",
     "sobject_of",
-    "strip_attributes",
 ]
-
-
-def strip_attributes(value: Any) -> Any:
-    """The record without `attributes`, nested parents and child results included."""
-    if isinstance(value, dict):
-        if "records" in value and "totalSize" in value and "done" in value:
-            return [strip_attributes(r) for r in value["records"]]
-        return {k: strip_attributes(v) for k, v in value.items() if k != "attributes"}
-    return value
 
 
 def sobject_of(page: Mapping[str, Any]) -> str | None:

@@ -20,7 +20,6 @@ from ._auth import SalesforceAuth
 from ._tokens import TokenProvider
 
 __all__ = [
-    "DEFAULT_BULK_THRESHOLD",
     "Engine",
     "QueryMethod",
     "SessionBase",

@@ -37,15 +37,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FIELD_KINDS",
-    "PANDAS_NUMBER_DTYPES",
     "DescribeWalk",
     "Kind",
     "describe_field_types",
-    "field_step",
     "import_polars",
-    "kind_of",
     "pandas_read_dtypes",
-    "typable",
     "type_pandas",
     "type_polars",
 ]
@@ -69,7 +65,7 @@ FIELD_KINDS: Final[Mapping[str, Kind]] = MappingProxyType(
 )
 
 #: The nullable pandas dtypes of the number kinds (also what the CSV parser reads into).
-PANDAS_NUMBER_DTYPES: Final[Mapping[Kind, str]] = MappingProxyType(
+_PANDAS_NUMBER_DTYPES: Final[Mapping[Kind, str]] = MappingProxyType(
     {"int": "Int64", "float": "Float64"}
 )
 
@@ -82,7 +78,7 @@ _DATE_FORMAT = "%Y-%m-%d"
 _DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%z"
 
 
-def kind_of(sf_type: str | None) -> Kind | None:
+def _kind_of(sf_type: str | None) -> Kind | None:
     """The kind of column a field of Salesforce type `sf_type` becomes (None: text)."""
     return FIELD_KINDS.get(sf_type or "")
 
@@ -95,9 +91,9 @@ def pandas_read_dtypes(field_types: Mapping[str, str] | None) -> dict[str, str]:
     (far faster than converting text afterwards)."""
     found: dict[str, str] = {}
     for column, sf_type in (field_types or {}).items():
-        kind = kind_of(sf_type)
-        if kind is not None and kind in PANDAS_NUMBER_DTYPES:
-            found[column] = PANDAS_NUMBER_DTYPES[kind]
+        kind = _kind_of(sf_type)
+        if kind is not None and kind in _PANDAS_NUMBER_DTYPES:
+            found[column] = _PANDAS_NUMBER_DTYPES[kind]
     return found
 
 
@@ -112,8 +108,8 @@ def _require_whole(values: pd.Series[Any]) -> None:
 def _pandas_column(values: pd.Series[Any], kind: Kind) -> pd.Series[Any]:
     import pandas as pd
 
-    if kind in PANDAS_NUMBER_DTYPES:
-        dtype = PANDAS_NUMBER_DTYPES[kind]
+    if kind in _PANDAS_NUMBER_DTYPES:
+        dtype = _PANDAS_NUMBER_DTYPES[kind]
         if str(values.dtype) == dtype:
             return values  # the CSV parser read it so already
         if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
@@ -137,7 +133,7 @@ def type_pandas(frame: pd.DataFrame, field_types: Mapping[str, str] | None) -> p
     """`frame` with each column of `field_types` (column → Salesforce type) typed by
     `FIELD_KINDS`; a column that will not convert is left as it was."""
     for column, sf_type in (field_types or {}).items():
-        kind = kind_of(sf_type)
+        kind = _kind_of(sf_type)
         if kind is None or column not in frame.columns:
             continue
         with contextlib.suppress(TypeError, ValueError, OverflowError):
@@ -193,7 +189,7 @@ def type_polars(frame: Any, field_types: Mapping[str, str] | None) -> Any:
     for column, sf_type in (field_types or {}).items():
         if column not in frame.columns:
             continue
-        kind = kind_of(sf_type)
+        kind = _kind_of(sf_type)
         dtype = frame.schema[column]
         if kind is None:
             if dtype == pl.Null:  # a text field null on every row: still text
@@ -212,12 +208,12 @@ def type_polars(frame: Any, field_types: Mapping[str, str] | None) -> Any:
 DescribeWalk = Generator[str, "Mapping[str, Any] | None", dict[str, str]]
 
 
-def typable(sobject: str | None) -> TypeGuard[str]:
+def _typable(sobject: str | None) -> TypeGuard[str]:
     """Whether a result of `sobject` has fields to type (aggregates have none)."""
     return bool(sobject) and sobject != "AggregateResult"
 
 
-def field_step(describe: Mapping[str, Any], path: list[str]) -> tuple[str | None, str | None]:
+def _field_step(describe: Mapping[str, Any], path: list[str]) -> tuple[str | None, str | None]:
     """One hop of a dotted column through an object's describe: ``(type, None)`` for a
     field, ``(None, parent object)`` for a relationship to follow, ``(None, None)``."""
     fields = describe.get("fields", [])
@@ -241,7 +237,7 @@ def describe_field_types(sobject: str | None, columns: Iterable[Any]) -> Describ
     that object's describe (or None). Columns describe says nothing about are left out.
     """
     found: dict[str, str] = {}
-    if not typable(sobject):
+    if not _typable(sobject):
         return found
     for column in columns:
         name, path = sobject, str(column).split(".")
@@ -249,7 +245,7 @@ def describe_field_types(sobject: str | None, columns: Iterable[Any]) -> Describ
             describe = yield name
             if describe is None:
                 break
-            sf_type, parent = field_step(describe, path)
+            sf_type, parent = _field_step(describe, path)
             if parent is None:
                 if sf_type:
                     found[column] = sf_type
