@@ -55,10 +55,8 @@ class ConnectForm:
         self.name = name
         self.store = store or ConnectionStore()
         self._secret: str | None = None  # held in memory only, until Authorize stores it
-        self._started_at: float | None = None
         self._page_callback_urls: list[str] = []
         self._api_usage = ""
-        self.last_change_delay: float | None = None  # callback → form, for the record
         record = self.store.find_connection(name)
         self.record: ConnectionRecord | None = record
         if enhanced is None:
@@ -142,7 +140,7 @@ class ConnectForm:
 
         self._prefill(record, login_url=login_url, client_id=client_id, scopes=scopes)
         self.render()
-        self.watcher = StoreWatcher(self.store, self._on_store_change, interval=watch_interval)
+        self.watcher = StoreWatcher(self.store, self.refresh, interval=watch_interval)
         self.watcher.start()
 
     # -- display --------------------------------------------------------------------
@@ -206,6 +204,7 @@ class ConnectForm:
 
     def _login_url(self) -> str:
         if self.login_host.value == _CUSTOM:
+            # The syntax only: which hosts are allowed is `configure_connection`'s rule.
             return normalize_login_url(self.custom_url.value)
         return str(self.login_host.value)
 
@@ -257,7 +256,6 @@ class ConnectForm:
                 self.bridge.send({"command": "close-popup"})
             return None
         start_url = start_path(environment.base_url(), pending.state)
-        self._started_at = time.monotonic()
         if self.bridge is not None:
             self.bridge.start_url = start_url
         self.link.value = (
@@ -270,7 +268,8 @@ class ConnectForm:
         return start_url
 
     def disconnect(self) -> None:
-        """Revoke the tokens at Salesforce (best effort) and forget them here."""
+        """Revoke the tokens at Salesforce (best effort) and forget them here, with any
+        sign-in still waiting."""
         request = revocation_request(self.store, self.name)
         if request is not None:
             try:
@@ -278,6 +277,7 @@ class ConnectForm:
                     client.send(request)
             except httpx.HTTPError:
                 pass  # forgetting locally still matters
+        if self.store.find_connection(self.name) is not None:
             self.store.forget_tokens(self.name)
         self.link.value = ""
         self.refresh()
@@ -346,12 +346,6 @@ class ConnectForm:
                 "waiting",
                 "Your browser blocked the Salesforce window; use the link above instead.",
             )
-
-    def _on_store_change(self) -> None:
-        before = self.state
-        self.refresh()
-        if before == "waiting" and self.state != "waiting" and self._started_at is not None:
-            self.last_change_delay = time.monotonic() - self._started_at
 
     def refresh(self, *, keep_details: bool = False) -> None:
         """Re-read the connection from the store and show it."""

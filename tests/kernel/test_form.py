@@ -17,7 +17,7 @@ import ipywidgets
 import pytest
 
 import ak_salesforce_nb as aksf
-from ak_salesforce_nb.core._environment import ENV_LABEXTENSION
+from ak_salesforce_nb.core._environment import ENV_ALLOWED_LOGIN_HOSTS, ENV_LABEXTENSION
 from ak_salesforce_nb.core._store import ConnectionStore
 from tests.conftest import CLIENT_SECRET, Flow
 
@@ -180,4 +180,41 @@ async def test_widget_state_holds_no_secret_or_token(flow: Flow, store_path: Pat
     assert tokens.access_token not in state
     assert str(tokens.refresh_token) not in state
     assert repr(form).startswith("<ConnectForm 'prod' connected")
+    form.close()
+
+
+def test_disconnect_while_waiting_drops_the_sign_in(store_path: Path) -> None:
+    """Disconnect before the callback: the waiting sign-in's link stops working and the
+    connection is ready to authorize again (there are no tokens to revoke)."""
+    form = aksf.connect("prod", enhanced=False)
+    fill(form, "https://login.salesforce.com")
+    form.login_host.value = "https://login.salesforce.com"
+    start_url = form.authorize()
+    assert start_url is not None and form.state == "waiting"
+    state = dict(parse_qsl(urlsplit(start_url).query))["state"]
+    form.disconnect()
+    assert form.state == "ready"
+    with pytest.raises(aksf.AuthorizationStateError):
+        ConnectionStore(store_path).check_pending(state)
+    form.close()
+
+
+def test_login_hosts_follow_the_servers_rule(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The form refuses what the server's REST API refuses, and accepts what the
+    server's admin allowed (exported to the kernel), before anything is stored."""
+    form = aksf.connect("prod", enhanced=False)
+    fill(form, "https://login.example.org")
+    assert form.authorize() is None
+    assert "not a Salesforce login host" in form.validation.value
+    form.custom_url.value = "https://\u2113ogin.salesforce.com"  # SCRIPT SMALL L: a look-alike
+    assert form.authorize() is None
+    assert ConnectionStore(store_path).find_connection("prod") is None
+    monkeypatch.setenv(ENV_ALLOWED_LOGIN_HOSTS, "login.example.org")
+    form.custom_url.value = "https://login.example.org"
+    form.client_secret.value = CLIENT_SECRET
+    assert form.authorize() is not None
+    record = ConnectionStore(store_path).get_connection("prod")
+    assert record.login_url == "https://login.example.org"
     form.close()
