@@ -174,20 +174,12 @@ def __getattr__(attr: str) -> Any:
 # -- Jupyter entry points ---------------------------------------------------------------
 
 
-def _jupyter_server_extension_points() -> list[dict[str, str]]:
-    return [{"module": "ak_salesforce_nb"}]
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    # The ExtensionApp is imported here, when jupyter-server asks: `import ak_salesforce_nb`
+    # in a kernel must not pull in tornado or jupyter_server.
+    from .server._app import SalesforceOAuth
 
-
-def _load_jupyter_server_extension(serverapp: Any) -> None:
-    from .server._app import load_extension
-
-    load_extension(serverapp)
-
-
-async def _unload_jupyter_server_extension(serverapp: Any) -> None:
-    from .server._app import unload_extension
-
-    await unload_extension(serverapp)
+    return [{"module": "ak_salesforce_nb", "app": SalesforceOAuth}]
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

@@ -29,6 +29,7 @@ import httpx
 
 from ..core import _oauth
 from ..core._connections import (
+    DEFAULTS,
     ConnectionDefaults,
     begin_authorization,
     configure_connection,
@@ -99,8 +100,7 @@ class AuthorizationService:
         http_timeout: float = DEFAULT_HTTP_TIMEOUT,
         state_ttl: float = STATE_TTL_SECONDS,
         api_version: str = DEFAULT_API_VERSION,
-        default_login_url: str = "https://login.salesforce.com",
-        default_scopes: str = "api refresh_token",
+        defaults: ConnectionDefaults = DEFAULTS,
         transport: httpx.AsyncBaseTransport | None = None,
         store_executor: concurrent.futures.Executor | None = None,
     ) -> None:
@@ -109,12 +109,12 @@ class AuthorizationService:
         self.http_timeout = http_timeout
         self.state_ttl = state_ttl
         self.api_version = api_version
-        self.defaults = ConnectionDefaults(login_url=default_login_url, scopes=default_scopes)
+        self.defaults = defaults
         self._transport = transport
 
     def _client(self) -> httpx.AsyncClient:
-        # One client per exchange: callbacks are rare, and a client that outlived the
-        # server's event loop would leak its sockets (module extensions get no stop hook).
+        # One client per exchange: callbacks are rare, and nothing then outlives the
+        # request that used it (no socket left open when the server stops).
         # The TLS context is shared, though (see _tls; tests/trust/test_load.py).
         return httpx.AsyncClient(
             timeout=self.http_timeout,
@@ -122,9 +122,6 @@ class AuthorizationService:
             follow_redirects=False,
             verify=shared_ssl_context() if self._transport is None else True,
         )
-
-    async def aclose(self) -> None:
-        """Nothing is held between calls; kept for symmetry with other services."""
 
     async def in_store_thread(
         self, function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs

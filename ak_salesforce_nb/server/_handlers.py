@@ -1,9 +1,15 @@
 """Thin tornado handlers over `AuthorizationService`.
 
-Every handler requires Jupyter authentication except the OAuth callback: Salesforce's
-redirect is a top-level navigation that may not carry the user's Jupyter credentials
-(token-in-URL setups, a hub's user-redirect), so the callback is authorized by its
-single-use, unguessable `state` instead, which only this user's store knows.
+Every handler requires Jupyter authentication except the OAuth callback. Salesforce's
+redirect to it is a top-level cross-site navigation: a browser sends Jupyter's login
+cookie along when it has one for that origin (SameSite=Lax lets top-level GETs through),
+but often it has none there: a token given in a header or only in the URL, a callback
+registered under another host name than the one the user browses (localhost or
+127.0.0.1, a public URL behind a proxy), a hub's user-redirect before the single-user
+server's cookie exists, a SameSite=Strict cookie. Requiring a login there would break
+those sign-ins, or park the authorization code in a login page's `next` URL. So the
+callback is authorized by its single-use, unguessable, short-lived `state` instead, which
+only this user's store knows.
 
 Store work runs on the service's store thread (`in_store_thread`), never on the event loop:
 a store locked by another process makes our requests wait, not the whole server.
@@ -26,10 +32,10 @@ from ..core._exceptions import (
     ConnectionNotFound,
     StoreError,
 )
-from ._app import STATE_KEY, ExtensionState
 from ._authorization import CallbackOutcome
 from ._callback_page import render_callback_page
 from ._redirect import request_origin
+from ._state import STATE_KEY, ExtensionState
 
 __all__ = ["build_handlers"]
 
@@ -298,12 +304,12 @@ class AuthorizeHandler(_ApiHandler):
 _NAME = r"([A-Za-z0-9_.\-]{1,64})"
 
 
-def build_handlers(base_url: str) -> list[tuple[str, type[tornado.web.RequestHandler]]]:
-    api = url_path_join(base_url, API_PATH)
+def build_handlers() -> list[tuple[str, type[tornado.web.RequestHandler]]]:
+    """The routes, relative: the `ExtensionApp` puts the server's base URL before each."""
     return [
-        (url_path_join(base_url, START_PATH), StartHandler),
-        (url_path_join(base_url, CALLBACK_PATH), CallbackHandler),
-        (api, ConnectionsHandler),
-        (url_path_join(api, _NAME, "authorize"), AuthorizeHandler),
-        (url_path_join(api, _NAME), ConnectionHandler),
+        (START_PATH, StartHandler),
+        (CALLBACK_PATH, CallbackHandler),
+        (API_PATH, ConnectionsHandler),
+        (url_path_join(API_PATH, _NAME, "authorize"), AuthorizeHandler),
+        (url_path_join(API_PATH, _NAME), ConnectionHandler),
     ]

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from typing import Any
 
 import pytest
 
+from ak_salesforce_nb.core import _environment as _server_settings
+from ak_salesforce_nb.server._app import SalesforceOAuth
+from ak_salesforce_nb.server._state import STATE_KEY
 from tests.conftest import Flow
 
 
@@ -18,12 +22,24 @@ def jp_argv() -> list[str]:
         "--SalesforceOAuth.public_url=https://jupyter.example.com/team/",
         "--SalesforceOAuth.state_ttl=120",
         "--SalesforceOAuth.default_scopes=api refresh_token id",
+        "--SalesforceOAuth.allowed_login_hosts=login.example.com",
+        "--SalesforceOAuth.allowed_login_hosts=*.corp.example",
     ]
 
 
 async def test_flags_configure_the_extension(flow: Flow, jp_serverapp: Any) -> None:
-    state = jp_serverapp.web_app.settings["ak_salesforce_nb"]
-    assert state.config.state_ttl == 120
+    # jupyter-server keeps the ExtensionApp it linked under the extension's name.
+    app = jp_serverapp.web_app.settings["ak_salesforce_nb"]
+    assert isinstance(app, SalesforceOAuth)
+    assert app.state_ttl == 120
+    state = jp_serverapp.web_app.settings[STATE_KEY]
+    assert state.config is app
+    assert state.defaults.allowed_login_hosts == ("login.example.com", "*.corp.example")
+    # ... and the kernels it starts read the same list.
+    assert _server_settings.ENV_ALLOWED_LOGIN_HOSTS in os.environ
+    assert (
+        os.environ[_server_settings.ENV_ALLOWED_LOGIN_HOSTS] == "login.example.com,*.corp.example"
+    )
     created = await flow.create("prod", scopes=None)
     assert created["scopes"] == "api refresh_token id"
     listing = json.loads((await flow.api()).body)
@@ -54,7 +70,6 @@ async def test_kernels_follow_the_server_settings(flow: Flow, jp_serverapp: Any)
     login host and scopes, its sign-in links last the server's TTL, and sessions use the
     server's API version (each overridable in the cell)."""
     import ak_salesforce_nb as aksf
-    from ak_salesforce_nb.core import _environment as _server_settings
 
     form = aksf.connect("new", enhanced=False)
     try:

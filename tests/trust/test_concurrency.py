@@ -14,7 +14,7 @@ from typing import Any
 
 import ak_salesforce_nb as aksf
 from ak_salesforce_nb.core._environment import ENV_STORE
-from ak_salesforce_nb.server._app import STATE_KEY
+from ak_salesforce_nb.server._state import STATE_KEY
 from tests.conftest import Flow
 from tests.trust.helpers import REPO
 

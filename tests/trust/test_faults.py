@@ -30,7 +30,7 @@ import ak_salesforce_nb as aksf
 from ak_salesforce_nb.core._environment import ENV_STORE
 from ak_salesforce_nb.core._store import ConnectionStore
 from ak_salesforce_nb.emulator import RunningEmulator
-from ak_salesforce_nb.server._app import STATE_KEY
+from ak_salesforce_nb.server._state import STATE_KEY
 from tests.conftest import Flow
 from tests.trust.helpers import REPO, RemoteFlow, closed_port, running_jupyter, store_rows
 
@@ -265,15 +265,17 @@ async def test_a_locked_store_does_not_freeze_the_server(flow: Flow, store_path:
 async def test_requests_while_the_server_stops_get_a_clear_answer(
     flow: Flow, jp_serverapp: Any, store_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """jupyter_server unloads extensions before it stops answering requests: in between,
-    our handlers say the server is shutting down (no 500, no code in the log) and the
-    store is closed once, not reopened behind the server's back."""
+    """jupyter_server stops its extensions (`cleanup_extensions`, as its shutdown does)
+    before it stops answering requests: in between, our handlers say the server is
+    shutting down (no 500, no code in the log) and the store is closed once, not reopened
+    behind the server's back."""
     caplog.set_level(logging.DEBUG)
     await flow.connect("prod")
     params = await flow.salesforce(await flow.start(await flow.begin("prod")))
     before = store_rows(store_path)
     extension = jp_serverapp.web_app.settings[STATE_KEY]
-    await extension.aclose()
+    await jp_serverapp.cleanup_extensions()
+    assert extension.closed
     listing = await flow.api()
     assert listing.code == 503
     assert "shutting down" in json.loads(listing.body)["message"]
