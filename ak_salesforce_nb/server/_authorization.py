@@ -38,6 +38,7 @@ from ..core._connections import (
 from ..core._constants import DEFAULT_API_VERSION, DEFAULT_HTTP_TIMEOUT, STATE_TTL_SECONDS
 from ..core._exceptions import (
     AuthorizationStateError,
+    ConfigurationError,
     ConnectionNotFound,
     OAuthError,
     SignatureMismatch,
@@ -47,6 +48,7 @@ from ..core._exceptions import (
 )
 from ..core._store import ConnectionRecord, ConnectionStore, PendingAuthorization
 from ..core._tls import shared_ssl_context
+from ..core._validation import normalize_login_url
 
 __all__ = [
     "MAX_PARAM_LENGTH",
@@ -149,17 +151,31 @@ class AuthorizationService:
         """Fix the pending authorization's redirect URI; the URL of Salesforce's page."""
         pending = self.store.check_pending(state)
         record = self.store.get_connection(pending.name)
+        login_url = self.checked_login_url(record)
         self.store.set_pending_redirect(state, redirect_uri)
         if record.callback_url != redirect_uri:
             self.store.set_callback_url(record.name, redirect_uri)
         return _oauth.authorize_url(
-            record.login_url,
+            login_url,
             client_id=record.client_id,
             redirect_uri=redirect_uri,
             state=state,
             scopes=record.scopes,
             verifier=pending.code_verifier,
         )
+
+    def checked_login_url(self, record: ConnectionRecord) -> str:
+        """The connection's stored login host, checked again (and normalized) before the
+        browser or a secret is sent there: the store is a file other processes write (an
+        older version, a hand edit), and what the REST API refuses must not come back
+        through it. A `ConfigurationError` names the connection and says how to fix it."""
+        try:
+            return normalize_login_url(record.login_url)
+        except ConfigurationError as exc:
+            raise ConfigurationError(
+                f"The connection {record.name!r} has a login host that is not accepted: "
+                f"{exc} Set its login host again in the connection form."
+            ) from None
 
     # -- the callback ----------------------------------------------------------------
 
@@ -209,6 +225,10 @@ class AuthorizationService:
             await self.in_store_thread(self.store.record_failure, name, message)
             status = 502 if isinstance(exc, TokenEndpointUnavailable | SignatureMismatch) else 400
             return CallbackOutcome(False, status, "Authorization failed", message, name)
+        except ConfigurationError as exc:  # the stored login host, checked again
+            message = str(exc)
+            await self.in_store_thread(self.store.record_failure, name, message)
+            return CallbackOutcome(False, 400, "Authorization failed", message, name)
         except ConnectionNotFound:
             return CallbackOutcome(
                 False,
@@ -224,11 +244,12 @@ class AuthorizationService:
         self, client: httpx.AsyncClient, pending: PendingAuthorization, code: str
     ) -> ConnectionRecord:
         record = await self.in_store_thread(self.store.get_connection, pending.name)
+        login_url = self.checked_login_url(record)  # the secret goes there: check it again
         secret = await self.in_store_thread(self.store.get_client_secret, pending.name) or ""
         token = await self._send_token(
             client,
             _oauth.token_request(
-                record.login_url,
+                login_url,
                 client_id=record.client_id,
                 client_secret=secret,
                 code=code,
@@ -238,9 +259,7 @@ class AuthorizationService:
         )
         _oauth.verify_signature(token, secret)
         try:
-            response = await client.send(
-                _oauth.userinfo_request(record.login_url, token.access_token)
-            )
+            response = await client.send(_oauth.userinfo_request(login_url, token.access_token))
         except httpx.HTTPError as exc:
             raise _oauth.transport_error(exc, "userinfo endpoint", self.http_timeout) from exc
         identity = _oauth.parse_identity(response, token.identity_url).as_dict()

@@ -352,7 +352,7 @@ async def test_oversized_parameters_are_refused_quickly(
         )
         assert data == b"" or data.startswith((b"HTTP/1.1 4", b"HTTP/1.0 4")), data[:80]
         assert took < 0.5, took
-    # Oversized REST bodies: refused, fast, nothing stored.
+    # Oversized REST bodies: refused (413 past 8 KiB, before parsing), fast, nothing stored.
     bodies: list[dict[str, Any]] = [
         {"client_id": "x" * 65536, "client_secret": "s", "login_url": flow.emu.url},
         {"client_id": "x", "client_secret": "s" * 65536, "login_url": flow.emu.url},
@@ -362,9 +362,13 @@ async def test_oversized_parameters_are_refused_quickly(
     for settings in bodies:
         started = time.monotonic()
         response = await flow.api("big", method="PUT", body=settings)
-        assert response.code == 400, response.body[:200]
+        assert response.code == 413, response.body[:200]
+        assert "8 KiB" in json.loads(response.body)["message"]
         assert time.monotonic() - started < 0.5
     response = await flow.api("big", method="PUT", body="[" * 200_000)
+    assert response.code == 413
+    # Under the limit, nesting deeper than the interpreter allows is not valid JSON.
+    response = await flow.api("big", method="PUT", body="[" * 8000)
     assert response.code == 400 and b"not valid JSON" in response.body
     assert store_rows(store_path) == before
     # The live state survived all of it.
