@@ -15,6 +15,7 @@ import asyncio
 import csv
 import io
 import json
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -27,7 +28,8 @@ import pytest
 
 import ak_salesforce_nb as aksf
 from ak_salesforce_nb.core._store import ConnectionStore
-from ak_salesforce_nb.kernel._types import FIELD_KINDS
+from ak_salesforce_nb.kernel import _bulk
+from ak_salesforce_nb.kernel._types import FIELD_KINDS, type_pandas
 
 INSTANCE = "https://acme.my.salesforce.com"
 OBJECT = "Typed__c"
@@ -305,3 +307,39 @@ def test_a_column_of_nulls_is_typed_too(sf: aksf.Session, org: FakeOrg) -> None:
     for frame in (sf.query(SOQL), sf.bulk_query(SOQL)):
         assert str(frame["int"].dtype) == "Int64"
         assert _pandas_kind(frame["date"].dtype) == "date"
+
+
+def test_a_column_that_will_not_convert_stays_as_it_came() -> None:
+    """An "int" holding 1.5 or 1e20 is left as sent (pandas would truncate 1.5 to 1 and
+    wrap 1e20 silently); a long past 2**53 keeps its digits; a value that is not of the
+    field's type becomes missing, the same from REST's JSON and from Bulk's text."""
+    text = pd.DataFrame(
+        {
+            "half": ["1.5", "2", None],
+            "huge": ["99999999999999999999", "1", None],
+            "long": ["9007199254740993", None, "-1"],
+            "flag": ["true", "maybe", None],
+        }
+    )
+    typed = type_pandas(
+        text.copy(), {"half": "int", "huge": "int", "long": "long", "flag": "boolean"}
+    )
+    pd.testing.assert_series_equal(typed["half"], text["half"])  # as it came
+    pd.testing.assert_series_equal(typed["huge"], text["huge"])
+    assert typed["long"].tolist() == [9007199254740993, pd.NA, -1]
+    assert typed["flag"].tolist() == [True, pd.NA, pd.NA]
+    json_values = pd.DataFrame({"flag": [True, "maybe", None], "half": [1.5, 2.0, None]})
+    typed = type_pandas(json_values, {"flag": "boolean", "half": "int"})
+    assert typed["flag"].tolist() == [True, pd.NA, pd.NA]
+    assert typed["half"].tolist()[:2] == [1.5, 2.0]
+
+
+def test_a_bulk_page_with_a_lossy_number_is_read_as_text() -> None:
+    """The CSV parser refuses 1.5 for an Int64 column (and warns first about 1e20); the
+    page is read as text instead, and the warning never reaches the notebook."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # as a notebook shows them
+        page = _bulk._parse_pandas(b"N,R\n1.5,2\n1e20,3.5\n", {"N": "int", "R": "double"})
+    assert [str(w.message) for w in caught] == []
+    assert page["N"].tolist() == ["1.5", "1e20"]
+    assert type_pandas(page, {"N": "int", "R": "double"})["R"].tolist() == [2.0, 3.5]
