@@ -181,6 +181,12 @@ def _polars_column(pl: Any, column: str, dtype: Any, kind: Kind) -> Any:
     return col.cast(pl.Datetime("us", "UTC"), strict=False)
 
 
+def _whole(series: Any) -> bool:
+    """Whether every value of a polars float Series is a whole number within Int64."""
+    present = series.drop_nulls()
+    return bool(((present % 1 == 0) & (present.abs() < 2.0**63)).all())
+
+
 def type_polars(frame: Any, field_types: Mapping[str, str] | None) -> Any:
     """The polars `frame` with each column of `field_types` typed by `FIELD_KINDS`:
     text is parsed, other values (JSON numbers, booleans, all-null columns) are cast."""
@@ -197,6 +203,8 @@ def type_polars(frame: Any, field_types: Mapping[str, str] | None) -> Any:
             continue
         if dtype not in (pl.String, pl.Null) and not dtype.is_numeric() and dtype != pl.Boolean:
             continue  # nested values (child rows): nothing a field type could say
+        if kind == "int" and dtype.is_float() and not _whole(frame.get_column(column)):
+            continue  # as in pandas: 1.5 is not truncated to 1
         casts.append(_polars_column(pl, column, dtype, kind))
     return frame.with_columns(casts) if casts else frame
 

@@ -29,7 +29,7 @@ import pytest
 import ak_salesforce_nb as aksf
 from ak_salesforce_nb.core._store import ConnectionStore
 from ak_salesforce_nb.kernel import _bulk
-from ak_salesforce_nb.kernel._types import FIELD_KINDS, type_pandas
+from ak_salesforce_nb.kernel._types import FIELD_KINDS, type_pandas, type_polars
 
 INSTANCE = "https://acme.my.salesforce.com"
 OBJECT = "Typed__c"
@@ -332,6 +332,11 @@ def test_a_column_that_will_not_convert_stays_as_it_came() -> None:
     typed = type_pandas(json_values, {"flag": "boolean", "half": "int"})
     assert typed["flag"].tolist() == [True, pd.NA, pd.NA]
     assert typed["half"].tolist()[:2] == [1.5, 2.0]
+    polars = type_polars(
+        pl.DataFrame({"half": [1.5, 2.0, None], "whole": [1.0, None, 3.0]}),
+        {"half": "int", "whole": "int"},
+    )
+    assert dict(polars.schema) == {"half": pl.Float64, "whole": pl.Int64}
 
 
 def test_a_bulk_page_with_a_lossy_number_is_read_as_text() -> None:
