@@ -83,7 +83,8 @@ class SalesforceOAuth(ExtensionApp):
         Unicode(),
         default_value=[],
         help="Login hosts beyond Salesforce's own and loopback that users may connect to: "
-        "host names (login.example.com) or patterns (*.example.com).",
+        "host names (login.example.com), IP addresses, or patterns (*.example.com: its "
+        "subdomains). No scheme, port or path.",
     ).tag(config=True)
     state_ttl = Float(STATE_TTL_SECONDS, help="Seconds a sign-in link stays valid.").tag(
         config=True
@@ -123,7 +124,7 @@ class SalesforceOAuth(ExtensionApp):
             default_login_url=self.default_login_url,  # the kernels check what they read
             default_scopes=self.default_scopes,
             state_ttl=self.state_ttl,
-            allowed_login_hosts=tuple(self.allowed_login_hosts),
+            allowed_login_hosts=state.defaults.allowed_login_hosts,  # checked, lowercased
         )
 
         def export_server_url() -> None:

@@ -48,7 +48,7 @@ from ..core._exceptions import (
 )
 from ..core._store import ConnectionRecord, ConnectionStore, PendingAuthorization
 from ..core._tls import shared_ssl_context
-from ..core._validation import normalize_login_url
+from ..core._validation import check_login_url
 
 __all__ = [
     "MAX_PARAM_LENGTH",
@@ -165,12 +165,13 @@ class AuthorizationService:
         )
 
     def checked_login_url(self, record: ConnectionRecord) -> str:
-        """The connection's stored login host, checked again (and normalized) before the
-        browser or a secret is sent there: the store is a file other processes write (an
-        older version, a hand edit), and what the REST API refuses must not come back
-        through it. A `ConfigurationError` names the connection and says how to fix it."""
+        """The connection's stored login host, checked again (syntax and the allowed hosts,
+        as a PUT is) before the browser or a secret is sent there: the store is a file
+        other processes write (an older version, a hand edit, a kernel under other
+        settings), and what the REST API refuses must not come back through it. A
+        `ConfigurationError` names the connection and says how to fix it."""
         try:
-            return normalize_login_url(record.login_url)
+            return check_login_url(record.login_url, self.defaults.allowed_login_hosts)
         except ConfigurationError as exc:
             raise ConfigurationError(
                 f"The connection {record.name!r} has a login host that is not accepted: "

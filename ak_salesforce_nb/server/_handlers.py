@@ -26,6 +26,7 @@ from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 
+from ..core._connections import SETTINGS_KEYS
 from ..core._constants import API_PATH, CALLBACK_PATH, START_PATH
 from ..core._exceptions import (
     AuthorizationStateError,
@@ -38,13 +39,11 @@ from ._callback_page import render_callback_page
 from ._redirect import request_origin
 from ._state import STATE_KEY, ExtensionState
 
-__all__ = ["MAX_BODY_BYTES", "SETTINGS_KEYS", "build_handlers"]
+__all__ = ["MAX_BODY_BYTES", "BodyRefused", "build_handlers"]
 
 #: Largest PUT body accepted. A connection's settings take a few hundred bytes; the
 #: server-wide limit (tornado's max_body_size, 512 MiB in Jupyter) is for file uploads.
 MAX_BODY_BYTES = 8 * 1024
-#: The keys of a connection's settings in a PUT body; anything else is refused.
-SETTINGS_KEYS = ("client_id", "client_secret", "login_url", "scopes")
 
 _PAGE_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; "
@@ -191,6 +190,14 @@ class CallbackHandler(_PageHandler):
     # The callback must not be a POST target; GET is what Salesforce sends.
 
 
+class BodyRefused(Exception):
+    """A request body refused before it is parsed or used: the status and the message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class _ApiHandler(_SalesforceMixin, APIHandler):
     def send_json(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
@@ -213,43 +220,23 @@ class _ApiHandler(_SalesforceMixin, APIHandler):
             data["callback_url"] = self.callback_url()
         return data
 
-    def read_settings(self) -> dict[str, Any] | None:
-        """The PUT body's connection settings; None when refused (the answer is sent).
-
-        Checked before the store is touched: at most `MAX_BODY_BYTES`, JSON, an object,
-        only `SETTINGS_KEYS`. The values are checked by `configure_connection`."""
+    def read_settings(self) -> Any:
+        """The PUT body, parsed. At most `MAX_BODY_BYTES`, checked before parsing (else
+        `BodyRefused`, a 413); `configure_connection` then refuses anything but an object
+        of its `SETTINGS_KEYS` (a `ConfigurationError`, a 400)."""
         body = self.request.body or b"{}"
         if len(body) > MAX_BODY_BYTES:
-            self.send_problem(
+            raise BodyRefused(
                 413,
                 f"The request body has {len(body)} bytes; a connection's settings "
-                f"(client_id, client_secret, login_url, scopes) fit in "
-                f"{MAX_BODY_BYTES // 1024} KiB ({MAX_BODY_BYTES} bytes).",
+                f"({', '.join(SETTINGS_KEYS)}) fit in {MAX_BODY_BYTES // 1024} KiB "
+                f"({MAX_BODY_BYTES} bytes).",
             )
-            return None
         try:
-            data = json.loads(body)
+            return json.loads(body)
         except (ValueError, UnicodeDecodeError, RecursionError):
             # RecursionError: json.loads of "[[[[…" nested deeper than the interpreter allows.
-            self.send_problem(400, "The request body is not valid JSON.")
-            return None
-        if not isinstance(data, dict):
-            self.send_problem(
-                400,
-                "The request body must be a JSON object with client_id, client_secret, "
-                "login_url and scopes.",
-            )
-            return None
-        unknown = sorted(key for key in data if key not in SETTINGS_KEYS)
-        if unknown:
-            names = ", ".join(repr(key[:80]) for key in unknown[:5])
-            self.send_problem(
-                400,
-                f"Unknown connection setting{'s' if len(unknown) > 1 else ''} {names}: a "
-                "connection takes only client_id, client_secret, login_url and scopes.",
-            )
-            return None
-        return data
+            raise BodyRefused(400, "The request body is not valid JSON.") from None
 
 
 class ConnectionsHandler(_ApiHandler):
@@ -292,12 +279,13 @@ class ConnectionHandler(_ApiHandler):
 
     @tornado.web.authenticated
     async def put(self, name: str) -> None:
-        settings = self.read_settings()
-        if settings is None:
-            return
         try:
+            settings = self.read_settings()
             service = await self.ak_state.get_service()
             record = await service.in_store_thread(service.configure, name, settings)
+        except BodyRefused as exc:
+            self.send_problem(exc.status, str(exc))
+            return
         except ConfigurationError as exc:
             self.send_problem(400, str(exc))
             return

@@ -20,7 +20,7 @@ from tornado.ioloop import PeriodicCallback
 from ..core._connections import ConnectionDefaults
 from ..core._exceptions import StoreClosedError, StoreError
 from ..core._store import ConnectionStore, default_store_path
-from ..core._validation import normalize_login_url, normalize_scopes
+from ..core._validation import check_login_url, normalize_host_patterns, normalize_scopes
 from ._authorization import AuthorizationService, run_on_store_thread
 from ._redirect import HubInfo, RedirectPolicy
 
@@ -67,10 +67,12 @@ class ExtensionState:
             hub=HubInfo.from_environ(),
             use_hub_redirect=config.use_hub_redirect,
         )
+        allowed = normalize_host_patterns(config.allowed_login_hosts)
+        # A default login host the policy refuses fails here, loudly, at load.
         self.defaults = ConnectionDefaults(
-            login_url=normalize_login_url(config.default_login_url),
+            login_url=check_login_url(config.default_login_url, allowed),
             scopes=normalize_scopes(config.default_scopes),
-            allowed_login_hosts=tuple(config.allowed_login_hosts),
+            allowed_login_hosts=allowed,
         )
         self._service: AuthorizationService | None = None
         self.closed = False

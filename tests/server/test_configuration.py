@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from ak_salesforce_nb.core import _environment as _server_settings
 from ak_salesforce_nb.server._app import SalesforceOAuth
 from ak_salesforce_nb.server._state import STATE_KEY
-from tests.conftest import Flow
+from tests.conftest import Flow, connection_body
 
 
 @pytest.fixture
@@ -52,6 +53,23 @@ async def test_flags_configure_the_extension(flow: Flow, jp_serverapp: Any) -> N
     data = json.loads(response.body)
     assert data["callback_url"] == "https://jupyter.example.com/team/oauth/redirect/salesforce"
     assert 110 < data["expires_at"] - time.time() <= 120
+
+
+async def test_allowed_login_hosts_widen_the_policy(flow: Flow, store_path: Path) -> None:
+    """A host the admin allowed (exactly, or under a pattern) is accepted and the start
+    handler sends the browser there; other hosts stay refused, naming the setting."""
+    for host in ("login.example.com", "sso.corp.example"):
+        created = await flow.create(host.split(".")[0], login_url=f"https://{host}")
+        assert created["login_url"] == f"https://{host}"
+        location = await flow.start(await flow.begin(host.split(".")[0]))
+        assert location.startswith(f"https://{host}/services/oauth2/authorize?")
+    for host in ("example.com", "corp.example", "login.example.com.evil.example"):
+        response = await flow.api(
+            "other", method="PUT", body=connection_body(flow.emu, login_url=f"https://{host}")
+        )
+        assert response.code == 400, response.body
+        assert "c.SalesforceOAuth.allowed_login_hosts" in json.loads(response.body)["message"]
+    assert (await flow.api("other")).code == 404
 
 
 @pytest.mark.parametrize(
