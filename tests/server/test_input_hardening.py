@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from ak_salesforce_nb.server._authorization import AuthorizationService
 from ak_salesforce_nb.server._handlers import MAX_BODY_BYTES
 from tests.conftest import Flow, connection_body
 from tests.trust.helpers import store_rows
@@ -141,3 +142,25 @@ async def test_a_login_host_changed_during_sign_in_gets_no_secret(
     connection = await flow.get("prod")
     assert connection["state"] == "error" and "login host" in connection["message"]
     assert "Traceback" not in caplog.text and params["code"] not in caplog.text
+
+
+async def test_a_bug_in_the_start_handler_logs_no_state(
+    flow: Flow, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should the service ever fail unexpectedly with the state in its message, the log
+    gets the frames and the exception's type, not its message; the page no traceback."""
+    caplog.set_level(logging.DEBUG)
+    await flow.create("prod")
+    state = await flow.begin("prod")
+
+    def broken(self: AuthorizationService, state: str, redirect_uri: str) -> str:
+        raise RuntimeError(f"cannot start {state}")
+
+    monkeypatch.setattr(AuthorizationService, "start", broken)
+    response = await flow.open_start({"state": state})
+    assert response.code == 500
+    assert "Traceback" not in response.body.decode() and state not in response.body.decode()
+    assert "Uncaught exception GET" in caplog.text
+    assert "RuntimeError (message withheld" in caplog.text
+    assert "in broken" in caplog.text  # the frames are there, for whoever debugs it
+    assert state not in caplog.text
