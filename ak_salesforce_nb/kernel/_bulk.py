@@ -3,7 +3,8 @@
     frame = sf.bulk_query("SELECT Id, Name, CreatedDate FROM Account")
 
 1. ``POST jobs/query`` creates the job; ``GET jobs/query/ID`` is polled with backoff
-   (from `poll_interval`, 1.5 times longer each poll, at most 5 s apart) until it is JobComplete.
+   (from `poll_interval`, 1.5 times longer each poll, at most 5 s apart, by tenacity
+   through `_retry.poll`) until it is JobComplete; a poll that fails in transit is sent again.
    Failed or Aborted raise `BulkJobFailed` with Salesforce's ``errorMessage``; past
    `timeout` the job is aborted and `BulkJobFailed` raised.
 2. The CSV result pages are chained by their ``Sforce-Locator`` header, so the next page
@@ -36,6 +37,7 @@ import httpx
 
 from ..core._exceptions import BulkJobFailed, SalesforceError
 from ._progress import make_progress
+from ._retry import call_with_retries, poll
 from ._types import import_polars, pandas_read_dtypes, type_pandas, type_polars
 
 __all__ = ["BulkSession", "bulk_capable", "run_bulk_query"]
@@ -66,6 +68,7 @@ def bulk_capable(soql: str) -> bool:
 
 
 MAX_POLL_INTERVAL = 5.0
+_FINAL_STATES = frozenset({"JobComplete", "Failed", "Aborted"})
 _FROM = re.compile(r"\bFROM\s+([A-Za-z0-9_]+)", re.IGNORECASE)
 
 
@@ -105,27 +108,36 @@ def _failed(
 def _wait(
     session: BulkSession, job_id: str, *, poll_interval: float, timeout: float
 ) -> dict[str, Any]:
-    """Poll until the job is final; its last info. Raises `BulkJobFailed` unless complete."""
-    delay = max(poll_interval, 0.001)
-    deadline = time.monotonic() + timeout
-    while True:
-        info: dict[str, Any] = session.get(_job_path(job_id))
-        state = info.get("state")
-        if state == "JobComplete":
-            return info
-        if state in ("Failed", "Aborted"):
-            raise _failed(session, job_id, info)
-        if time.monotonic() + delay > deadline:
-            _abort(session, job_id)
-            raise _failed(
-                session,
-                job_id,
-                {"state": "Aborted"},
-                f"it did not complete within {timeout:g} s (last state {state}), so it was "
-                "aborted. Pass a longer timeout= for a long job.",
-            )
-        time.sleep(delay)
-        delay = min(delay * 1.5, MAX_POLL_INTERVAL)
+    """Poll until the job is final; its last info. Raises `BulkJobFailed` unless complete.
+
+    The polling (and the retrying of a poll that failed in transit) is tenacity's
+    (`_retry.poll`, `_retry.call_with_retries`)."""
+
+    def fetch() -> dict[str, Any]:
+        info: dict[str, Any] = call_with_retries(lambda: session.get(_job_path(job_id)))
+        return info
+
+    info = poll(
+        fetch,
+        lambda answer: answer.get("state") in _FINAL_STATES,
+        first=poll_interval,
+        maximum=MAX_POLL_INTERVAL,
+        timeout=timeout,
+        sleep=lambda seconds: time.sleep(seconds),  # looked up at call time (tests replace it)
+    )
+    state = info.get("state")
+    if state == "JobComplete":
+        return info
+    if state in ("Failed", "Aborted"):
+        raise _failed(session, job_id, info)
+    _abort(session, job_id)
+    raise _failed(
+        session,
+        job_id,
+        {"state": "Aborted"},
+        f"it did not complete within {timeout:g} s (last state {state}), so it was "
+        "aborted. Pass a longer timeout= for a long job.",
+    )
 
 
 def _abort(session: BulkSession, job_id: str) -> None:
@@ -155,8 +167,10 @@ def _fetch_page(
         params["maxRecords"] = max_records
     if locator:
         params["locator"] = locator
-    response = session.send(
-        "GET", _job_path(job_id) + "/results", params=params, headers={"Accept": "text/csv"}
+    response = call_with_retries(
+        lambda: session.send(
+            "GET", _job_path(job_id) + "/results", params=params, headers={"Accept": "text/csv"}
+        )
     )
     following = response.headers.get("Sforce-Locator")
     return _Page(
