@@ -1,29 +1,73 @@
 # Two commands for a newcomer:  `make demo`  and  `make test`.
-# Both create .venv on first use and install the package (with its prebuilt
-# JupyterLab extension) into it.
+#
+# Both use .venv, created on first use. `make demo` installs only what the demo needs (the
+# package, its `demo` extra: JupyterLab, ipykernel, matplotlib); `make test` adds the `dev`
+# extra (test, lint and type-check tools, JupyterHub) and configurable-http-proxy. Each step
+# says what it does and leaves a stamp in .venv, so a later run skips it.
+#
+# Options for the demo pass through ARGS:  make demo ARGS="--port 9000 --no-browser"
+# (all of them: .venv/bin/python -m ak_salesforce_nb.demo --help).
 
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -ec
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip
+ARGS ?=
+
+BUILD_TOOLS := $(VENV)/.installed-build-tools
+DEMO_STAMP := $(VENV)/.installed-demo
 STAMP := $(VENV)/.installed
+LABEXT := ak_salesforce_nb/labextension/package.json
+LABEXT_SOURCES := labextension/package.json labextension/tsconfig.json \
+	$(shell find labextension/src labextension/style -type f 2>/dev/null)
+
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/$(VENV)/node/node_modules/.bin:$(PATH)
+# The extension is built by its own step, where its progress shows; pip's build hook (whose
+# output pip hides) is told to leave it alone.
+EDITABLE := HATCH_JUPYTER_BUILDER_SKIP_NPM=1 $(PIP) install --progress-bar on --no-build-isolation -e
+
+step = @printf '\n==> %s\n' "$(1)"
 
 .PHONY: demo test lint typecheck pytest bench protos clean
 
 $(BIN)/python:
+	$(call step,Creating $(VENV) (a virtual environment for this checkout; first run only))
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(PIP) install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml labextension/package.json | $(BIN)/python
-	$(BIN)/python -m pip install --quiet "jupyterlab>=4.1,<5" "hatch-jupyter-builder>=0.9" "hatchling>=1.21"
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	$(BIN)/jupyter labextension develop --overwrite . >/dev/null
-	cd $(VENV) && mkdir -p node && cd node && npm install --silent --no-audit --no-fund configurable-http-proxy@^4 >/dev/null
-	touch $(STAMP)
+# JupyterLab comes first: it brings jlpm (and the `jupyter labextension` builder) that the
+# extension's build needs; hatchling and hatch-jupyter-builder build the editable package.
+$(BUILD_TOOLS): pyproject.toml | $(BIN)/python
+	$(call step,Installing JupyterLab and the build tools into $(VENV))
+	$(PIP) install --progress-bar on "jupyterlab>=4.1,<5" "hatch-jupyter-builder>=0.9" "hatchling>=1.21"
+	touch $@
+
+# The JupyterLab extension, from TypeScript (needs Node.js); rebuilt when its sources change.
+$(LABEXT): $(LABEXT_SOURCES) | $(BUILD_TOOLS)
+	$(call step,Building the JupyterLab extension from labextension/ (about a minute the first time))
+	cd labextension && jlpm install && jlpm build
+	touch $@
+
+$(DEMO_STAMP): pyproject.toml $(BUILD_TOOLS) | $(LABEXT)
+	$(call step,Installing the package with its demo extra (editable) and linking its extension)
+	$(EDITABLE) ".[demo]"
+	jupyter labextension develop --overwrite . >/dev/null
+	touch $@
+
+$(STAMP): pyproject.toml labextension/package.json $(BUILD_TOOLS) | $(LABEXT)
+	$(call step,Installing the package with its dev extra (tests; linters; type checker))
+	$(EDITABLE) ".[dev]"
+	jupyter labextension develop --overwrite . >/dev/null
+	$(call step,Installing configurable-http-proxy for the JupyterHub tests)
+	mkdir -p $(VENV)/node && cd $(VENV)/node && npm install --no-audit --no-fund configurable-http-proxy@^4
+	touch $@
 
 ## make demo: JupyterLab + the local Salesforce emulator, with the demo notebook open.
-demo: $(STAMP)
-	$(BIN)/python -m ak_salesforce_nb.demo
+demo: $(DEMO_STAMP) $(LABEXT)
+	$(call step,Starting the demo (Ctrl-C stops it))
+	$(BIN)/python -m ak_salesforce_nb.demo $(ARGS)
 
 ## make test: lint, type checks, and the whole test suite (browser tests included).
 test: $(STAMP) lint typecheck pytest
@@ -37,7 +81,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(LABEXT)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
