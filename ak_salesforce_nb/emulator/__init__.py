@@ -2,8 +2,14 @@
 
 It speaks the parts of Salesforce this product touches: the OAuth 2.0 web server flow
 (login and consent pages, PKCE, token, refresh, revoke, userinfo, identity URL), the REST
-API (query/queryAll with cursors, describe, sObject rows, limits) and Bulk API 2.0 query
-jobs, over deterministic generated data.
+API (query/queryAll with cursors, describe, sObject rows, sObject Collections, limits) and
+Bulk API 2.0 query and ingest jobs, over deterministic generated data.
+
+For write-back tests: ``EmulatorConfig(shuffle_results=True)`` serves ingest result files
+out of input order, ``validation_rule_prefix="REJECT"`` makes records so named fail with
+FIELD_CUSTOM_VALIDATION_EXCEPTION (both also settable on ``emu.config`` while it runs),
+and ``emu.inject_fault("unavailable" | "request_limit" | "server_error" | "reset",
+count, path)`` and ``emu.lock_rows(n)`` arm transient faults (``emu.clear_faults()``).
 
 In a test::
 

@@ -32,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ak-salesforce-emulator",
         description="A local emulator of a Salesforce org: OAuth login and consent, REST API "
-        "(query, describe, records, limits) and Bulk API 2.0 queries, with generated data.",
+        "(query, describe, records, sObject Collections, limits) and Bulk API 2.0 queries and "
+        "ingest jobs, with generated data.",
     )
     add = parser.add_argument
     add("--host", default=defaults.host, help="interface to listen on (default %(default)s)")
@@ -78,6 +79,24 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.bulk_job_delay,
         help="seconds a Bulk API 2.0 query job takes to complete",
     )
+    add(
+        "--bulk-ingest-chunk-size",
+        type=int,
+        default=defaults.bulk_ingest_chunk_size,
+        help="records a Bulk API 2.0 ingest job writes per chunk (default %(default)s)",
+    )
+    add(
+        "--shuffle-results",
+        action="store_true",
+        help="serve Bulk API 2.0 ingest result files out of input order, as Salesforce may",
+    )
+    add(
+        "--validation-rule-prefix",
+        default=None,
+        metavar="PREFIX",
+        help="a validation rule: records named PREFIX... fail with "
+        "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+    )
     add("--tls-cert", default=None, help="PEM certificate chain: serve HTTPS")
     add("--tls-key", default=None, help="PEM private key for --tls-cert")
     add("--pubsub", action="store_true", help="serve the Pub/Sub API (gRPC) on a free port")
@@ -115,6 +134,9 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         host=args.host,
         port=args.port,
         bulk_job_delay=args.bulk_job_delay,
+        bulk_ingest_chunk_size=args.bulk_ingest_chunk_size,
+        shuffle_results=args.shuffle_results,
+        validation_rule_prefix=args.validation_rule_prefix,
         tls_certfile=args.tls_cert,
         tls_keyfile=args.tls_key,
         pubsub=args.pubsub or args.pubsub_port is not None,

@@ -13,6 +13,17 @@ from tornado.log import access_log
 
 from ._state import EmulatorState
 from ._web_bulk import JobHandler, JobResultsHandler, JobsHandler
+from ._web_collections import (
+    CollectionsHandler,
+    CollectionsRetrieveHandler,
+    CollectionsUpsertHandler,
+)
+from ._web_ingest import (
+    IngestBatchesHandler,
+    IngestJobHandler,
+    IngestJobsHandler,
+    IngestResultsHandler,
+)
 from ._web_oauth import (
     AuthorizeHandler,
     ConsentHandler,
@@ -43,6 +54,7 @@ from ._web_rest import (
 __all__ = ["bind", "start_server"]
 
 _V = r"/services/data/v(\d+\.\d+)"
+MAX_BODY_SIZE = 150 * 1024 * 1024
 
 
 def make_app(state: EmulatorState) -> tornado.web.Application:
@@ -71,6 +83,16 @@ def make_app(state: EmulatorState) -> tornado.web.Application:
         (_V + r"/jobs/query/?", JobsHandler),
         (_V + r"/jobs/query/(\w+)/?", JobHandler),
         (_V + r"/jobs/query/(\w+)/results/?", JobResultsHandler),
+        (_V + r"/jobs/ingest/?", IngestJobsHandler),
+        (_V + r"/jobs/ingest/(\w+)/?", IngestJobHandler),
+        (_V + r"/jobs/ingest/(\w+)/batches/?", IngestBatchesHandler),
+        (
+            _V + r"/jobs/ingest/(\w+)/((?i:successfulResults|failedResults|unprocessedRecords))/?",
+            IngestResultsHandler,
+        ),
+        (_V + r"/composite/sobjects/?", CollectionsHandler),
+        (_V + r"/composite/sobjects/(\w+)/?", CollectionsRetrieveHandler),
+        (_V + r"/composite/sobjects/(\w+)/(\w+)/?", CollectionsUpsertHandler),
         (r"/services/data/.*", NotFoundHandler),
     ]
     return tornado.web.Application(
@@ -152,7 +174,13 @@ def start_server(
     Also fixes ``state.base_url``, which is both the login host and the instance URL.
     """
     context = ssl_context(state)
-    server = tornado.httpserver.HTTPServer(make_app(state), ssl_options=context)
+    server = tornado.httpserver.HTTPServer(
+        make_app(state),
+        ssl_options=context,
+        # Bulk API 2.0 takes uploads up to 150 MB, and gzip-compressed request bodies.
+        max_body_size=MAX_BODY_SIZE,
+        decompress_request=True,
+    )
     server.add_sockets(sockets)
     port = sockets[0].getsockname()[1]
     host = state.config.host

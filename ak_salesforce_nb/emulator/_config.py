@@ -1,8 +1,10 @@
 """The knobs of one emulated org, shared by the command line and ``start_emulator``.
 
 The running emulator reads the OAuth-related fields (``auto_approve``, ``callback_urls``,
-``require_pkce``, ``rotate_refresh_tokens``, ``session_timeout``...) at request time, so a
-test may change them on ``emu.config`` while the emulator runs.
+``require_pkce``, ``rotate_refresh_tokens``, ``session_timeout``...) and the write-back
+ones (``shuffle_results``, ``validation_rule_prefix``, ``bulk_job_delay``,
+``bulk_ingest_chunk_size``) at request time, so a test may change them on ``emu.config``
+while the emulator runs.
 """
 
 from __future__ import annotations
@@ -52,8 +54,18 @@ class EmulatorConfig:
     #: Require the client secret on the token endpoint (Salesforce's default for the web
     #: server and refresh token flows).
     require_client_secret: bool = True
-    #: Seconds a Bulk API 2.0 query job takes from UploadComplete to JobComplete.
+    #: Seconds a Bulk API 2.0 job takes at least from UploadComplete to JobComplete (query
+    #: jobs and ingest jobs; an ingest job's chunks are spread over this time).
     bulk_job_delay: float = 0.3
+    #: Records an ingest job processes per internal chunk (Salesforce: 10,000); an abort
+    #: stops the job between chunks, leaving the rest in ``unprocessedrecords``.
+    bulk_ingest_chunk_size: int = 10_000
+    #: Serve Bulk API 2.0 ingest result files (successful/failed/unprocessed) in an order
+    #: other than the input's, as Salesforce may; read when a file is fetched.
+    shuffle_results: bool = False
+    #: A validation rule of the org: records whose name starts with this text fail with
+    #: FIELD_CUSTOM_VALIDATION_EXCEPTION (None: no rule); read at each write.
+    validation_rule_prefix: str | None = None
     #: The org's ``DailyApiRequests`` maximum.
     api_daily_limit: int = 15000
     #: Open query cursors kept per user before the oldest is released (Salesforce: 10).
@@ -91,3 +103,5 @@ class EmulatorConfig:
             raise ValueError("tls_certfile and tls_keyfile go together")
         if self.pubsub_retention < 1 or self.pubsub_keepalive <= 0:
             raise ValueError("pubsub_retention and pubsub_keepalive must be positive")
+        if self.bulk_ingest_chunk_size < 1:
+            raise ValueError("bulk_ingest_chunk_size must be positive")

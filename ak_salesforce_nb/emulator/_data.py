@@ -500,6 +500,8 @@ def _populate_accounts(
         "LastModifiedById": owners,
         "SystemModstamp": modified,
         "External_Id__c": [f"EXT-{i + 1:06d}" for i in range(count)],
+        # Added with write-back; never drawn from `rng`, so older columns keep their values.
+        "Is_Partner__c": [False] * count,
     }
     # A few account hierarchies: every 50th account reports to the one before.
     for i in range(50, count, 50):

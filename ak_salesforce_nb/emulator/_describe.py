@@ -142,7 +142,7 @@ def describe_field(f: FieldDef) -> dict[str, Any]:
         "relationshipName": f.relationship_name,
         "relationshipOrder": None,
         "restrictedDelete": False,
-        "restrictedPicklist": False,
+        "restrictedPicklist": f.restricted,
         "scale": f.scale,
         "searchPrefilterable": f.type == "reference",
         "soapType": _SOAP_TYPES.get(f.type, "xsd:string"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ApiError", "invalid_session", "not_found"]
+__all__ = ["ApiError", "BodyError", "invalid_session", "not_found"]
 
 
 class ApiError(Exception):
@@ -24,6 +24,12 @@ class ApiError(Exception):
         if self.fields is not None:
             error["fields"] = self.fields
         return [error]
+
+
+class BodyError(ApiError):
+    """A request body Salesforce cannot even read as records (bad JSON shape, an unknown
+    field, a value of the wrong JSON type): it fails a whole sObject Collections request
+    with 400, where a record's own problem fails only that record."""
 
 
 def not_found(message: str = "The requested resource does not exist") -> ApiError:

@@ -1,8 +1,11 @@
 """Change Data Capture: the REST handlers report writes here, the bus gets change events.
 
 The handlers call :func:`snapshot` before an update and :func:`created`, :func:`updated`
-or :func:`deleted` after the write. Each does nothing (and imports nothing heavy) unless
-the emulator serves the Pub/Sub API. The events are shaped as Salesforce shapes them:
+or :func:`deleted` after the write (for a write of many records, once it is committed,
+with one :class:`ChangeTransaction` so the events share their ``transactionKey`` and
+number their ``sequenceNumber``, as the events of one Salesforce transaction do). Each
+does nothing (and imports nothing heavy) unless the emulator serves the Pub/Sub API.
+The events are shaped as Salesforce shapes them:
 
 - CREATE: every non-null tracked field; ``changedFields`` empty.
 - UPDATE: the changed fields' new values, others null; ``changedFields`` (and
@@ -25,9 +28,29 @@ from ._store import Table
 if TYPE_CHECKING:
     from ._pubsub_schema import EventSchema
 
-__all__ = ["created", "deleted", "origin_of", "snapshot", "updated"]
+__all__ = [
+    "ChangeTransaction",
+    "bulk_origin_of",
+    "created",
+    "deleted",
+    "origin_of",
+    "snapshot",
+    "updated",
+]
 
 Snapshot = dict[str, Any]
+
+
+class ChangeTransaction:
+    """The change events of one transaction: one key, sequence numbers 1, 2, 3..."""
+
+    def __init__(self) -> None:
+        self.key = str(uuid.uuid4())
+        self.sequence = 0
+
+    def next_sequence(self) -> int:
+        self.sequence += 1
+        return self.sequence
 
 
 def _schema(bus: EventBus, table: Table) -> EventSchema | None:
@@ -54,9 +77,11 @@ def _emit(
     origin: str,
     changed: list[int] | None = None,
     nulled: list[int] | None = None,
+    transaction: ChangeTransaction | None = None,
 ) -> None:
     from ._pubsub_schema import bitmap
 
+    transaction = transaction or ChangeTransaction()
     now = time.time()
     record: dict[str, Any] = {f.name: None for f in schema.fields}
     record.update(values)
@@ -65,8 +90,8 @@ def _emit(
         "recordIds": [table.columns["Id"][row]],
         "changeType": change_type,
         "changeOrigin": origin,
-        "transactionKey": str(uuid.uuid4()),
-        "sequenceNumber": 1,
+        "transactionKey": transaction.key,
+        "sequenceNumber": transaction.next_sequence(),
         "commitTimestamp": int(now * 1000),
         "commitNumber": time.time_ns() // 1000,
         "commitUser": user_id,
@@ -77,7 +102,14 @@ def _emit(
     bus.append(table.sobject.name, True, schema.schema_id, str(uuid.uuid4()), schema.encode(record))
 
 
-def created(state: EmulatorState, table: Table, record_id: str, user_id: str, origin: str) -> None:
+def created(
+    state: EmulatorState,
+    table: Table,
+    record_id: str,
+    user_id: str,
+    origin: str,
+    transaction: ChangeTransaction | None = None,
+) -> None:
     """A record was created: a CREATE event with its non-null values."""
     bus = bus_of(state)
     schema = None if bus is None else _schema(bus, table)
@@ -91,7 +123,7 @@ def created(state: EmulatorState, table: Table, record_id: str, user_id: str, or
         value = table.columns[f.name][row]
         if value is not None:
             values[f.name] = avro_value(f, value)
-    _emit(bus, schema, table, row, "CREATE", values, user_id, origin)
+    _emit(bus, schema, table, row, "CREATE", values, user_id, origin, transaction=transaction)
 
 
 def updated(
@@ -101,6 +133,7 @@ def updated(
     before: Snapshot | None,
     user_id: str,
     origin: str,
+    transaction: ChangeTransaction | None = None,
 ) -> None:
     """A record was updated: an UPDATE event with what changed since `before`."""
     bus = bus_of(state)
@@ -120,18 +153,30 @@ def updated(
         values[f.name] = avro_value(f, value)
         if value is None:
             nulled.append(position)
-    _emit(bus, schema, table, row, "UPDATE", values, user_id, origin, changed, nulled)
+    _emit(bus, schema, table, row, "UPDATE", values, user_id, origin, changed, nulled, transaction)
 
 
-def deleted(state: EmulatorState, table: Table, row: int, user_id: str, origin: str) -> None:
+def deleted(
+    state: EmulatorState,
+    table: Table,
+    row: int,
+    user_id: str,
+    origin: str,
+    transaction: ChangeTransaction | None = None,
+) -> None:
     """A record was deleted: a DELETE event."""
     bus = bus_of(state)
     schema = None if bus is None else _schema(bus, table)
     if bus is None or schema is None:
         return
-    _emit(bus, schema, table, row, "DELETE", {}, user_id, origin)
+    _emit(bus, schema, table, row, "DELETE", {}, user_id, origin, transaction=transaction)
 
 
 def origin_of(version: str) -> str:
     """``changeOrigin`` of a write through the REST API of `version`."""
     return f"com/salesforce/api/rest/{version}"
+
+
+def bulk_origin_of(version: str) -> str:
+    """``changeOrigin`` of a write by a Bulk API 2.0 ingest job of `version`."""
+    return f"com/salesforce/api/bulkapi/{version}"

@@ -273,7 +273,7 @@ def base_rows(ctx: QueryContext, scope: Scope, query: Query) -> list[int]:
     table = scope.table
     predicate = compile_condition(ctx, scope, query.where) if query.where else None
     if ctx.include_deleted or not table.sobject.has_is_deleted:
-        candidates: Any = range(len(table))
+        candidates: Any = table.all_rows()
     else:
         candidates = table.live_rows()
     if predicate is None:

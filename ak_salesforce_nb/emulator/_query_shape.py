@@ -52,6 +52,8 @@ class ChildPlan:
             return "null"
         if not self.include_deleted:
             rows = [r for r in rows if not self.table.is_deleted(r)]
+        elif self.table.purged:
+            rows = [r for r in rows if r not in self.table.purged]
         if self.predicate is not None:
             predicate = self.predicate
             rows = [r for r in rows if predicate(r)]

@@ -1,17 +1,32 @@
-"""sObject Rows: read, create, update, upsert and delete single records, with
-Salesforce's validation errors (unknown or read-only fields, required fields, bad ids...).
+"""Record writes and reads with Salesforce's validation errors (unknown or read-only
+fields, required fields, bad ids, restricted picklists, duplicates, a validation rule...).
+
+One service for every API that writes: sObject Rows, sObject Collections and Bulk API 2.0
+ingest all create, update, upsert and delete through it, so a record is checked the same
+way whichever door it came through. Each write either raises ApiError having changed
+nothing, or completes; all-or-none across records is the caller's transaction.
+
+Values come in JSON form (``coerce_input``) or, for Bulk API CSV, as text converted by
+the caller's ``coerce`` function; a JSON value of the wrong type raises BodyError
+(Salesforce cannot deserialize the request), a CSV text of the wrong type fails its row.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
-from ._errors import ApiError, not_found
+from ._config import EmulatorConfig
+from ._errors import ApiError, BodyError, not_found
+from ._faults import FaultPlan, unable_to_lock_row
 from ._ids import to15
 from ._schema import STAGES, FieldDef
 from ._store import Store, Table
 from ._values import CoercionError, coerce_input, now_datetime
+
+#: Converts an input value for a field to its stored form (raises to refuse it).
+Coerce = Callable[[FieldDef, Any], Any]
 
 __all__ = ["RecordService"]
 
@@ -34,11 +49,29 @@ def _external_id_missing(segment: str) -> ApiError:
     return not_found(f"Provided external ID field does not exist or is not accessible: {segment}")
 
 
-class RecordService:
-    """Single-record operations on the store for the REST handlers."""
+def _json_value(f: FieldDef, value: Any) -> Any:
+    try:
+        return coerce_input(f, value)
+    except CoercionError as error:
+        raise BodyError(400, "JSON_PARSER_ERROR", str(error)) from None
 
-    def __init__(self, store: Store) -> None:
+
+class RecordService:
+    """Record operations on the store, for every API that reads or writes records.
+
+    ``config`` supplies the org's validation rule (``validation_rule_prefix``, read at
+    each write so a test may change it) and ``faults`` the armed row locks.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        config: EmulatorConfig | None = None,
+        faults: FaultPlan | None = None,
+    ) -> None:
         self.store = store
+        self.config = config or EmulatorConfig()
+        self.faults = faults or FaultPlan()
 
     # -- lookups
 
@@ -65,6 +98,28 @@ class RecordService:
         if table.is_deleted(row) and not allow_deleted:
             raise ApiError(404, "ENTITY_IS_DELETED", "entity is deleted", [])
         return row
+
+    def locate_live(self, table: Table | None, value: Any) -> tuple[Table, int]:
+        """The live row of a record id given with a record to update or delete (sObject
+        Collections, Bulk API), with the per-record errors of a bad, unknown or deleted
+        one; ``table`` None accepts an id of any object."""
+        text = value if isinstance(value, str) else str(value)
+        id15 = to15(text)
+        if id15 is None:
+            raise ApiError(400, "MALFORMED_ID", f"malformed id {text}", [])
+        owner = self.store.table_for_id(id15)
+        if owner is None or (table is not None and owner is not table):
+            expected = table or owner
+            label = "Record" if expected is None else expected.sobject.label
+            raise ApiError(
+                400, "MALFORMED_ID", f"{label} ID: id value of incorrect type: {text}", ["Id"]
+            )
+        row = owner.index.get(id15)
+        if row is None:
+            raise ApiError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [])
+        if owner.is_deleted(row):
+            raise ApiError(400, "ENTITY_IS_DELETED", "entity is deleted", [])
+        return owner, row
 
     def external_field(self, table: Table, field_name: str) -> FieldDef:
         f = table.sobject.field(field_name)
@@ -148,14 +203,14 @@ class RecordService:
 
     def _check_body(self, body: Any) -> dict[str, Any]:
         if isinstance(body, list):
-            raise ApiError(
+            raise BodyError(
                 400,
                 "JSON_PARSER_ERROR",
                 "Cannot deserialize instance of SObject from START_ARRAY value [ or request may "
                 "be missing a required field",
             )
         if not isinstance(body, dict):
-            raise ApiError(
+            raise BodyError(
                 400,
                 "JSON_PARSER_ERROR",
                 "Cannot deserialize instance of SObject or request may be missing a required field",
@@ -163,7 +218,12 @@ class RecordService:
         return body
 
     def _values(
-        self, table: Table, body: dict[str, Any], creating: bool, row: int | None = None
+        self,
+        table: Table,
+        body: dict[str, Any],
+        creating: bool,
+        row: int | None = None,
+        coerce: Coerce = _json_value,
     ) -> dict[str, Any]:
         """Validated, stored-form values from a request body."""
         sobject = table.sobject
@@ -178,7 +238,7 @@ class RecordService:
                     resolved.append((reference, self._foreign_key(reference, value)))
                     continue
             if f is None:
-                raise ApiError(
+                raise BodyError(
                     400,
                     "INVALID_FIELD",
                     f"No such column '{key}' on sobject of type {sobject.name}",
@@ -200,10 +260,7 @@ class RecordService:
             )
         values: dict[str, Any] = {}
         for f, raw in resolved:
-            try:
-                value = coerce_input(f, raw)
-            except CoercionError as error:
-                raise ApiError(400, "JSON_PARSER_ERROR", str(error)) from None
+            value = coerce(f, raw)
             if value is not None:
                 self._validate(table, f, value, row)
                 if f.type == "reference":
@@ -264,6 +321,17 @@ class RecordService:
             raise ApiError(
                 400, "INVALID_EMAIL_ADDRESS", f"{f.label}: invalid email address: {value}", [f.name]
             )
+        if f.restricted:
+            chosen = value.split(";") if f.type == "multipicklist" else [value]
+            allowed = set(f.picklist)
+            for item in chosen:
+                if item not in allowed:
+                    raise ApiError(
+                        400,
+                        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                        f"{f.label}: bad value for restricted picklist field: {item}",
+                        [f.name],
+                    )
         if f.unique or f.external_id:
             other = table.find_unique(f.name, str(value))
             if other is not None and other != row:
@@ -310,22 +378,43 @@ class RecordService:
             if row is None and values.get("Probability") is None:
                 values["Probability"] = float(_STAGE_PROBABILITY.get(stage, 0))
 
-    def create(self, table: Table, body: Any, user_id: str) -> str:
+    def _check_rules(self, table: Table, values: dict[str, Any], row: int | None) -> None:
+        """The org's validation rule: no record named with ``validation_rule_prefix``."""
+        prefix = self.config.validation_rule_prefix
+        name_field = table.sobject.name_field
+        if not prefix or name_field is None:
+            return
+        if name_field.name in values:
+            name = values[name_field.name]
+        else:
+            name = None if row is None else table.columns[name_field.name][row]
+        if isinstance(name, str) and name.startswith(prefix):
+            raise ApiError(
+                400,
+                "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+                f"{name_field.label} must not start with '{prefix}' "
+                "(validation rule Reject_Test_Names).",
+                [],
+            )
+
+    def _check_lock(self, table: Table, row: int | None) -> None:
+        if self.faults.take_row_lock():
+            raise unable_to_lock_row(None if row is None else table.columns["Id"][row])
+
+    def create(self, table: Table, body: Any, user_id: str, coerce: Coerce = _json_value) -> str:
         if not table.sobject.createable:
             raise ApiError(
                 400,
                 "INVALID_TYPE_FOR_OPERATION",
                 f"entity type cannot be inserted: {table.sobject.name}",
             )
-        values = self._values(table, self._check_body(body), creating=True)
+        values = self._values(table, self._check_body(body), creating=True, coerce=coerce)
         now = now_datetime()
-        record_id = table.allocator.allocate()
         for f in table.stored_fields:
             if f.type == "boolean" and values.get(f.name) is None:
                 values[f.name] = False
         values.update(
             {
-                "Id": record_id,
                 "CreatedDate": now,
                 "CreatedById": user_id,
                 "LastModifiedDate": now,
@@ -336,31 +425,42 @@ class RecordService:
         if "OwnerId" in table.columns and values.get("OwnerId") is None:
             values["OwnerId"] = user_id
         self._derive(table, values, None)
+        self._check_rules(table, values, None)
+        self._check_lock(table, None)
+        values["Id"] = record_id = table.allocator.allocate()
         table.insert({k: v for k, v in values.items() if k in table.columns})
         return record_id
 
-    def update(self, table: Table, row: int, body: Any, user_id: str) -> None:
+    def update(
+        self, table: Table, row: int, body: Any, user_id: str, coerce: Coerce = _json_value
+    ) -> None:
         if not table.sobject.updateable:
             raise ApiError(
                 400,
                 "INVALID_TYPE_FOR_OPERATION",
                 f"entity type cannot be updated: {table.sobject.name}",
             )
-        values = self._values(table, self._check_body(body), creating=False, row=row)
+        values = self._values(table, self._check_body(body), creating=False, row=row, coerce=coerce)
         self._derive(table, values, row)
+        self._check_rules(table, values, row)
+        self._check_lock(table, row)
         now = now_datetime()
         values.update({"LastModifiedDate": now, "LastModifiedById": user_id, "SystemModstamp": now})
         table.update(row, {k: v for k, v in values.items() if k in table.columns})
 
-    def delete(self, table: Table, row: int) -> None:
+    def delete(self, table: Table, row: int, hard: bool = False) -> None:
+        """Move a record to the recycle bin (``hard``: remove it for good)."""
         if not table.sobject.deletable:
             raise ApiError(
                 400,
                 "INVALID_TYPE_FOR_OPERATION",
                 f"entity type cannot be deleted: {table.sobject.name}",
             )
+        self._check_lock(table, row)
         now = now_datetime()
         table.update(row, {"IsDeleted": True, "SystemModstamp": now})
+        if hard:
+            table.purge(row)
         record_id = table.columns["Id"][row][:15]
         # Deleting an account deletes its contacts and opportunities, as in Salesforce.
         for relationship in table.sobject.child_relationships:
@@ -370,20 +470,28 @@ class RecordService:
             for child_row in list(child.children_by_parent(relationship.field).get(record_id, [])):
                 if not child.is_deleted(child_row):
                     child.update(child_row, {"IsDeleted": True, "SystemModstamp": now})
+                    if hard:
+                        child.purge(child_row)
 
     def upsert(
-        self, table: Table, f: FieldDef, value: str, body: Any, user_id: str
+        self,
+        table: Table,
+        f: FieldDef,
+        value: str,
+        body: Any,
+        user_id: str,
+        coerce: Coerce = _json_value,
     ) -> tuple[bool, str]:
         """Create or update by external id; returns (created, record id)."""
         body = self._check_body(body)
         row = self.find_external(table, f, value)
         if row is not None:
             update_body = {k: v for k, v in body.items() if k.lower() != f.name.lower()}
-            self.update(table, row, update_body, user_id)
+            self.update(table, row, update_body, user_id, coerce)
             record_id: str = table.columns["Id"][row]
             return False, record_id
         if f.type == "id":
             raise not_found()
         create_body = {k: v for k, v in body.items() if k.lower() != f.name.lower()}
         create_body[f.name] = value
-        return True, self.create(table, create_body, user_id)
+        return True, self.create(table, create_body, user_id, coerce)

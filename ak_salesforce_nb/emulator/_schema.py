@@ -17,8 +17,10 @@ __all__ = [
     "LEAD_SOURCES",
     "OPPORTUNITY_TYPES",
     "RATINGS",
+    "REGIONS",
     "SALUTATIONS",
     "STAGES",
+    "TIERS",
     "ChildRelationship",
     "FieldDef",
     "SObjectDef",
@@ -60,6 +62,8 @@ class FieldDef:
     components: tuple[tuple[str, str], ...] = ()
     #: For a component of a compound field: the compound field's name.
     compound_field_name: str | None = None
+    #: A restricted (multi-select) picklist: values outside ``picklist`` are refused.
+    restricted: bool = False
 
     @property
     def required_on_create(self) -> bool:
@@ -221,6 +225,8 @@ INDUSTRIES = (
     "Other",
 )
 RATINGS = ("Hot", "Warm", "Cold")
+TIERS = ("Gold", "Silver", "Bronze")
+REGIONS = ("AMER", "EMEA", "APAC", "LATAM")
 LEAD_SOURCES = ("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other")
 SALUTATIONS = ("Mr.", "Ms.", "Mrs.", "Dr.", "Prof.")
 #: Opportunity stages with their default probability (percent).
@@ -381,6 +387,30 @@ def _account() -> SObjectDef:
         _system_fields()[0],
         *_system_fields()[2:],
         _text("External_Id__c", "External Id", 40, external_id=True, unique=True, custom=True),
+        # Custom fields for writing back every type: restricted single and multi-select
+        # picklists, a date, a date-time, a boolean and a double (null in generated data,
+        # the boolean false, so the generated org is unchanged).
+        _picklist("Tier__c", "Tier", TIERS, restricted=True, custom=True),
+        FieldDef(
+            "Regions__c",
+            "multipicklist",
+            "Regions",
+            length=4099,
+            picklist=REGIONS,
+            restricted=True,
+            custom=True,
+        ),
+        FieldDef("Customer_Since__c", "date", "Customer Since", custom=True),
+        FieldDef("Last_Review__c", "datetime", "Last Review", custom=True),
+        FieldDef(
+            "Is_Partner__c",
+            "boolean",
+            "Partner",
+            nillable=False,
+            defaulted_on_create=True,
+            custom=True,
+        ),
+        FieldDef("Score__c", "double", "Score", precision=8, scale=2, custom=True),
     ]
     return SObjectDef("Account", "Account", "Accounts", "001", fields)
 

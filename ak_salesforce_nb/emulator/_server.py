@@ -81,6 +81,27 @@ class RunningEmulator:
     def slow_seconds(self, seconds: float) -> None:
         self._state.slow_seconds = float(seconds)
 
+    def inject_fault(self, kind: str, count: int = 1, path: str = "") -> None:
+        """The next ``count`` API requests whose path contains ``path`` fail with ``kind``:
+        ``unavailable`` (503 SERVER_UNAVAILABLE), ``request_limit`` (403
+        REQUEST_LIMIT_EXCEEDED, the concurrent-request limit), ``server_error`` (500
+        UNKNOWN_EXCEPTION) or ``reset`` (the connection closes without an answer)."""
+        self._state.faults.add_request_fault(kind, count, path)
+
+    def lock_rows(self, count: int) -> None:
+        """The next ``count`` record writes (REST, sObject Collections or Bulk API ingest
+        rows) fail with UNABLE_TO_LOCK_ROW; 0 disarms."""
+        self._state.faults.lock_rows(count)
+
+    def clear_faults(self) -> None:
+        """Disarm every injected request fault and row lock."""
+        self._state.faults.clear()
+
+    @property
+    def pending_faults(self) -> dict[str, int]:
+        """What is still armed: request fault kind -> count, and ``locked_rows``."""
+        return self._state.faults.pending()
+
     def expire_access_tokens(self) -> None:
         """Every access token issued so far now answers 401 INVALID_SESSION_ID."""
         self._state.oauth.expire_access_tokens()

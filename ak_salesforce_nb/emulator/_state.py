@@ -12,6 +12,8 @@ from ._bulk import BulkJobs
 from ._config import EmulatorConfig
 from ._cursors import CursorStore
 from ._data import populate
+from ._faults import FaultPlan
+from ._ingest import IngestJobs
 from ._oauth import OAuthState
 from ._records import RecordService
 from ._schema import build_schema
@@ -84,9 +86,13 @@ class EmulatorState:
         self.store = Store(self.schema)
         populate(self.store, config)
         self.oauth = OAuthState(config, self.store.org_id[:15], set(self.store.login_users))
-        self.records = RecordService(self.store)
+        self.faults = FaultPlan()
+        self.records = RecordService(self.store, config, self.faults)
         self.cursors = CursorStore(config.max_open_cursors)
         self.bulk = BulkJobs()
+        self.ingest = IngestJobs()
+        #: Bulk API batches used: an ingest job's chunks count as Salesforce counts them.
+        self.bulk_batches_used = 0
         self.stats = Stats()
         self.base_url = ""
         self.api_usage = 0

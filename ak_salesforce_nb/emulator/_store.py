@@ -3,7 +3,14 @@
 Columns (one Python list per field) keep 500,000 generated records in a fraction of the
 memory that one dict per record would take, and let the query engine read a field of
 every row without building records. Rows are never removed: a delete sets IsDeleted, as
-Salesforce's recycle bin does, so row numbers stay valid for open query cursors.
+Salesforce's recycle bin does, so row numbers stay valid for open query cursors; a hard
+delete also marks the row purged, which hides it from ``queryAll`` and from id lookups.
+
+A write that must be all-or-none (sObject Collections with ``allOrNone``) runs inside
+``Store.transaction()``: every insert and update is journaled, and ``rollback()`` undoes
+them newest first, so the org looks as if the request had never come. Handlers run on the
+one event loop and a transaction never spans an ``await``, so nothing else sees the
+half-done state.
 """
 
 from __future__ import annotations
@@ -14,7 +21,10 @@ from typing import Any
 from ._ids import IdAllocator, to15
 from ._schema import FieldDef, Schema, SObjectDef
 
-__all__ = ["Store", "Table"]
+__all__ = ["Store", "Table", "Transaction"]
+
+#: A journal entry: ("insert", table, row) or ("update", table, row, previous values).
+JournalEntry = tuple[Any, ...]
 
 
 class Table:
@@ -36,6 +46,10 @@ class Table:
         self._deleted = self.columns.get("IsDeleted")
         # Child-relationship indexes: lookup field -> (version, parent id15 -> rows).
         self._child_indexes: dict[str, tuple[int, dict[str, list[int]]]] = {}
+        #: Rows removed for good (hard delete): not in queryAll, not found by id.
+        self.purged: set[int] = set()
+        #: The open transaction's journal, or None outside a transaction.
+        self.journal: list[JournalEntry] | None = None
 
     def __len__(self) -> int:
         return len(self.columns["Id"])
@@ -63,6 +77,13 @@ class Table:
     def is_deleted(self, row: int) -> bool:
         return bool(self._deleted[row]) if self._deleted is not None else False
 
+    def all_rows(self) -> range | Iterator[int]:
+        """Every row that was not purged, deleted ones included (``queryAll``)."""
+        if not self.purged:
+            return range(len(self))
+        purged = self.purged
+        return (row for row in range(len(self)) if row not in purged)
+
     def live_rows(self) -> Iterator[int]:
         if self._deleted is None:
             return iter(range(len(self)))
@@ -86,9 +107,48 @@ class Table:
         self.index[values["Id"][:15]] = row
         self._index_unique(row, values)
         self._touch(row)
+        if self.journal is not None:
+            self.journal.append(("insert", self, row))
         return row
 
     def update(self, row: int, values: dict[str, Any]) -> None:
+        if self.journal is not None:
+            previous = {name: self.columns[name][row] for name in values}
+            self.journal.append(("update", self, row, previous))
+        self._set(row, values)
+
+    def purge(self, row: int) -> None:
+        """Remove a (deleted) row for good, as a hard delete does."""
+        if self.journal is not None:
+            self.journal.append(("purge", self, row))
+        self.purged.add(row)
+        del self.index[self.columns["Id"][row][:15]]
+        self.version += 1
+
+    def undo(self, entry: JournalEntry) -> None:
+        """Undo one journal entry of this table (the newest one not yet undone)."""
+        kind, _, row = entry[:3]
+        if kind == "update":
+            self._set(row, entry[3])
+        elif kind == "purge":
+            self.purged.discard(row)
+            self.index[self.columns["Id"][row][:15]] = row
+            self.version += 1
+        else:  # insert: the row is the table's last one, since entries are undone newest first
+            assert row == len(self) - 1, "inserts are undone newest first"
+            record_id = self.columns["Id"][row]
+            for name, index in self.unique_indexes.items():
+                value = self.columns[name][row]
+                if value is not None and index.get(str(value).casefold()) == row:
+                    del index[str(value).casefold()]
+            for column in self.columns.values():
+                column.pop()
+            del self.index[record_id[:15]]
+            if row in self.recent:
+                self.recent.remove(row)
+            self.version += 1
+
+    def _set(self, row: int, values: dict[str, Any]) -> None:
         for name, value in values.items():
             old = self.columns[name][row]
             self.columns[name][row] = value
@@ -156,3 +216,34 @@ class Store:
 
     def all_tables(self) -> Iterable[Table]:
         return self.tables.values()
+
+    def transaction(self) -> Transaction:
+        """Journal every write from now on until ``commit()`` or ``rollback()``."""
+        return Transaction(self)
+
+
+class Transaction:
+    """Writes that can be undone together (one all-or-none request)."""
+
+    def __init__(self, store: Store) -> None:
+        if any(t.journal is not None for t in store.all_tables()):
+            raise RuntimeError("a transaction is already open")
+        self._store = store
+        self._journal: list[JournalEntry] = []
+        for table in store.all_tables():
+            table.journal = self._journal
+
+    def _close(self) -> None:
+        for table in self._store.all_tables():
+            table.journal = None
+
+    def commit(self) -> None:
+        """Keep the writes."""
+        self._close()
+
+    def rollback(self) -> None:
+        """Undo every write made since the transaction began, newest first."""
+        self._close()
+        for entry in reversed(self._journal):
+            entry[1].undo(entry)
+        self._journal.clear()

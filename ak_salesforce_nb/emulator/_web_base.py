@@ -45,6 +45,8 @@ class ApiHandler(BaseHandler):
 
     username = ""
     user_id = ""
+    #: Set when an injected ``reset`` fault dropped the connection in ``prepare``.
+    dropped = False
 
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", "application/json;charset=UTF-8")
@@ -65,6 +67,13 @@ class ApiHandler(BaseHandler):
         access = state.oauth.access(bearer_token(self))
         if access is None:
             raise invalid_session()
+        fault = state.faults.take_request_fault(self.request.path)
+        if fault is not None:
+            if fault.kind == "reset":  # the connection drops without an answer
+                self.dropped = True
+                self.detach().close()
+                return
+            raise fault.error()
         if state.api_usage >= state.config.api_daily_limit:
             raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
         state.api_usage += 1

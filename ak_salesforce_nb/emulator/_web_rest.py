@@ -261,4 +261,5 @@ class NotFoundHandler(ApiHandler):
 
     def prepare(self) -> None:
         super().prepare()
-        raise not_found()
+        if not self.dropped:
+            raise not_found()

@@ -46,6 +46,7 @@ def emu(shared_emulator: RunningEmulator) -> Iterator[RunningEmulator]:
         setattr(live, f.name, getattr(saved, f.name))
     shared_emulator.token_fault = None
     shared_emulator.slow_seconds = saved_slow
+    shared_emulator.clear_faults()
 
 
 @pytest.fixture(scope="module")

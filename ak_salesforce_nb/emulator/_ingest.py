@@ -1,0 +1,309 @@
+"""Bulk API 2.0 ingest jobs: their life cycle, job info and result files.
+
+A job is created ``Open``; its CSV arrives in one ``PUT .../batches`` (a second upload is
+refused, as Salesforce refuses it); ``PATCH {"state": "UploadComplete"}`` queues it, and
+the processing task (``_ingest_run``) moves it ``InProgress`` and then ``JobComplete``
+(or ``Failed`` when the data as a whole cannot be read), writing records chunk by chunk;
+``PATCH {"state": "Aborted"}`` stops it between chunks. Each processed row ends in the
+successful or the failed result file; rows never processed are the unprocessed ones.
+
+Result files are CSV in the job's delimiter and line ending, every field quoted:
+``sf__Id,sf__Created`` (successful) or ``sf__Id,sf__Error`` (failed) and then the row's
+columns as uploaded. Salesforce does not keep them in input order; with the emulator's
+``shuffle_results`` switch on, neither does this (a fixed order per job and file).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import dataclasses
+import io
+import random
+import time
+from typing import Any
+
+from ._bulk import DELIMITERS, LINE_ENDINGS, format_datetime_at
+from ._errors import ApiError, not_found
+from ._ids import random_id
+from ._schema import FieldDef
+from ._store import Table
+from ._values import now_datetime
+
+__all__ = [
+    "FINAL_STATES",
+    "OPERATIONS",
+    "IngestJob",
+    "IngestJobs",
+    "render_csv_file",
+]
+
+OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
+FINAL_STATES = ("JobComplete", "Failed", "Aborted")
+#: States from which a job may be deleted (Salesforce's documented list).
+DELETABLE_STATES = ("UploadComplete", "JobComplete", "Aborted", "Failed")
+
+
+def invalid_job(message: str) -> ApiError:
+    return ApiError(400, "INVALIDJOB", message)
+
+
+def invalid_state(message: str) -> ApiError:
+    return ApiError(400, "INVALIDJOBSTATE", message)
+
+
+@dataclasses.dataclass
+class IngestJob:
+    """One ingest job, its data, and what happened to each of its rows."""
+
+    id: str
+    operation: str
+    table: Table
+    external_id: FieldDef | None
+    created_by_id: str
+    created: float
+    created_date: str
+    column_delimiter: str
+    line_ending: str
+    api_version: str
+    state: str = "Open"
+    modstamp: str = ""
+    data: bytes | None = None
+    error_message: str | None = None
+    #: The header as uploaded and the rows (lists of field texts), once parsed.
+    header: list[str] | None = None
+    rows: list[list[str]] = dataclasses.field(default_factory=list)
+    #: Row index -> (sf__Id, sf__Created) for successes, (sf__Id, sf__Error) for failures.
+    successes: dict[int, tuple[str, str]] = dataclasses.field(default_factory=dict)
+    failures: dict[int, tuple[str, str]] = dataclasses.field(default_factory=dict)
+    #: Rows the job got to (processed), in processing order.
+    processed: int = 0
+    started_at: float | None = None
+    finished_at: float | None = None
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def object(self) -> str:
+        return self.table.sobject.name
+
+    @property
+    def content_url(self) -> str:
+        return f"services/data/v{self.api_version}/jobs/ingest/{self.id}/batches"
+
+    def touch(self) -> None:
+        self.modstamp = now_datetime()
+
+    def set_state(self, state: str) -> None:
+        self.state = state
+        self.touch()
+        if state in FINAL_STATES and self.finished_at is None:
+            self.finished_at = time.time()
+
+    def brief(self) -> dict[str, Any]:
+        """The job as the create, close and abort answers describe it."""
+        info: dict[str, Any] = {
+            "id": self.id,
+            "operation": self.operation,
+            "object": self.object,
+            "createdById": self.created_by_id,
+            "createdDate": self.created_date,
+            "systemModstamp": self.modstamp,
+            "state": self.state,
+        }
+        if self.external_id is not None:
+            info["externalIdFieldName"] = self.external_id.name
+        info.update(
+            {
+                "concurrencyMode": "Parallel",
+                "contentType": "CSV",
+                "apiVersion": float(self.api_version),
+                "contentUrl": self.content_url,
+                "lineEnding": self.line_ending,
+                "columnDelimiter": self.column_delimiter,
+            }
+        )
+        return info
+
+    def info(self) -> dict[str, Any]:
+        """The job as ``GET jobs/ingest/ID`` describes it, with its counts and times."""
+        info = self.brief()
+        del info["contentUrl"]
+        processing_ms = 0
+        if self.started_at is not None:
+            processing_ms = int(1000 * ((self.finished_at or time.time()) - self.started_at))
+        info.update(
+            {
+                "jobType": "V2Ingest",
+                "contentUrl": self.content_url,
+                "numberRecordsProcessed": self.processed,
+                "numberRecordsFailed": len(self.failures),
+                "retries": 0,
+                "totalProcessingTime": processing_ms,
+                "apiActiveProcessingTime": processing_ms,
+                "apexProcessingTime": 0,
+            }
+        )
+        if self.state == "Failed" and self.error_message:
+            info["errorMessage"] = self.error_message
+        return info
+
+    def listing_entry(self) -> dict[str, Any]:
+        info = self.brief()
+        del info["contentUrl"]
+        info["jobType"] = "V2Ingest"
+        return info
+
+    # -- result files
+
+    def _ordered(self, items: list[Any], kind: str, shuffle: bool) -> list[Any]:
+        if shuffle and len(items) > 1:
+            random.Random(f"{self.id}:{kind}").shuffle(items)
+        return items
+
+    def result_file(self, kind: str, shuffle: bool) -> str:
+        """``successfulResults``, ``failedResults`` or ``unprocessedrecords`` as CSV text."""
+        delimiter = DELIMITERS[self.column_delimiter]
+        line_ending = LINE_ENDINGS[self.line_ending]
+        if kind == "unprocessedrecords":
+            if self.header is None:  # never parsed: the upload as it came
+                return (self.data or b"").decode("utf-8", "replace")
+            done = self.successes.keys() | self.failures.keys()
+            left = [row for index, row in enumerate(self.rows) if index not in done]
+            return render_csv_file(self.header, left, delimiter, line_ending)
+        header = list(self.header or [])
+        if kind == "successfulResults":
+            columns = ["sf__Id", "sf__Created"]
+            outcomes = self.successes
+        else:
+            columns = ["sf__Id", "sf__Error"]
+            outcomes = self.failures
+        rows = [[*outcome, *self.rows[index]] for index, outcome in sorted(outcomes.items())]
+        rows = self._ordered(rows, kind, shuffle)
+        return render_csv_file(columns + header, rows, delimiter, line_ending)
+
+
+def render_csv_file(
+    header: list[str], rows: list[list[str]], delimiter: str, line_ending: str
+) -> str:
+    """A result file: every field quoted, the job's delimiter and line ending."""
+    buffer = io.StringIO()
+    writer = csv.writer(
+        buffer, delimiter=delimiter, lineterminator=line_ending, quoting=csv.QUOTE_ALL
+    )
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+class IngestJobs:
+    """All ingest jobs of the org, by id (query jobs live in ``BulkJobs``)."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[str, IngestJob] = {}
+
+    def create(
+        self,
+        body: Any,
+        version: str,
+        user_id: str,
+        table_of: Any,
+        external_field_of: Any,
+    ) -> IngestJob:
+        """Validate a create-job body; ``table_of(name)`` and ``external_field_of(table,
+        name)`` resolve the object and external id field (raising ApiError when unknown)."""
+        if not isinstance(body, dict):
+            raise ApiError(400, "JSON_PARSER_ERROR", "Cannot deserialize the request body")
+        operation = body.get("operation")
+        if operation not in OPERATIONS:
+            raise invalid_job(f"Invalid operation: {operation}")
+        name = body.get("object")
+        if not isinstance(name, str) or not name:
+            raise invalid_job("The object property is required for ingest jobs")
+        table: Table = table_of(name)
+        external_id: FieldDef | None = None
+        field_name = body.get("externalIdFieldName")
+        if operation == "upsert":
+            if not isinstance(field_name, str) or not field_name:
+                raise invalid_job("The externalIdFieldName property is required for upsert jobs")
+            external_id = external_field_of(table, field_name)
+        delimiter = body.get("columnDelimiter") or "COMMA"
+        if delimiter not in DELIMITERS:
+            raise invalid_job(f"Invalid column delimiter: {delimiter}")
+        line_ending = body.get("lineEnding") or "LF"
+        if line_ending not in LINE_ENDINGS:
+            raise invalid_job(f"Invalid line ending: {line_ending}")
+        content_type = body.get("contentType") or "CSV"
+        if content_type != "CSV":
+            raise invalid_job(f"Invalid content type: {content_type}")
+        now = time.time()
+        job = IngestJob(
+            id=random_id("750"),
+            operation=operation,
+            table=table,
+            external_id=external_id,
+            created_by_id=user_id,
+            created=now,
+            created_date=format_datetime_at(now),
+            column_delimiter=delimiter,
+            line_ending=line_ending,
+            api_version=version,
+        )
+        job.modstamp = job.created_date
+        self.jobs[job.id] = job
+        return job
+
+    def get(self, job_id: str) -> IngestJob:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise not_found()
+        return job
+
+    def upload(self, job_id: str, data: bytes) -> None:
+        job = self.get(job_id)
+        if job.data is not None:
+            raise ApiError(
+                400,
+                "BULK_API_ERROR",
+                f"Found multiple contents for job: <{job.id}>, please 'Close' / 'Abort' / "
+                "'Delete' the current Job then create a new Job and make sure you only do "
+                "'PUT' once on a given Job.",
+            )
+        if job.state != "Open":
+            raise invalid_state(
+                f"Data can only be uploaded to an Open job; this one is {job.state}"
+            )
+        job.data = data
+        job.touch()
+
+    def close(self, job_id: str) -> IngestJob:
+        """``UploadComplete``: the job is queued (the caller starts its processing)."""
+        job = self.get(job_id)
+        if job.state != "Open":
+            raise invalid_state(f"Invalid state transition from {job.state} to UploadComplete")
+        job.set_state("UploadComplete")
+        return job
+
+    def abort(self, job_id: str) -> IngestJob:
+        job = self.get(job_id)
+        if job.state in FINAL_STATES:
+            raise invalid_state("Aborting already Completed Job not allowed")
+        job.set_state("Aborted")
+        return job
+
+    def delete(self, job_id: str) -> None:
+        job = self.get(job_id)
+        if job.state not in DELETABLE_STATES:
+            raise invalid_state(
+                f"A job in state {job.state} cannot be deleted; it must be UploadComplete, "
+                "JobComplete, Aborted or Failed"
+            )
+        if job.task is not None:
+            job.task.cancel()
+        del self.jobs[job_id]
+
+    def listing(self) -> dict[str, Any]:
+        return {
+            "done": True,
+            "records": [job.listing_entry() for job in self.jobs.values()],
+            "nextRecordsUrl": None,
+        }

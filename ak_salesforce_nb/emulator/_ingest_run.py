@@ -1,0 +1,323 @@
+"""Processing a Bulk API 2.0 ingest job: read its CSV, then write its rows chunk by chunk.
+
+The task runs on the serving loop, as every other write does, so the store needs no
+locks: each chunk (``bulk_ingest_chunk_size`` rows, Salesforce's 10,000) is written in
+one go, and between chunks the task sleeps so that the job's chunks are spread over
+``bulk_job_delay`` seconds. That leaves room for polls, queries and an abort, which stops
+the job before its next chunk: what was written stays written, the rest is unprocessed.
+
+What fails the whole job (``Failed``, ``errorMessage``, nothing written): data in another
+line ending than the job's, a header naming a field the object does not have (Salesforce:
+``InvalidBatch : Field name not found : X``), no data at all. What fails one row: any
+record-level error (the row's ``sf__Error``: ``CODE:message:FIELDS --``).
+
+Header columns are field names (any case), or ``Relationship.ExternalIdField`` to set a
+lookup by the parent's external id (``Account.External_Id__c`` on Contact). A row's
+empty field leaves the field alone (on insert: null), ``#N/A`` sets it to null.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import dataclasses
+import io
+import logging
+import math
+import time
+from typing import Any
+
+from . import _pubsub_capture as changes
+from ._bulk import DELIMITERS
+from ._csv_values import coerce_csv, error_text
+from ._errors import ApiError
+from ._ingest import IngestJob
+from ._schema import FieldDef, Schema
+from ._state import EmulatorState
+
+__all__ = ["HeaderError", "Plan", "parse", "plan_columns", "run_job"]
+
+log = logging.getLogger(__name__)
+NULL = "#N/A"
+
+
+class HeaderError(Exception):
+    """The job's data cannot be processed at all; the message is the job's errorMessage."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Column:
+    """How one CSV column is written: to ``field``, or through ``relationship``."""
+
+    index: int
+    field: FieldDef
+    #: For ``Relationship.Field`` columns: the relationship name and the parent's field.
+    relationship: str | None = None
+    parent_field: str | None = None
+
+
+@dataclasses.dataclass
+class Plan:
+    """The columns of a job's header, resolved once for every row."""
+
+    columns: list[Column]
+    id_index: int | None
+    key_index: int | None
+    width: int
+
+
+def parse(job: IngestJob) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of the uploaded CSV, or HeaderError for data that cannot be read."""
+    if not job.data:
+        raise HeaderError("InvalidBatch : No data was uploaded for this job")
+    try:
+        text = job.data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise HeaderError("InvalidBatch : The data is not valid UTF-8") from None
+    first_break = text.find("\n")
+    if first_break > 0:
+        crlf = text[first_break - 1] == "\r"
+        if crlf != (job.line_ending == "CRLF"):
+            raise HeaderError(
+                "ClientInputError : LineEnding is invalid on user data. Current LineEnding "
+                f"setting is {job.line_ending}"
+            )
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=DELIMITERS[job.column_delimiter])
+    try:
+        header = next(reader)
+        rows = [row for row in reader if row]
+    except StopIteration:
+        raise HeaderError("InvalidBatch : No data was uploaded for this job") from None
+    except csv.Error as error:
+        raise HeaderError(f"InvalidBatch : Failed to parse CSV: {error}") from None
+    return header, rows
+
+
+def plan_columns(job: IngestJob, header: list[str], schema: Schema) -> Plan:
+    """Resolve every header column against the job's object (HeaderError if unknown)."""
+    sobject = job.table.sobject
+    columns: list[Column] = []
+    seen: set[str] = set()
+    id_index: int | None = None
+    key_index: int | None = None
+    for index, name in enumerate(header):
+        lowered = name.lower()
+        if lowered in seen:
+            raise HeaderError(f"InvalidBatch : Duplicate field name: {name}")
+        seen.add(lowered)
+        f = sobject.field(name)
+        if f is not None:
+            if f.type == "id":
+                id_index = index
+            else:
+                columns.append(Column(index, f))
+            if job.external_id is not None and f.name == job.external_id.name:
+                key_index = index
+            continue
+        relationship, dot, parent_name = name.partition(".")
+        reference = sobject.reference_by_relationship(relationship) if dot else None
+        if reference is not None and reference.relationship_name is not None:
+            parent = schema.get(reference.reference_to[0])
+            parent_field = None if parent is None else parent.field(parent_name)
+            if parent_field is not None and (parent_field.external_id or parent_field.type == "id"):
+                columns.append(
+                    Column(index, reference, reference.relationship_name, parent_field.name)
+                )
+                continue
+        raise HeaderError(f"InvalidBatch : Field name not found : {name}")
+    if job.external_id is not None and job.external_id.type == "id":
+        key_index = id_index
+    return Plan(columns, id_index, key_index, len(header))
+
+
+def row_body(plan: Plan, row: list[str]) -> dict[str, Any]:
+    """The record fields a CSV row sets (empty: untouched, ``#N/A``: null)."""
+    body: dict[str, Any] = {}
+    for column in plan.columns:
+        text = row[column.index]
+        if text == "":
+            continue
+        if column.relationship is None:
+            body[column.field.name] = None if text == NULL else text
+        elif text == NULL:
+            body[column.field.name] = None
+        else:
+            assert column.parent_field is not None
+            body[column.relationship] = {column.parent_field: text}
+    return body
+
+
+class ChunkWriter:
+    """Writes the rows of one chunk and records each row's outcome on the job."""
+
+    def __init__(self, state: EmulatorState, job: IngestJob, plan: Plan) -> None:
+        self.state = state
+        self.records = state.records
+        self.job = job
+        self.plan = plan
+        self.table = job.table
+        self.user_id = job.created_by_id
+        self.origin = changes.bulk_origin_of(job.api_version)
+
+    def write(self, start: int, rows: list[list[str]]) -> None:
+        job, plan = self.job, self.plan
+        transaction = changes.ChangeTransaction()
+        duplicates = self._duplicate_keys(rows)
+        for offset, row in enumerate(rows):
+            index = start + offset
+            known_id = ""
+            try:
+                if len(row) != plan.width:
+                    raise ApiError(
+                        400,
+                        "INVALID_FIELD",
+                        f"The row has {len(row)} fields where the header has {plan.width}",
+                        [],
+                    )
+                known_id, created = self._write_row(row, duplicates, transaction)
+            except ApiError as error:
+                job.failures[index] = (known_id or self._given_id(row), error_text(error))
+            else:
+                job.successes[index] = (known_id, "true" if created else "false")
+            job.processed += 1
+
+    def _given_id(self, row: list[str]) -> str:
+        """The sf__Id of a failed row: the id it names, if it names a record's."""
+        index = self.plan.id_index
+        if index is None or index >= len(row) or self.job.operation == "insert":
+            return ""
+        try:
+            table, row_number = self.records.locate_live(self.table, row[index])
+        except ApiError:
+            return ""
+        record_id: str = table.columns["Id"][row_number]
+        return record_id
+
+    def _duplicate_keys(self, rows: list[list[str]]) -> set[str]:
+        """External ids that occur more than once in the chunk (those rows all fail)."""
+        key_index = self.plan.key_index
+        if self.job.operation != "upsert" or key_index is None:
+            return set()
+        seen: set[str] = set()
+        duplicates: set[str] = set()
+        for row in rows:
+            if key_index < len(row) and row[key_index] not in ("", NULL):
+                key = row[key_index].casefold()
+                if key in seen:
+                    duplicates.add(key)
+                seen.add(key)
+        return duplicates
+
+    def _write_row(
+        self, row: list[str], duplicates: set[str], transaction: changes.ChangeTransaction
+    ) -> tuple[str, bool]:
+        """Write one row; (record id, created) or ApiError."""
+        operation, table, state = self.job.operation, self.table, self.state
+        records, plan = self.records, self.plan
+        if operation in ("delete", "hardDelete"):
+            table, row_number = records.locate_live(table, self._id_of(row))
+            records.delete(table, row_number, hard=operation == "hardDelete")
+            changes.deleted(state, table, row_number, self.user_id, self.origin, transaction)
+            record_id: str = table.columns["Id"][row_number]
+            return record_id, False
+        body = row_body(plan, row)
+        if operation == "insert":
+            if plan.id_index is not None and row[plan.id_index] not in ("", NULL):
+                raise ApiError(400, "INVALID_FIELD", "cannot specify Id in an insert call", [])
+            record_id = records.create(table, body, self.user_id, coerce_csv)
+            changes.created(state, table, record_id, self.user_id, self.origin, transaction)
+            return record_id, True
+        if operation == "update":
+            table, row_number = records.locate_live(table, self._id_of(row))
+            before = changes.snapshot(state, table, row_number)
+            records.update(table, row_number, body, self.user_id, coerce_csv)
+            changes.updated(
+                state, table, row_number, before, self.user_id, self.origin, transaction
+            )
+            record_id = table.columns["Id"][row_number]
+            return record_id, False
+        return self._upsert(row, body, duplicates, transaction)
+
+    def _upsert(
+        self,
+        row: list[str],
+        body: dict[str, Any],
+        duplicates: set[str],
+        transaction: changes.ChangeTransaction,
+    ) -> tuple[str, bool]:
+        f = self.job.external_id
+        assert f is not None
+        table, records, state = self.table, self.records, self.state
+        index = self.plan.key_index
+        key = "" if index is None else row[index]
+        if key == NULL:
+            key = ""
+        if not key and f.type != "id":
+            raise ApiError(400, "MISSING_ARGUMENT", f"{f.name} not specified", [f.name])
+        if key.casefold() in duplicates:
+            raise ApiError(
+                400, "DUPLICATE_VALUE", f"Duplicate external id specified: {key}", [f.name]
+            )
+        if not key:  # upsert on Id without an id: a plain insert
+            record_id = records.create(table, body, self.user_id, coerce_csv)
+            changes.created(state, table, record_id, self.user_id, self.origin, transaction)
+            return record_id, True
+        existing = records.find_external(table, f, key)
+        before = None if existing is None else changes.snapshot(state, table, existing)
+        body.pop(f.name, None)
+        created, record_id = records.upsert(table, f, key, body, self.user_id, coerce_csv)
+        if created:
+            changes.created(state, table, record_id, self.user_id, self.origin, transaction)
+        else:
+            assert existing is not None
+            changes.updated(state, table, existing, before, self.user_id, self.origin, transaction)
+        return record_id, created
+
+    def _id_of(self, row: list[str]) -> str:
+        index = self.plan.id_index
+        value = "" if index is None else row[index]
+        if value in ("", NULL):
+            verb = "update" if self.job.operation == "update" else "delete"
+            raise ApiError(400, "MISSING_ARGUMENT", f"Id not specified in an {verb} call", [])
+        return value
+
+
+async def run_job(state: EmulatorState, job: IngestJob) -> None:
+    """Process an ``UploadComplete`` job until it is complete, failed or aborted."""
+    config = state.config
+    delay = max(0.0, config.bulk_job_delay)
+    chunk_size = config.bulk_ingest_chunk_size
+    start = time.monotonic()
+    queued = delay / 4
+    await asyncio.sleep(queued)
+    if job.state != "UploadComplete":
+        return  # aborted while queued
+    job.started_at = time.time()
+    job.set_state("InProgress")
+    try:
+        header, rows = parse(job)
+        job.header, job.rows = header, rows
+        writer = ChunkWriter(state, job, plan_columns(job, header, state.schema))
+    except HeaderError as error:
+        job.error_message = str(error)
+        job.set_state("Failed")
+        return
+    chunks = max(1, math.ceil(len(rows) / chunk_size))
+    try:
+        for number in range(chunks):
+            due = start + queued + (delay - queued) * number / chunks
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            if job.state != "InProgress":
+                return  # aborted between chunks
+            first = number * chunk_size
+            writer.write(first, rows[first : first + chunk_size])
+            state.bulk_batches_used += 1
+            job.touch()
+        await asyncio.sleep(max(0.0, start + delay - time.monotonic()))
+    except Exception:  # a bug here must not leave the job InProgress forever
+        log.exception("ingest job %s failed", job.id)
+        job.error_message = "InternalServerError : An unexpected error occurred"
+        job.set_state("Failed")
+        return
+    if job.state == "InProgress":
+        job.set_state("JobComplete")
