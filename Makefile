@@ -29,6 +29,10 @@ export PATH := $(CURDIR)/$(BIN):$(CURDIR)/$(VENV)/node/node_modules/.bin:$(PATH)
 EDITABLE := HATCH_JUPYTER_BUILDER_SKIP_NPM=1 $(PIP) install --progress-bar on --no-build-isolation -e
 
 step = @printf '\n==> %s\n' "$(1)"
+# Put before a command that can be silent for a minute (yarn's link step, the TypeScript
+# compiler): while it runs, a line every 20 s says it is still at work.
+busy = ( s=0; while sleep 1; do s=$$((s+1)); if [ $$((s % 20)) -eq 0 ]; then \
+	echo "    ... still working ($${s} s)"; fi; done ) & trap 'kill $$! 2>/dev/null' EXIT;
 
 .PHONY: demo test lint typecheck pytest bench protos clean
 
@@ -38,16 +42,21 @@ $(BIN)/python:
 	$(PIP) install --quiet --upgrade pip
 
 # JupyterLab comes first: it brings jlpm (and the `jupyter labextension` builder) that the
-# extension's build needs; hatchling and hatch-jupyter-builder build the editable package.
+# extension's build needs; hatchling, editables and hatch-jupyter-builder build the
+# editable package.
 $(BUILD_TOOLS): pyproject.toml | $(BIN)/python
 	$(call step,Installing JupyterLab and the build tools into $(VENV))
-	$(PIP) install --progress-bar on "jupyterlab>=4.1,<5" "hatch-jupyter-builder>=0.9" "hatchling>=1.21"
+	$(PIP) install --progress-bar on "jupyterlab>=4.1,<5" "hatch-jupyter-builder>=0.9" \
+		"hatchling>=1.21" "editables>=0.5"
 	touch $@
 
 # The JupyterLab extension, from TypeScript (needs Node.js); rebuilt when its sources change.
+# yarn's "not in the cache, will be fetched" line per package is left out; all else shows.
 $(LABEXT): $(LABEXT_SOURCES) | $(BUILD_TOOLS)
-	$(call step,Building the JupyterLab extension from labextension/ (about a minute the first time))
-	cd labextension && jlpm install && jlpm build
+	$(call step,JupyterLab extension: fetching and linking its npm packages (a minute the first time))
+	$(busy) cd labextension && jlpm install | sed -u '/YN0013/d'
+	$(call step,JupyterLab extension: compiling the TypeScript and bundling (about a minute))
+	$(busy) cd labextension && jlpm build
 	touch $@
 
 $(DEMO_STAMP): pyproject.toml $(BUILD_TOOLS) | $(LABEXT)
