@@ -81,6 +81,9 @@ class IngestJob:
     started_at: float | None = None
     finished_at: float | None = None
     task: asyncio.Task[None] | None = None
+    #: Held while a chunk is written: an abort waits for it, so that once a job says
+    #: Aborted its result files no longer change (Salesforce finishes started batches).
+    chunk_lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
 
     @property
     def object(self) -> str:
@@ -161,15 +164,20 @@ class IngestJob:
         return items
 
     def result_file(self, kind: str, shuffle: bool) -> str:
-        """``successfulResults``, ``failedResults`` or ``unprocessedrecords`` as CSV text."""
-        delimiter = DELIMITERS[self.column_delimiter]
-        line_ending = LINE_ENDINGS[self.line_ending]
+        """``successfulResults``, ``failedResults`` or ``unprocessedrecords`` as CSV text
+        (call ``result_rows`` on the loop and ``render_result`` anywhere, for a job that is
+        still being written)."""
+        return self.render_result(*self.result_rows(kind, shuffle))
+
+    def result_rows(self, kind: str, shuffle: bool) -> tuple[list[str], list[list[str]] | str]:
+        """(header, rows) of a result file as they stand (the raw upload for the
+        unprocessed records of data that could never be read)."""
         if kind == "unprocessedrecords":
             if self.header is None:  # never parsed: the upload as it came
-                return (self.data or b"").decode("utf-8", "replace")
+                return [], (self.data or b"").decode("utf-8", "replace")
             done = self.successes.keys() | self.failures.keys()
             left = [row for index, row in enumerate(self.rows) if index not in done]
-            return render_csv_file(self.header, left, delimiter, line_ending)
+            return self.header, left
         header = list(self.header or [])
         if kind == "successfulResults":
             columns = ["sf__Id", "sf__Created"]
@@ -178,8 +186,13 @@ class IngestJob:
             columns = ["sf__Id", "sf__Error"]
             outcomes = self.failures
         rows = [[*outcome, *self.rows[index]] for index, outcome in sorted(outcomes.items())]
-        rows = self._ordered(rows, kind, shuffle)
-        return render_csv_file(columns + header, rows, delimiter, line_ending)
+        return columns + header, self._ordered(rows, kind, shuffle)
+
+    def render_result(self, header: list[str], rows: list[list[str]] | str) -> str:
+        if isinstance(rows, str):
+            return rows
+        delimiter = DELIMITERS[self.column_delimiter]
+        return render_csv_file(header, rows, delimiter, LINE_ENDINGS[self.line_ending])
 
 
 def render_csv_file(

@@ -39,6 +39,8 @@ __all__ = ["HeaderError", "Plan", "parse", "plan_columns", "run_job"]
 
 log = logging.getLogger(__name__)
 NULL = "#N/A"
+#: Rows written between two chances for the loop to serve other requests.
+SLICE = 200
 
 
 class HeaderError(Exception):
@@ -158,11 +160,19 @@ class ChunkWriter:
         self.table = job.table
         self.user_id = job.created_by_id
         self.origin = changes.bulk_origin_of(job.api_version)
+        self.capturing = False
+        self.transaction = changes.ChangeTransaction()
+        self.duplicates: set[str] = set()
+
+    def start_chunk(self, rows: list[list[str]]) -> None:
+        """A chunk begins: one transaction for its change events, its duplicate keys."""
+        self.capturing = changes.capturing(self.state)
+        self.transaction = changes.ChangeTransaction()
+        self.duplicates = self._duplicate_keys(rows)
 
     def write(self, start: int, rows: list[list[str]]) -> None:
+        """Write rows ``start``, ``start + 1``... of the job (part of the current chunk)."""
         job, plan = self.job, self.plan
-        transaction = changes.ChangeTransaction()
-        duplicates = self._duplicate_keys(rows)
         for offset, row in enumerate(rows):
             index = start + offset
             known_id = ""
@@ -174,7 +184,7 @@ class ChunkWriter:
                         f"The row has {len(row)} fields where the header has {plan.width}",
                         [],
                     )
-                known_id, created = self._write_row(row, duplicates, transaction)
+                known_id, created = self._write_row(row)
             except ApiError as error:
                 job.failures[index] = (known_id or self._given_id(row), error_text(error))
             else:
@@ -208,70 +218,70 @@ class ChunkWriter:
                 seen.add(key)
         return duplicates
 
-    def _write_row(
-        self, row: list[str], duplicates: set[str], transaction: changes.ChangeTransaction
-    ) -> tuple[str, bool]:
+    def _write_row(self, row: list[str]) -> tuple[str, bool]:
         """Write one row; (record id, created) or ApiError."""
-        operation, table, state = self.job.operation, self.table, self.state
-        records, plan = self.records, self.plan
+        operation, table, records, plan = self.job.operation, self.table, self.records, self.plan
         if operation in ("delete", "hardDelete"):
             table, row_number = records.locate_live(table, self._id_of(row))
             records.delete(table, row_number, hard=operation == "hardDelete")
-            changes.deleted(state, table, row_number, self.user_id, self.origin, transaction)
+            if self.capturing:
+                changes.deleted(
+                    self.state, table, row_number, self.user_id, self.origin, self.transaction
+                )
             record_id: str = table.columns["Id"][row_number]
             return record_id, False
         body = row_body(plan, row)
         if operation == "insert":
             if plan.id_index is not None and row[plan.id_index] not in ("", NULL):
                 raise ApiError(400, "INVALID_FIELD", "cannot specify Id in an insert call", [])
-            record_id = records.create(table, body, self.user_id, coerce_csv)
-            changes.created(state, table, record_id, self.user_id, self.origin, transaction)
-            return record_id, True
+            return self._create(body), True
         if operation == "update":
             table, row_number = records.locate_live(table, self._id_of(row))
-            before = changes.snapshot(state, table, row_number)
-            records.update(table, row_number, body, self.user_id, coerce_csv)
-            changes.updated(
-                state, table, row_number, before, self.user_id, self.origin, transaction
-            )
-            record_id = table.columns["Id"][row_number]
-            return record_id, False
-        return self._upsert(row, body, duplicates, transaction)
+            return self._update(row_number, body), False
+        return self._upsert(row, body)
 
-    def _upsert(
-        self,
-        row: list[str],
-        body: dict[str, Any],
-        duplicates: set[str],
-        transaction: changes.ChangeTransaction,
-    ) -> tuple[str, bool]:
+    def _create(self, body: dict[str, Any]) -> str:
+        record_id = self.records.create(self.table, body, self.user_id, coerce_csv)
+        if self.capturing:
+            changes.created(
+                self.state, self.table, record_id, self.user_id, self.origin, self.transaction
+            )
+        return record_id
+
+    def _update(self, row_number: int, body: dict[str, Any]) -> str:
+        state, table = self.state, self.table
+        before = changes.snapshot(state, table, row_number) if self.capturing else None
+        self.records.update(table, row_number, body, self.user_id, coerce_csv)
+        if self.capturing:
+            changes.updated(
+                state, table, row_number, before, self.user_id, self.origin, self.transaction
+            )
+        record_id: str = table.columns["Id"][row_number]
+        return record_id
+
+    def _upsert(self, row: list[str], body: dict[str, Any]) -> tuple[str, bool]:
         f = self.job.external_id
         assert f is not None
-        table, records, state = self.table, self.records, self.state
         index = self.plan.key_index
         key = "" if index is None else row[index]
         if key == NULL:
             key = ""
         if not key and f.type != "id":
             raise ApiError(400, "MISSING_ARGUMENT", f"{f.name} not specified", [f.name])
-        if key.casefold() in duplicates:
+        if key.casefold() in self.duplicates:
             raise ApiError(
                 400, "DUPLICATE_VALUE", f"Duplicate external id specified: {key}", [f.name]
             )
         if not key:  # upsert on Id without an id: a plain insert
-            record_id = records.create(table, body, self.user_id, coerce_csv)
-            changes.created(state, table, record_id, self.user_id, self.origin, transaction)
-            return record_id, True
-        existing = records.find_external(table, f, key)
-        before = None if existing is None else changes.snapshot(state, table, existing)
-        body.pop(f.name, None)
-        created, record_id = records.upsert(table, f, key, body, self.user_id, coerce_csv)
-        if created:
-            changes.created(state, table, record_id, self.user_id, self.origin, transaction)
-        else:
-            assert existing is not None
-            changes.updated(state, table, existing, before, self.user_id, self.origin, transaction)
-        return record_id, created
+            return self._create(body), True
+        existing = self.records.find_external(self.table, f, key)
+        if existing is not None:
+            body.pop(f.name, None)
+            return self._update(existing, body), False
+        if f.type == "id":
+            raise ApiError(400, "NOT_FOUND", f"Provided Id does not exist: {key}", [])
+        body[f.name] = key
+        return self._create(body), True
 
     def _id_of(self, row: list[str]) -> str:
         index = self.plan.id_index
@@ -310,7 +320,13 @@ async def run_job(state: EmulatorState, job: IngestJob) -> None:
             if job.state != "InProgress":
                 return  # aborted between chunks
             first = number * chunk_size
-            writer.write(first, rows[first : first + chunk_size])
+            chunk = rows[first : first + chunk_size]
+            async with job.chunk_lock:  # an abort waits for the chunk being written
+                writer.start_chunk(chunk)
+                for offset in range(0, len(chunk), SLICE):
+                    # The loop serves other requests between slices of a chunk.
+                    writer.write(first + offset, chunk[offset : offset + SLICE])
+                    await asyncio.sleep(0)
             state.bulk_batches_used += 1
             job.touch()
         await asyncio.sleep(max(0.0, start + delay - time.monotonic()))

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ChangeTransaction",
     "bulk_origin_of",
+    "capturing",
     "created",
     "deleted",
     "origin_of",
@@ -55,6 +56,11 @@ class ChangeTransaction:
 
 def _schema(bus: EventBus, table: Table) -> EventSchema | None:
     return bus.change_schemas.get(table.sobject.name.lower())
+
+
+def capturing(state: EmulatorState) -> bool:
+    """Whether writes emit change events at all (a bulk writer asks once per chunk)."""
+    return bus_of(state) is not None
 
 
 def snapshot(state: EmulatorState, table: Table, row: int) -> Snapshot | None:

@@ -268,9 +268,8 @@ class RecordService:
             values[f.name] = value
         missing = [
             f.name
-            for f in sobject.fields
-            if f.required_on_create
-            and (values.get(f.name) is None if creating or f.name in values else False)
+            for f in sobject.required_fields
+            if (values.get(f.name) is None if creating or f.name in values else False)
         ]
         if missing:
             raise ApiError(

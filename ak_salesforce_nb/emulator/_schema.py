@@ -104,6 +104,8 @@ class SObjectDef:
     child_relationships: list[ChildRelationship] = dataclasses.field(default_factory=list)
 
     def __post_init__(self) -> None:
+        #: The fields a create must set (checked for every record written).
+        self.required_fields = tuple(f for f in self.fields if f.required_on_create)
         self._by_lower = {f.name.lower(): f for f in self.fields}
         self._by_relationship = {
             f.relationship_name.lower(): f for f in self.fields if f.relationship_name

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import math
 import re
+import time
 from typing import Any
 
 from ._schema import FieldDef
@@ -38,8 +39,19 @@ def format_datetime(moment: datetime.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
 
 
+_now_memo: list[Any] = [-1, ""]  # (milliseconds since the epoch, its text)
+
+
 def now_datetime() -> str:
-    return format_datetime(datetime.datetime.now(UTC))
+    """The current moment as Salesforce writes it (formatted once per millisecond: a bulk
+    job stamps thousands of records with the same text)."""
+    millis = time.time_ns() // 1_000_000
+    if millis != _now_memo[0]:
+        seconds, rest = divmod(millis, 1000)
+        moment = datetime.datetime.fromtimestamp(seconds, UTC).replace(microsecond=rest * 1000)
+        _now_memo[:] = [millis, format_datetime(moment)]
+    text: str = _now_memo[1]
+    return text
 
 
 def parse_datetime(text: str) -> datetime.datetime | None:

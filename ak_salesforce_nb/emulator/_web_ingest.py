@@ -61,7 +61,7 @@ class IngestJobHandler(_IngestBase):
     def get(self, version: str, job_id: str) -> None:
         self.send_json(self.job(version, job_id).info())
 
-    def patch(self, version: str, job_id: str) -> None:
+    async def patch(self, version: str, job_id: str) -> None:
         job = self.job(version, job_id)
         body = self.json_body()
         wanted = body.get("state") if isinstance(body, dict) else None
@@ -70,7 +70,8 @@ class IngestJobHandler(_IngestBase):
             ingest.close(job.id)
             job.task = asyncio.get_running_loop().create_task(run_job(self.state, job))
         elif wanted == "Aborted":
-            ingest.abort(job.id)
+            async with job.chunk_lock:  # the chunk being written completes first
+                ingest.abort(job.id)
         else:
             raise invalid_state(f"Invalid state: {wanted}; use UploadComplete or Aborted")
         self.send_json(job.brief())
@@ -96,7 +97,7 @@ class IngestBatchesHandler(_IngestBase):
 class IngestResultsHandler(_IngestBase):
     """``successfulResults``, ``failedResults`` and ``unprocessedrecords`` as CSV."""
 
-    def get(self, version: str, job_id: str, kind: str) -> None:
+    async def get(self, version: str, job_id: str, kind: str) -> None:
         job = self.job(version, job_id)
         if job.state == "Open":
             raise invalid_state("Results are available once the job's upload is complete")
@@ -105,6 +106,9 @@ class IngestResultsHandler(_IngestBase):
             "failedresults": "failedResults",
             "unprocessedrecords": "unprocessedrecords",
         }[kind.lower()]
-        text = job.result_file(canonical, self.state.config.shuffle_results)
+        header, rows = job.result_rows(canonical, self.state.config.shuffle_results)
+        # Rendering 100,000 rows takes a while: off the loop, which keeps serving polls.
+        loop = asyncio.get_running_loop()
+        text = await loop.run_in_executor(None, job.render_result, header, rows)
         self.set_header("Content-Type", "text/csv")
         self.finish(text.encode("utf-8"))
