@@ -235,8 +235,8 @@ class Collections:
                         raise ApiError(
                             400, "MISSING_ARGUMENT", "Id not specified in an update call", []
                         )
+                    outcome.id = self.records.known_id(table, record_id)
                     table, row = self.records.locate_live(table, record_id)
-                    outcome.id = table.columns["Id"][row]
                     before = changes.snapshot(self.state, table, row)
                     self.records.update(table, row, fields, self.user_id)
                 except BodyError:
@@ -286,6 +286,8 @@ class Collections:
                             [f.name],
                         )
                     existing = None if not key else self.records.find_external(table, f, key)
+                    if existing is not None:
+                        outcome.id = table.columns["Id"][existing]
                     before = (
                         None if existing is None else changes.snapshot(self.state, table, existing)
                     )
@@ -344,8 +346,8 @@ class Collections:
             for record_id in ids:
                 outcome = Outcome()
                 try:
+                    outcome.id = self.records.known_id(None, record_id)
                     table, row = self.records.locate_live(None, record_id)
-                    outcome.id = table.columns["Id"][row]
                     self.records.delete(table, row)
                 except ApiError as error:
                     outcome.error = error

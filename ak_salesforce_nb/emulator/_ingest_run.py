@@ -163,6 +163,8 @@ class ChunkWriter:
         self.capturing = False
         self.transaction = changes.ChangeTransaction()
         self.duplicates: set[str] = set()
+        #: The id of the record the current row writes to, once known (its sf__Id).
+        self.current_id = ""
 
     def start_chunk(self, rows: list[list[str]]) -> None:
         """A chunk begins: one transaction for its change events, its duplicate keys."""
@@ -175,7 +177,7 @@ class ChunkWriter:
         job, plan = self.job, self.plan
         for offset, row in enumerate(rows):
             index = start + offset
-            known_id = ""
+            known_id = self.current_id = ""
             try:
                 if len(row) != plan.width:
                     raise ApiError(
@@ -186,7 +188,8 @@ class ChunkWriter:
                     )
                 known_id, created = self._write_row(row)
             except ApiError as error:
-                job.failures[index] = (known_id or self._given_id(row), error_text(error))
+                known_id = self.current_id or self._given_id(row)
+                job.failures[index] = (known_id, error_text(error))
             else:
                 job.successes[index] = (known_id, "true" if created else "false")
             job.processed += 1
@@ -196,12 +199,7 @@ class ChunkWriter:
         index = self.plan.id_index
         if index is None or index >= len(row) or self.job.operation == "insert":
             return ""
-        try:
-            table, row_number = self.records.locate_live(self.table, row[index])
-        except ApiError:
-            return ""
-        record_id: str = table.columns["Id"][row_number]
-        return record_id
+        return self.records.known_id(self.table, row[index]) or ""
 
     def _duplicate_keys(self, rows: list[list[str]]) -> set[str]:
         """External ids that occur more than once in the chunk (those rows all fail)."""
@@ -250,6 +248,7 @@ class ChunkWriter:
 
     def _update(self, row_number: int, body: dict[str, Any]) -> str:
         state, table = self.state, self.table
+        self.current_id = table.columns["Id"][row_number]
         before = changes.snapshot(state, table, row_number) if self.capturing else None
         self.records.update(table, row_number, body, self.user_id, coerce_csv)
         if self.capturing:

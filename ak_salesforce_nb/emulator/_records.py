@@ -121,6 +121,15 @@ class RecordService:
             raise ApiError(400, "ENTITY_IS_DELETED", "entity is deleted", [])
         return owner, row
 
+    def known_id(self, table: Table | None, value: Any) -> str | None:
+        """The 18-character id of the record (live or deleted) a value names, if any."""
+        id15 = to15(value) if isinstance(value, str) else None
+        owner = None if id15 is None else self.store.table_for_id(id15)
+        if owner is None or id15 is None or (table is not None and owner is not table):
+            return None
+        row = owner.index.get(id15)
+        return None if row is None else str(owner.columns["Id"][row])
+
     def external_field(self, table: Table, field_name: str) -> FieldDef:
         f = table.sobject.field(field_name)
         if f is None or not (f.external_id or f.type == "id"):

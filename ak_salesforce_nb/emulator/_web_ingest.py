@@ -7,6 +7,7 @@ import asyncio
 from ._errors import ApiError, not_found
 from ._ingest import IngestJob, invalid_state
 from ._ingest_run import run_job
+from ._schema import FieldDef
 from ._store import Table
 from ._web_base import ApiHandler
 
@@ -36,11 +37,20 @@ class IngestJobsHandler(_IngestBase):
 
     def post(self, version: str) -> None:
         self.check_version(version)
-        records = self.state.records
         job = self.state.ingest.create(
-            self.json_body(), version, self.user_id, self._table_of, records.external_field
+            self.json_body(), version, self.user_id, self._table_of, self._external_field
         )
         self.send_json(job.brief())
+
+    def _external_field(self, table: Table, name: str) -> FieldDef:
+        f = table.sobject.field(name)
+        if f is None or not (f.external_id or f.type == "id"):
+            raise ApiError(
+                400,
+                "INVALIDJOB",
+                f"The field {name} is not an External ID or indexed field for {table.sobject.name}",
+            )
+        return f
 
     def _table_of(self, name: str) -> Table:
         table = self.state.store.table(name)

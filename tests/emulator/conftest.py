@@ -14,10 +14,21 @@ from typing import Any
 
 import httpx
 import pytest
+import requests
+from authlib.integrations.requests_client import OAuth2Session
+from simple_salesforce.api import Salesforce
 
 from ak_salesforce_nb.emulator import EmulatorConfig, RunningEmulator, start_emulator
 
-from .helpers import VERSION, get_token, http_client
+from .helpers import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    REDIRECT_URI,
+    VERSION,
+    browser_code,
+    get_token,
+    http_client,
+)
 
 
 @pytest.fixture(scope="session")
@@ -81,3 +92,61 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Pat
     from ak_salesforce_nb.emulator._tls import write_test_certificates
 
     return write_test_certificates(tmp_path_factory.mktemp("tls"))
+
+
+# -- clients nobody here wrote (simple-salesforce, authlib): a TLS emulator per module
+
+
+@pytest.fixture(scope="module")
+def tls_emulator(tls_files: tuple[Path, Path, Path]) -> Iterator[RunningEmulator]:
+    _, cert, key = tls_files
+    config = EmulatorConfig(
+        accounts=1000,
+        seed=11,
+        tls_certfile=str(cert),
+        tls_keyfile=str(key),
+        bulk_job_delay=0.1,
+    )
+    with start_emulator(config) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="module")
+def https(tls_files: tuple[Path, Path, Path]) -> Iterator[requests.Session]:
+    session = requests.Session()
+    session.verify = str(tls_files[0])
+    # requests lets REQUESTS_CA_BUNDLE (set on many machines) override session.verify;
+    # the emulator is on loopback, so ignore the environment (proxies included).
+    session.trust_env = False
+    yield session
+    session.close()
+
+
+@pytest.fixture(scope="module")
+def sf(tls_emulator: RunningEmulator, https: requests.Session) -> Any:
+    """simple-salesforce with a session id from a real code flow (login + consent pages)."""
+    oauth = OAuth2Session(
+        CLIENT_ID,
+        CLIENT_SECRET,
+        scope="api refresh_token",
+        redirect_uri=REDIRECT_URI,
+        code_challenge_method="S256",
+    )
+    oauth.verify, oauth.trust_env = https.verify, False
+    verifier = "v" * 150  # longer than RFC 7636 allows, as jsforce sends
+    url, _ = oauth.create_authorization_url(
+        f"{tls_emulator.url}/services/oauth2/authorize", code_verifier=verifier
+    )
+    callback = browser_code(https, url)
+    token = oauth.fetch_token(
+        f"{tls_emulator.url}/services/oauth2/token",
+        authorization_response=callback,
+        code_verifier=verifier,
+    )
+    oauth.close()
+    return Salesforce(
+        session_id=token["access_token"],
+        instance_url=token["instance_url"],
+        version="66.0",
+        session=https,
+    )

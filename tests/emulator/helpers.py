@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import requests
 
 from ak_salesforce_nb.emulator import RunningEmulator
 
@@ -118,3 +119,31 @@ def get_token_from(client: httpx.Client, **overrides: str) -> dict[str, Any]:
     assert exchanged.status_code == 200, exchanged.text
     token: dict[str, Any] = exchanged.json()
     return token
+
+
+def browser_code(https: requests.Session, authorize_url: str) -> str:
+    """Log in and approve on the emulator's pages (as a user would); return the callback URL."""
+    page = https.get(authorize_url, allow_redirects=False)
+    if page.status_code == 302:  # already logged in and approved in this browser session
+        return str(page.headers["Location"])
+    assert page.status_code == 200 and 'id="Login"' in page.text
+    base = f"{urlsplit(authorize_url).scheme}://{urlsplit(authorize_url).netloc}"
+    answer = https.post(
+        base + "/login",
+        data={
+            "pending": hidden_pending(page.text),
+            "username": "ada@example.com",
+            "password": "demo",
+        },
+        allow_redirects=False,
+    )
+    if answer.status_code == 200:
+        answer = https.post(
+            base + "/consent",
+            data={"pending": hidden_pending(answer.text), "decision": "allow"},
+            allow_redirects=False,
+        )
+    assert answer.status_code == 302
+    location: str = answer.headers["Location"]
+    assert location.startswith(REDIRECT_URI)
+    return location
