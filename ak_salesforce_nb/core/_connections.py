@@ -31,6 +31,7 @@ __all__ = [
     "MAX_SECRET_LENGTH",
     "SETTINGS_KEYS",
     "ConnectionDefaults",
+    "PresetLocked",
     "begin_authorization",
     "configure_connection",
     "revocation_request",
@@ -85,6 +86,48 @@ class ConnectionDefaults:
 DEFAULTS = ConnectionDefaults()
 
 
+class PresetLocked(ConfigurationError):
+    """A change to the app fields of a connection the administrator set up (a preset).
+
+    A `ConfigurationError`, so whoever handles bad settings handles it; the REST API
+    answers it with 409 Conflict rather than 400: the request is well formed, the
+    connection is just not the user's to change.
+    """
+
+    def __init__(self, name: str, fields: list[str]) -> None:
+        super().__init__(
+            f"The connection {name!r} was set up by your administrator, so its "
+            f"{', '.join(fields)} cannot be changed here. Click Authorize to connect "
+            "with it; to change the app, ask your administrator."
+        )
+        self.name = name
+        self.fields = fields
+
+
+def _refuse_preset_changes(
+    record: ConnectionRecord, payload: Mapping[str, Any], defaults: ConnectionDefaults
+) -> None:
+    """Raise `PresetLocked` naming each app field `payload` would change on the preset
+    `record`. Sending a preset's own values back (a form that submits everything) is
+    no change; any secret is one, the administrator's secret is never the user's."""
+    changed: list[str] = []
+    client_id = payload.get("client_id")
+    if client_id and validate_client_id(client_id) != record.client_id:
+        changed.append(SETTINGS_KEYS["client_id"])
+    if payload.get("client_secret"):
+        changed.append(SETTINGS_KEYS["client_secret"])
+    login_url = payload.get("login_url")
+    if login_url and check_login_url(login_url, defaults.allowed_login_hosts) != record.login_url:
+        changed.append(SETTINGS_KEYS["login_url"])
+    scopes = payload.get("scopes")
+    if scopes and (
+        _text_length(scopes) > MAX_SCOPES_LENGTH or normalize_scopes(scopes) != record.scopes
+    ):
+        changed.append(SETTINGS_KEYS["scopes"])
+    if changed:
+        raise PresetLocked(record.name, changed)
+
+
 def configure_connection(
     store: ConnectionStore,
     name: str,
@@ -100,6 +143,9 @@ def configure_connection(
     entered for one host is never sent to another, so the store forgets it (and the
     tokens) then. `defaults` is the server's configuration; without it (the kernel's
     connect form) the settings the server exported to its kernels apply.
+
+    A preset connection (set up by the administrator) is never changed here: a payload
+    that would change it raises `PresetLocked`, one that repeats its values returns it.
     """
     if defaults is None:
         defaults = ConnectionDefaults.from_environment()
@@ -115,6 +161,9 @@ def configure_connection(
     for key, what in SETTINGS_KEYS.items():
         check_text(payload.get(key), what)
     existing = store.find_connection(name)
+    if existing is not None and existing.preset:
+        _refuse_preset_changes(existing, payload, defaults)
+        return existing
     client_id = validate_client_id(payload.get("client_id"))
     secret = payload.get("client_secret")
     if secret is not None and not isinstance(secret, str):
@@ -147,9 +196,10 @@ def begin_authorization(
     store: ConnectionStore, name: str, *, redirect_uri: str = "", ttl: float = STATE_TTL_SECONDS
 ) -> PendingAuthorization:
     """A new single-use sign-in state (with its PKCE verifier) for the connection `name`,
-    valid for `ttl` seconds."""
+    valid for `ttl` seconds. A preset without a secret is a public client (PKCE only)
+    and needs none."""
     record = store.get_connection(name)
-    if record.state == "not_configured" or not record.has_client_secret:
+    if not record.client_id or not (record.has_client_secret or record.preset):
         raise ConfigurationError(
             f"The connection {name!r} needs a Client ID and Client Secret before it can "
             "be authorized."

@@ -13,11 +13,13 @@ nothing else in the package or its tests spells a variable's name.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
+from typing import Any
 
 from ._constants import (
     DEFAULT_API_VERSION,
@@ -38,6 +40,7 @@ __all__ = [
     "ENV_DEMO_LOGIN_URL",
     "ENV_KEYRING",
     "ENV_LABEXTENSION",
+    "ENV_PRESETS",
     "ENV_PUBLIC_URL",
     "ENV_PUBSUB_CA",
     "ENV_PUBSUB_ENDPOINT",
@@ -54,6 +57,7 @@ __all__ = [
     "export_server_settings",
     "has_labextension",
     "keyring_enabled",
+    "presets",
     "public_url",
     "server_url",
     "state_ttl",
@@ -104,6 +108,11 @@ ENV_DEMO_LOGIN_URL = "AK_SALESFORCE_NB_DEMO_LOGIN_URL"
 ENV_PUBSUB_ENDPOINT = "AK_SALESFORCE_NB_PUBSUB_ENDPOINT"
 #: A PEM file of extra CA certificates for the Pub/Sub API (a TLS-inspecting proxy).
 ENV_PUBSUB_CA = "AK_SALESFORCE_NB_PUBSUB_CA"
+#: Connections an administrator sets up for every user of a server, as JSON: the same
+#: object as ``c.SalesforceOAuth.presets`` (``{"prod": {"client_id": …, "login_url": …,
+#: "scopes": …, "client_secret_file": …}}``). Read by the server extension when it loads;
+#: a preset in its configuration wins over one of the same name here.
+ENV_PRESETS = "AK_SALESFORCE_NB_PRESETS"
 
 _VERSION = re.compile(r"^v?(\d{2,3}\.\d)$")
 
@@ -210,6 +219,29 @@ def server_url(environ: Mapping[str, str] | None = None) -> str:
     """The server's own URL with its base URL (``http://localhost:8888/``), or ``""``."""
     url = _env(environ).get(ENV_SERVER_URL, "").strip()
     return url if url.startswith(("http://", "https://")) else ""
+
+
+def presets(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The presets an administrator put in the environment (`ENV_PRESETS`), unchecked
+    (the server checks them as it checks its configuration); `{}` when unset. Raises
+    `ConfigurationError` when the variable is not a JSON object: an administrator's
+    mistake is said when the server starts, not ignored."""
+    text = _env(environ).get(ENV_PRESETS, "").strip()
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(
+            f"{ENV_PRESETS} is not valid JSON ({exc.msg} at character {exc.pos}); it must "
+            'be an object such as {"prod": {"client_id": "…", "login_url": "…"}}.'
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigurationError(
+            f"{ENV_PRESETS} must be a JSON object of connections by name, not "
+            f"{type(data).__name__}."
+        )
+    return data
 
 
 def allowed_login_hosts(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:

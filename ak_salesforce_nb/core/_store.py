@@ -16,7 +16,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -37,14 +37,17 @@ from ._secrets import SecretBox, check_private, load_or_create_key
 from ._validation import validate_connection_name
 
 __all__ = [
+    "CHECK_OUTCOMES",
+    "CheckClaim",
     "ConnectionRecord",
     "ConnectionStore",
     "PendingAuthorization",
+    "PresetSettings",
     "StoredTokens",
     "default_store_path",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _T = TypeVar("_T")
 
 # Each entry upgrades the schema from its index to index + 1.
@@ -107,7 +110,27 @@ _MIGRATIONS: list[str] = [
         PRIMARY KEY (name, topic)
     );
     """,
+    # 3 -> 4: connections an administrator configured (their app fields are not the
+    # user's to change), and the last background check of each connection against
+    # Salesforce, shared by every process so that many views check once.
+    """
+    ALTER TABLE connections ADD COLUMN preset INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE IF NOT EXISTS checks (
+        name TEXT PRIMARY KEY REFERENCES connections(name) ON DELETE CASCADE,
+        outcome TEXT NOT NULL DEFAULT '',
+        reason TEXT NOT NULL DEFAULT '',
+        checked_at REAL,
+        started_at REAL,
+        took_ms REAL NOT NULL DEFAULT 0
+    );
+    """,
 ]
+
+#: What a check of a connection against Salesforce can find: the token works
+#: (``connected``), Salesforce refused the refresh token (``reauthorization_required``),
+#: Salesforce could not be reached (``unreachable``: DNS, refused, timeout, 5xx), or it
+#: answered something else (``failed``).
+CHECK_OUTCOMES = ("connected", "reauthorization_required", "unreachable", "failed")
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -145,12 +168,42 @@ class ConnectionRecord:
     has_client_secret: bool
     has_tokens: bool
     pending_state: str | None = field(default=None, repr=False)
+    #: Set up by the server's administrator (``c.SalesforceOAuth.presets``): the app
+    #: fields are theirs, the user only authorizes.
+    preset: bool = False
+    #: The last check against Salesforce (one of `CHECK_OUTCOMES`, or ``""`` for none
+    #: since the connection was last authorized), why, and when (epoch seconds).
+    check_outcome: str = ""
+    check_reason: str = ""
+    checked_at: float | None = None
+    #: When a check began that has not reported yet (any process), else None.
+    check_started_at: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The REST API's shape of a connection (never a secret or token)."""
         data = asdict(self)
         data.pop("pending_state")
         return data
+
+
+@dataclass(frozen=True)
+class CheckClaim:
+    """The answer to `ConnectionStore.claim_check`: whether the caller may check now, and
+    the connection as it stands (with the last result when it may not)."""
+
+    claimed: bool
+    record: ConnectionRecord
+
+
+@dataclass(frozen=True)
+class PresetSettings:
+    """A connection as the server's administrator configured it. `client_secret` is None
+    for a public client (PKCE only): no secret is stored or sent then."""
+
+    client_id: str
+    login_url: str
+    scopes: str
+    client_secret: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -280,7 +333,9 @@ class ConnectionStore:
             except sqlite3.DatabaseError as exc:
                 raise self._translate(exc) from exc
 
-    def _write(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
+    def _write(self, fn: Callable[[sqlite3.Connection], _T], *, bump: bool = True) -> _T:
+        """`fn` in one transaction; `bump=False` leaves `revision` alone (a change no
+        watcher needs to see, such as a check being claimed)."""
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
@@ -288,9 +343,10 @@ class ConnectionStore:
                 raise self._translate(exc) from exc
             try:
                 result = fn(self._db)
-                self._db.execute(
-                    "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'"
-                )
+                if bump:
+                    self._db.execute(
+                        "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'"
+                    )
                 self._db.execute("COMMIT")
                 return result
             except BaseException as exc:
@@ -316,8 +372,11 @@ class ConnectionStore:
                (SELECT p.state FROM pending p
                  WHERE p.name = c.name AND ((p.used_at IS NULL AND p.expires_at > :now)
                        OR p.used_at > :now - 120)
-                 ORDER BY p.created_at DESC LIMIT 1) AS live_pending
+                 ORDER BY p.created_at DESC LIMIT 1) AS live_pending,
+               k.outcome AS check_outcome, k.reason AS check_reason,
+               k.checked_at AS checked_at, k.started_at AS check_started_at
           FROM connections c LEFT JOIN tokens t ON t.name = c.name
+               LEFT JOIN checks k ON k.name = c.name
     """
 
     def _record(self, row: sqlite3.Row) -> ConnectionRecord:
@@ -357,6 +416,11 @@ class ConnectionStore:
             has_client_secret=bool(row["has_client_secret"]),
             has_tokens=bool(row["has_tokens"]),
             pending_state=row["live_pending"],
+            preset=bool(row["preset"]),
+            check_outcome=row["check_outcome"] or "",
+            check_reason=row["check_reason"] or "",
+            checked_at=row["checked_at"],
+            check_started_at=row["check_started_at"],
         )
 
     def list_connections(self) -> list[ConnectionRecord]:
@@ -485,6 +549,7 @@ class ConnectionStore:
                 has_tokens = False
             if app_changed:
                 db.execute("DELETE FROM pending WHERE name = ?", (name,))
+                db.execute("DELETE FROM checks WHERE name = ?", (name,))
             state, message = row["state"], row["message"]
             if not has_tokens:
                 state = "ready" if client_id and secret is not None else "not_configured"
@@ -510,6 +575,7 @@ class ConnectionStore:
         def change(db: sqlite3.Connection) -> bool:
             db.execute("DELETE FROM pending WHERE name = ?", (name,))
             db.execute("DELETE FROM tokens WHERE name = ?", (name,))
+            db.execute("DELETE FROM checks WHERE name = ?", (name,))
             return db.execute("DELETE FROM connections WHERE name = ?", (name,)).rowcount > 0
 
         return self._write(change)
@@ -681,6 +747,9 @@ class ConnectionStore:
                     name,
                 ),
             )
+            # The authorization just asked Salesforce who the user is with the new token:
+            # that is a check, and it passed.
+            _set_check(db, name, "connected", "", now, 0.0)
 
         self._write(change)
         return self.get_connection(name)
@@ -758,11 +827,13 @@ class ConnectionStore:
 
         def change(db: sqlite3.Connection) -> None:
             db.execute("DELETE FROM tokens WHERE name = ?", (name,))
-            db.execute(
+            cursor = db.execute(
                 "UPDATE connections SET state = 'reauthorization_required', message = ?,"
                 " updated_at = ? WHERE name = ?",
                 (message, now, name),
             )
+            if cursor.rowcount:
+                _set_check(db, name, "reauthorization_required", message, now, 0.0)
 
         self._write(change)
 
@@ -773,9 +844,11 @@ class ConnectionStore:
         def change(db: sqlite3.Connection) -> None:
             db.execute("DELETE FROM tokens WHERE name = ?", (name,))
             db.execute("DELETE FROM pending WHERE name = ?", (name,))
+            db.execute("DELETE FROM checks WHERE name = ?", (name,))
             db.execute(
-                "UPDATE connections SET state = CASE WHEN client_secret IS NOT NULL"
-                " AND client_id != '' THEN 'ready' ELSE 'not_configured' END,"
+                "UPDATE connections SET state = CASE WHEN client_id != ''"
+                " AND (client_secret IS NOT NULL OR preset != 0) THEN 'ready'"
+                " ELSE 'not_configured' END,"
                 " message = 'Disconnected. Click Authorize to connect again.',"
                 " username = '', display_name = '', email = '', organization_id = '',"
                 " organization_name = '', user_id = '', identity_url = '', instance_url = '',"
@@ -784,6 +857,170 @@ class ConnectionStore:
             )
 
         self._write(change)
+
+    # -- checks against Salesforce (schema 4) -------------------------------------------
+
+    def claim_check(
+        self, name: str, *, max_age: float, in_flight_for: float, now: float | None = None
+    ) -> CheckClaim:
+        """May the caller check `name` against Salesforce now? Yes unless a result is
+        younger than `max_age` seconds or another caller (any process) began a check
+        less than `in_flight_for` seconds ago; a yes marks the check begun, in the same
+        transaction, so that of many views only one checks. `ConnectionNotFound` if the
+        connection is gone. The claim moves no `revision`: nothing to show yet."""
+        at = time.time() if now is None else now
+
+        def change(db: sqlite3.Connection) -> bool:
+            if db.execute("SELECT 1 FROM connections WHERE name = ?", (name,)).fetchone() is None:
+                raise ConnectionNotFound(name)
+            row = db.execute(
+                "SELECT checked_at, started_at FROM checks WHERE name = ?", (name,)
+            ).fetchone()
+            if row is not None:
+                if row["checked_at"] is not None and at - row["checked_at"] < max_age:
+                    return False
+                if row["started_at"] is not None and at - row["started_at"] < in_flight_for:
+                    return False
+            db.execute(
+                "INSERT INTO checks (name, started_at) VALUES (?, ?)"
+                " ON CONFLICT(name) DO UPDATE SET started_at = excluded.started_at",
+                (name, at),
+            )
+            return True
+
+        claimed = self._write(change, bump=False)
+        return CheckClaim(claimed, self.get_connection(name))
+
+    def record_check(
+        self, name: str, outcome: str, reason: str = "", *, took_ms: float = 0.0
+    ) -> ConnectionRecord | None:
+        """Store what a check found (every view shows it); None if the connection was
+        deleted meanwhile. ``reauthorization_required`` is recorded by
+        `mark_reauthorization_required`, which the refresh that found it calls."""
+        if outcome not in CHECK_OUTCOMES:
+            raise ValueError(f"unknown check outcome {outcome!r}; one of {CHECK_OUTCOMES}")
+        now = time.time()
+
+        def change(db: sqlite3.Connection) -> bool:
+            if db.execute("SELECT 1 FROM connections WHERE name = ?", (name,)).fetchone() is None:
+                return False
+            _set_check(db, name, outcome, reason, now, took_ms)
+            return True
+
+        return self.get_connection(name) if self._write(change) else None
+
+    def release_check(self, name: str) -> None:
+        """A claimed check ended without a result (the caller failed): let the next
+        caller check at once instead of waiting for the claim to lapse."""
+        self._write(
+            lambda db: db.execute("UPDATE checks SET started_at = NULL WHERE name = ?", (name,)),
+            bump=False,
+        )
+
+    # -- connections an administrator configured (schema 4) -----------------------------
+
+    def apply_preset(self, name: str, preset: PresetSettings) -> str:
+        """Create or update the preset connection `name`; what happened: ``created``,
+        ``updated``, ``unchanged``, or ``skipped`` (a connection of the user's own has
+        that name: it is left alone). Idempotent: applying the same preset again changes
+        nothing, not even `revision`. A new app (client id or login host) forgets the
+        tokens, as `save_settings` does; a changed secret or scopes keep them."""
+        validate_connection_name(name)
+        now = time.time()
+
+        def change(db: sqlite3.Connection) -> str:
+            row = db.execute("SELECT * FROM connections WHERE name = ?", (name,)).fetchone()
+            state = "ready" if preset.client_id else "not_configured"
+            if row is None:
+                db.execute(
+                    "INSERT INTO connections (name, client_id, client_secret, login_url, scopes,"
+                    " state, message, updated_at, preset) VALUES (?,?,?,?,?,?,?,?,1)",
+                    (
+                        name,
+                        preset.client_id,
+                        self._box.seal(preset.client_secret),
+                        preset.login_url,
+                        preset.scopes,
+                        state,
+                        _PRESET_READY if state == "ready" else _settings_message(state),
+                        now,
+                    ),
+                )
+                return "created"
+            if not row["preset"]:
+                return "skipped"
+            if self._preset_matches(row, preset):
+                return "unchanged"
+            app_changed = (
+                row["client_id"] != preset.client_id or row["login_url"] != preset.login_url
+            )
+            if app_changed:
+                for table in ("tokens", "pending", "checks"):
+                    db.execute(f"DELETE FROM {table} WHERE name = ?", (name,))  # noqa: S608
+            has_tokens = (
+                db.execute("SELECT 1 FROM tokens WHERE name = ?", (name,)).fetchone() is not None
+            )
+            new_state, message = row["state"], row["message"]
+            if not has_tokens:
+                new_state = state
+                message = _PRESET_READY if state == "ready" else _settings_message(state)
+            db.execute(
+                "UPDATE connections SET client_id = ?, client_secret = ?, login_url = ?,"
+                " scopes = ?, state = ?, message = ?, updated_at = ? WHERE name = ?",
+                (
+                    preset.client_id,
+                    self._box.seal(preset.client_secret),
+                    preset.login_url,
+                    preset.scopes,
+                    new_state,
+                    message,
+                    now,
+                    name,
+                ),
+            )
+            return "updated"
+
+        def unchanged(db: sqlite3.Connection) -> str | None:
+            row = db.execute("SELECT * FROM connections WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                return None
+            if not row["preset"]:
+                return "skipped"
+            return "unchanged" if self._preset_matches(row, preset) else None
+
+        # A restart that changes nothing writes nothing (and wakes no watcher).
+        answer = self._read(unchanged)
+        if answer is not None:
+            return answer
+        return self._write(change)
+
+    def _preset_matches(self, row: sqlite3.Row, preset: PresetSettings) -> bool:
+        return bool(
+            row["client_id"] == preset.client_id
+            and row["login_url"] == preset.login_url
+            and row["scopes"] == preset.scopes
+            and self._box.open(row["client_secret"]) == preset.client_secret
+        )
+
+    def retire_presets(self, keep: Iterable[str]) -> list[str]:
+        """Preset connections the administrator no longer configures (not in `keep`)
+        become ordinary connections of the user, tokens and all; their names."""
+        kept = set(keep)
+
+        def gone(db: sqlite3.Connection) -> list[str]:
+            rows = db.execute("SELECT name FROM connections WHERE preset != 0").fetchall()
+            return sorted(row[0] for row in rows if row[0] not in kept)
+
+        names = self._read(gone)
+        if not names:
+            return []
+
+        def change(db: sqlite3.Connection) -> list[str]:
+            for each in names:
+                db.execute("UPDATE connections SET preset = 0 WHERE name = ?", (each,))
+            return names
+
+        return self._write(change)
 
     # -- the cross-process refresh lock ------------------------------------------------
 
@@ -900,6 +1137,25 @@ _HOST_CHANGED_MESSAGE = (
     "forgotten (a secret is only ever sent to the host it was entered for). Enter the "
     "Client Secret again."
 )
+
+
+_PRESET_READY = (
+    "Ready to authorize: your administrator set this connection up; click Authorize and "
+    "sign in to Salesforce."
+)
+
+
+def _set_check(
+    db: sqlite3.Connection, name: str, outcome: str, reason: str, at: float, took_ms: float
+) -> None:
+    """The last check of `name` is `outcome` (at `at`); no check is in flight any more."""
+    db.execute(
+        "INSERT INTO checks (name, outcome, reason, checked_at, started_at, took_ms)"
+        " VALUES (?,?,?,?,NULL,?) ON CONFLICT(name) DO UPDATE SET outcome = excluded.outcome,"
+        " reason = excluded.reason, checked_at = excluded.checked_at, started_at = NULL,"
+        " took_ms = excluded.took_ms",
+        (name, outcome, reason, at, took_ms),
+    )
 
 
 def _settings_message(state: str) -> str:

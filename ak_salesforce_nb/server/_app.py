@@ -23,9 +23,10 @@ from pathlib import Path
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.serverapp import ServerApp
 from tornado.ioloop import IOLoop
-from traitlets import Bool, Float, List, Unicode
+from traitlets import Bool, Dict, Float, List, Unicode
 
 from ..core import _environment as environment
+from ..core._check import DEFAULT_CHECK_INTERVAL, DEFAULT_CHECK_TIMEOUT
 from ..core._constants import (
     CALLBACK_PATH,
     DEFAULT_API_VERSION,
@@ -101,6 +102,25 @@ class SalesforceOAuth(ExtensionApp):
     store_timeout = Float(10.0, help="Seconds to wait for a store locked by another process.").tag(
         config=True
     )
+    presets = Dict(
+        default_value={},
+        help="Connections set up for every user of this server, by name: {'prod': "
+        "{'client_id': …, 'login_url': …, 'scopes': …, 'client_secret_file': …}}. Created "
+        "(or updated) in each user's store when the server starts; users only click "
+        "Authorize and cannot change their app fields. client_secret_file is read by the "
+        "server and never sent to a browser; leave it out for a public client (PKCE "
+        "only). Also read from $AK_SALESFORCE_NB_PRESETS (JSON); these win by name.",
+    ).tag(config=True)
+    check_interval = Float(
+        DEFAULT_CHECK_INTERVAL,
+        help="Seconds between checks of a connection against Salesforce while the side "
+        "panel shows it (a Test button checks at once; never more than one check per "
+        "connection every 5 s, whoever asks).",
+    ).tag(config=True)
+    check_timeout = Float(
+        DEFAULT_CHECK_TIMEOUT,
+        help="Seconds a connection check waits for Salesforce before it says unreachable.",
+    ).tag(config=True)
 
     #: What the handlers share; None until the server loads the extension.
     state: ExtensionState | None = None

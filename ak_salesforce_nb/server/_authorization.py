@@ -258,7 +258,11 @@ class AuthorizationService:
                 verifier=pending.code_verifier,
             ),
         )
-        _oauth.verify_signature(token, secret)
+        if secret:
+            _oauth.verify_signature(token, secret)
+        # else a public client (a preset without a secret, PKCE only): Salesforce signs
+        # with the Consumer Secret, which this server does not have; PKCE, the single-use
+        # state and TLS to the login host stand for the token answer instead.
         try:
             response = await client.send(_oauth.userinfo_request(login_url, token.access_token))
         except httpx.HTTPError as exc:
@@ -315,6 +319,16 @@ class AuthorizationService:
             log.warning("Revoking the token of %r failed: %s", name, type(exc).__name__)
             return False
         return response.status_code == 200
+
+    async def disconnect(self, name: str) -> ConnectionRecord | None:
+        """Revoke the tokens at Salesforce (best effort) and forget them; the connection
+        and its settings stay (a preset's way to sign out). None if there is no such
+        connection."""
+        if await self.in_store_thread(self.store.find_connection, name) is None:
+            return None
+        await self.revoke(name)
+        await self.in_store_thread(self.store.forget_tokens, name)
+        return await self.in_store_thread(self.store.find_connection, name)
 
     async def delete(self, name: str) -> bool:
         if await self.in_store_thread(self.store.find_connection, name) is None:

@@ -18,6 +18,7 @@ a store locked by another process makes our requests wait, not the whole server.
 from __future__ import annotations
 
 import json
+import time
 import traceback
 from typing import Any
 
@@ -26,7 +27,7 @@ from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 
-from ..core._connections import SETTINGS_KEYS
+from ..core._connections import SETTINGS_KEYS, PresetLocked
 from ..core._constants import API_PATH, CALLBACK_PATH, START_PATH
 from ..core._exceptions import (
     AuthorizationStateError,
@@ -259,6 +260,10 @@ class ConnectionsHandler(_ApiHandler):
                     "login_url": service.defaults.login_url,
                     "scopes": service.defaults.scopes,
                 },
+                # The server's clock (checked_at is on it) and how often the side panel
+                # should ask for a check of a connection it shows.
+                "now": time.time(),
+                "check_interval": self.ak_state.config.check_interval,
             }
         )
 
@@ -286,6 +291,9 @@ class ConnectionHandler(_ApiHandler):
         except BodyRefused as exc:
             self.send_problem(exc.status, str(exc))
             return
+        except PresetLocked as exc:  # well formed, but not the user's to change
+            self.send_problem(409, str(exc))
+            return
         except ConfigurationError as exc:
             self.send_problem(400, str(exc))
             return
@@ -297,7 +305,17 @@ class ConnectionHandler(_ApiHandler):
     @tornado.web.authenticated
     async def delete(self, name: str) -> None:
         try:
-            deleted = await (await self.ak_state.get_service()).delete(name)
+            service = await self.ak_state.get_service()
+            record = await service.in_store_thread(service.store.find_connection, name)
+            if record is not None and record.preset:
+                self.send_problem(
+                    409,
+                    f"The connection {name!r} was set up by your administrator, so it "
+                    "cannot be deleted here. Disconnect signs you out of it (POST "
+                    f"{API_PATH}/{name}/disconnect); the connection stays for next time.",
+                )
+                return
+            deleted = await service.delete(name)
         except StoreError as exc:
             self.send_problem(503, str(exc))
             return
@@ -337,6 +355,63 @@ class AuthorizeHandler(_ApiHandler):
         )
 
 
+class CheckHandler(_ApiHandler):
+    """`POST ak-salesforce/api/connections/NAME/check` → what a check against Salesforce
+    found: ``{"outcome", "reason", "checked_at", "ran", "took_ms", "now", "connection"}``.
+
+    Without a body, a result younger than ``c.SalesforceOAuth.check_interval`` is the
+    answer (the side panel polls this); ``{"force": true}`` (its Test button) checks
+    unless a result is younger than 5 s. Either way one check per connection at a time,
+    shared with the notebooks' forms through the store."""
+
+    @tornado.web.authenticated
+    async def post(self, name: str) -> None:
+        try:
+            body = self.read_settings() if self.request.body else {}
+            if not isinstance(body, dict) or not set(body) <= {"force"}:
+                raise BodyRefused(400, 'The body must be empty or {"force": true}.')
+            checker = await self.ak_state.get_checker()
+            result = await checker.check(name, force=bool(body.get("force")))
+        except BodyRefused as exc:
+            self.send_problem(exc.status, str(exc))
+            return
+        except ConnectionNotFound as exc:
+            self.send_problem(404, str(exc))
+            return
+        except StoreError as exc:
+            self.send_problem(503, str(exc))
+            return
+        self.send_json(
+            {
+                "name": name,
+                "outcome": result.outcome,
+                "reason": result.reason,
+                "checked_at": result.checked_at,
+                "ran": result.ran,
+                "took_ms": round(result.took_ms, 1),
+                "now": time.time(),
+                "connection": self.connection_json(result.record) if result.record else None,
+            }
+        )
+
+
+class DisconnectHandler(_ApiHandler):
+    """`POST ak-salesforce/api/connections/NAME/disconnect`: revoke and forget the tokens,
+    keep the connection (how a user signs out of a preset, which cannot be deleted)."""
+
+    @tornado.web.authenticated
+    async def post(self, name: str) -> None:
+        try:
+            record = await (await self.ak_state.get_service()).disconnect(name)
+        except StoreError as exc:
+            self.send_problem(503, str(exc))
+            return
+        if record is None:
+            self.send_problem(404, str(ConnectionNotFound(name)))
+            return
+        self.send_json(self.connection_json(record))
+
+
 _NAME = r"([A-Za-z0-9_.\-]{1,64})"
 
 
@@ -347,5 +422,7 @@ def build_handlers() -> list[tuple[str, type[tornado.web.RequestHandler]]]:
         (CALLBACK_PATH, CallbackHandler),
         (API_PATH, ConnectionsHandler),
         (url_path_join(API_PATH, _NAME, "authorize"), AuthorizeHandler),
+        (url_path_join(API_PATH, _NAME, "check"), CheckHandler),
+        (url_path_join(API_PATH, _NAME, "disconnect"), DisconnectHandler),
         (url_path_join(API_PATH, _NAME), ConnectionHandler),
     ]

@@ -1,7 +1,9 @@
 """What the extension's handlers share while the server runs, and how it is closed.
 
 `ExtensionState` holds the redirect policy, the one-thread store executor, the
-authorization service (which opens the store lazily, on that thread) and the sweeper of
+authorization service (which opens the store lazily, on that thread), the connection
+checker (the truthful badge's server side, on threads of its own), the administrator's
+presets (applied to the store first thing on the store thread) and the sweeper of
 expired sign-in states. The `ExtensionApp` creates it when the server loads the extension
 and closes it in `stop_extension`; the handlers find it in the tornado settings under
 `STATE_KEY`.
@@ -13,15 +15,18 @@ import asyncio
 import concurrent.futures
 import logging
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from tornado.ioloop import PeriodicCallback
 
+from ..core import _environment as environment
 from ..core._connections import ConnectionDefaults
 from ..core._exceptions import StoreClosedError, StoreError
 from ..core._store import ConnectionStore, default_store_path
 from ..core._validation import check_login_url, normalize_host_patterns, normalize_scopes
 from ._authorization import AuthorizationService, run_on_store_thread
+from ._health import ConnectionChecker
+from ._presets import apply_presets, parse_presets
 from ._redirect import HubInfo, RedirectPolicy
 
 __all__ = ["STATE_KEY", "SWEEP_INTERVAL_MS", "ExtensionSettings", "ExtensionState"]
@@ -48,6 +53,9 @@ class ExtensionSettings(Protocol):
     api_version: str
     store_path: str
     store_timeout: float
+    presets: dict[str, Any]
+    check_interval: float
+    check_timeout: float
 
 
 class ExtensionState:
@@ -74,7 +82,13 @@ class ExtensionState:
             scopes=normalize_scopes(config.default_scopes),
             allowed_login_hosts=allowed,
         )
+        # The environment's presets, then the configuration's (which win by name); checked
+        # here, their secret files read: a mistake stops the server loading, loudly.
+        self.presets = parse_presets(
+            {**environment.presets(), **dict(config.presets)}, self.defaults
+        )
         self._service: AuthorizationService | None = None
+        self._checker: ConnectionChecker | None = None
         self.closed = False
         # Store work waits on SQLite's lock at worst: one thread of its own, off the loop.
         self.store_executor = concurrent.futures.ThreadPoolExecutor(
@@ -83,8 +97,22 @@ class ExtensionState:
         self.sweeper = PeriodicCallback(self.sweep, SWEEP_INTERVAL_MS)
 
     def start(self) -> None:
-        """Start sweeping expired sign-in states (on the server's event loop)."""
+        """Apply the presets (first in the store thread's queue, so every request sees
+        them) and start sweeping expired sign-in states (on the server's event loop)."""
+        if self.presets or self._may_hold_presets():
+            self.store_executor.submit(self._apply_presets)
         self.sweeper.start()
+
+    def _may_hold_presets(self) -> bool:
+        """Whether the store may hold presets to retire (it exists). Without presets and
+        without a store the server keeps opening the store lazily, on first use."""
+        return self.store_path.exists()
+
+    def _apply_presets(self) -> None:
+        try:
+            apply_presets(self.service.store, self.presets, self.log)
+        except StoreError as exc:
+            self.log.error("ak_salesforce_nb: the preset connections were not applied: %s", exc)
 
     @property
     def service(self) -> AuthorizationService:
@@ -102,7 +130,25 @@ class ExtensionState:
                 defaults=self.defaults,
                 store_executor=self.store_executor,
             )
+            self._checker = ConnectionChecker(
+                store, interval=self.config.check_interval, timeout=self.config.check_timeout
+            )
         return self._service
+
+    @property
+    def checker(self) -> ConnectionChecker:
+        """The connection checker; it shares the service's store (opened with it)."""
+        _ = self.service
+        assert self._checker is not None
+        return self._checker
+
+    async def get_checker(self) -> ConnectionChecker:
+        """The connection checker, the store opened on the store thread if need be."""
+        await self.get_service()
+        if self.closed:
+            raise StoreClosedError(str(self.store_path))
+        assert self._checker is not None
+        return self._checker
 
     async def get_service(self) -> AuthorizationService:
         """The authorization service; the store opens (migrations, key, permission
@@ -136,6 +182,8 @@ class ExtensionState:
         self.closed = True
         self.sweeper.stop()
         self.log.info("ak_salesforce_nb: stopped the sweeper of expired sign-in states")
+        if self._checker is not None:
+            self._checker.close()
         await asyncio.to_thread(self.store_executor.shutdown, wait=True)
         self.log.info("ak_salesforce_nb: store calls finished; store thread shut down")
         service, self._service = self._service, None
