@@ -127,7 +127,8 @@ def test_only_the_test_and_dev_extras_ask_for_test_or_build_tools(wheel: Path) -
     assert runtime & BUILD_AND_TEST_ONLY == set()
     assert runtime & {"grpcio", "protobuf"} == set()  # the pubsub extra's
     tools = [r for r in requirements if canonicalize_name(r.name) in BUILD_AND_TEST_ONLY]
-    assert {canonicalize_name(r.name) for r in tools} == {"pytest", "grpcio-tools"}
+    # hatchling: the tests build the wheel (and render the packaged template) themselves.
+    assert {"pytest", "grpcio-tools"} <= {canonicalize_name(r.name) for r in tools}
     for requirement in tools:
         assert requirement.marker is not None
         asked_by = {extra for extra in extras if requirement.marker.evaluate({"extra": extra})}
