@@ -377,6 +377,9 @@ export class ConnectionsPanel extends Widget {
       conn.state === 'connected'
         ? `Authorize "${name}" again in Salesforce`
         : `Authorize "${name}" in Salesforce`;
+    // The name says which connection: a list of "Authorize" buttons read out of
+    // context (a screen reader's list of buttons) would all sound the same.
+    authorize.setAttribute('aria-label', `Authorize ${name}`);
     authorize.disabled = busy;
     authorize.addEventListener('click', () => this._authorize(name));
 
@@ -386,6 +389,8 @@ export class ConnectionsPanel extends Widget {
       text: 'Disconnect'
     });
     disconnect.type = 'button';
+    disconnect.title = `Disconnect "${name}": revoke its tokens and remove it`;
+    disconnect.setAttribute('aria-label', `Disconnect ${name}`);
     disconnect.disabled = busy;
     disconnect.addEventListener('click', () => void this._disconnect(name));
 
