@@ -24,6 +24,10 @@ LABEXT_SOURCES := labextension/package.json labextension/tsconfig.json \
 	$(shell find labextension/src labextension/style -type f 2>/dev/null)
 
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/$(VENV)/node/node_modules/.bin:$(PATH)
+# Links the built extension into .venv (jupyter-builder where JupyterLab brings it: `jupyter
+# labextension develop` now only says it is deprecated, and takes ten times longer).
+LINK_EXTENSION := if command -v jupyter-builder >/dev/null; then jupyter-builder develop \
+	--overwrite .; else jupyter labextension develop --overwrite .; fi >/dev/null
 # The extension is built by its own step, where its progress shows; pip's build hook (whose
 # output pip hides) is told to leave it alone.
 EDITABLE := HATCH_JUPYTER_BUILDER_SKIP_NPM=1 $(PIP) install --progress-bar on --no-build-isolation -e
@@ -54,21 +58,21 @@ $(BUILD_TOOLS): pyproject.toml | $(BIN)/python
 # yarn's "not in the cache, will be fetched" line per package is left out; all else shows.
 $(LABEXT): $(LABEXT_SOURCES) | $(BUILD_TOOLS)
 	$(call step,JupyterLab extension: fetching and linking its npm packages (a minute the first time))
-	$(busy) cd labextension && jlpm install | sed -u '/YN0013/d'
+	@echo "cd labextension && jlpm install"; $(busy) cd labextension && jlpm install | sed -u '/YN0013/d'
 	$(call step,JupyterLab extension: compiling the TypeScript and bundling (about a minute))
-	$(busy) cd labextension && jlpm build
+	@echo "cd labextension && jlpm build"; $(busy) cd labextension && jlpm build
 	touch $@
 
 $(DEMO_STAMP): pyproject.toml $(BUILD_TOOLS) | $(LABEXT)
 	$(call step,Installing the package with its demo extra (editable) and linking its extension)
 	$(EDITABLE) ".[demo]"
-	jupyter labextension develop --overwrite . >/dev/null
+	$(LINK_EXTENSION)
 	touch $@
 
 $(STAMP): pyproject.toml labextension/package.json $(BUILD_TOOLS) | $(LABEXT)
 	$(call step,Installing the package with its dev extra (tests; linters; type checker))
 	$(EDITABLE) ".[dev]"
-	jupyter labextension develop --overwrite . >/dev/null
+	$(LINK_EXTENSION)
 	$(call step,Installing configurable-http-proxy for the JupyterHub tests)
 	mkdir -p $(VENV)/node && cd $(VENV)/node && npm install --no-audit --no-fund configurable-http-proxy@^4
 	touch $@
