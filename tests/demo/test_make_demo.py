@@ -33,11 +33,11 @@ from tests.browser.test_notebook_journey import (
 )
 from tests.demo.block import DemoBlock, read_block
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = "01-connect-and-query.ipynb"
-FIRST_RUN_LIMIT = 1200.0  # s: a new .venv, npm packages, the extension's build
+FIRST_RUN_LIMIT = 600.0  # s: a new .venv, npm packages, the extension's build
 LATER_RUN_LIMIT = 120.0
 NEWS_QUESTION = "Would you like to get notified about official Jupyter news?"
 TCP_WARNING = "running over TCP without encryption"
