@@ -87,3 +87,66 @@ def test_bulk2_query(sf: Any) -> None:
     assert len(pages) == 3
     rows = [row for page in pages for row in csv.DictReader(io.StringIO(page))]
     assert len(rows) >= 1000 and rows[0].keys() == {"Id", "Name", "Owner.Name"}
+
+
+def test_bulk2_insert_and_upsert_with_their_result_files(sf: Any) -> None:
+    inserted = sf.bulk2.Account.insert(
+        records=[{"Name": "Peer Bulk One", "Industry": "Media"}, {"Name": "", "Industry": "x"}],
+        wait=0.05,
+    )
+    assert len(inserted) == 1
+    assert inserted[0]["numberRecordsProcessed"] == 2
+    assert inserted[0]["numberRecordsFailed"] == 1 and inserted[0]["numberRecordsTotal"] == 2
+    job_id = inserted[0]["job_id"]
+    good = list(csv.DictReader(io.StringIO(sf.bulk2.Account.get_successful_records(job_id))))
+    assert good[0]["sf__Created"] == "true" and good[0]["Name"] == "Peer Bulk One"
+    failed = list(csv.DictReader(io.StringIO(sf.bulk2.Account.get_failed_records(job_id))))
+    assert failed[0]["sf__Error"].startswith("REQUIRED_FIELD_MISSING:")
+    unprocessed = sf.bulk2.Account.get_unprocessed_records(job_id)
+    header_only = list(csv.reader(io.StringIO(unprocessed)))
+    assert len(header_only) == 1 and sorted(header_only[0]) == ["Industry", "Name"]
+
+    upserted = sf.bulk2.Account.upsert(
+        records=[
+            {"External_Id__c": "EXT-000001", "Rating": "Warm"},
+            {"External_Id__c": "PEER-BULK-2", "Name": "Peer Bulk Two"},
+        ],
+        external_id_field="External_Id__c",
+        wait=0.05,
+    )
+    assert upserted[0]["numberRecordsFailed"] == 0
+    results = sf.bulk2.Account.get_successful_records(upserted[0]["job_id"])
+    rows = csv.DictReader(io.StringIO(results))
+    created = {row["External_Id__c"]: row["sf__Created"] for row in rows}
+    assert created == {"EXT-000001": "false", "PEER-BULK-2": "true"}
+    rating = sf.query("SELECT Rating FROM Account WHERE External_Id__c = 'EXT-000001'")
+    assert rating["records"][0]["Rating"] == "Warm"
+
+
+def test_composite_sobjects_through_restful(sf: Any) -> None:
+    created = sf.restful(
+        "composite/sobjects",
+        method="POST",
+        json={
+            "allOrNone": False,
+            "records": [
+                {"attributes": {"type": "Account"}, "Name": "Peer Collection"},
+                {"attributes": {"type": "Account"}, "Tier__c": "Gold"},
+            ],
+        },
+    )
+    assert created[0]["success"] is True and created[1]["success"] is False
+    assert created[1]["errors"][0]["statusCode"] == "REQUIRED_FIELD_MISSING"
+    record_id = created[0]["id"]
+    updated = sf.restful(
+        "composite/sobjects",
+        method="PATCH",
+        json={"records": [{"attributes": {"type": "Account"}, "id": record_id, "Rating": "Hot"}]},
+    )
+    assert updated == [{"id": created[0]["id"], "success": True, "errors": []}]
+    fetched = sf.restful(
+        "composite/sobjects/Account", params={"ids": created[0]["id"], "fields": "Name,Rating"}
+    )
+    assert fetched[0]["Rating"] == "Hot"
+    deleted = sf.restful("composite/sobjects", method="DELETE", params={"ids": created[0]["id"]})
+    assert deleted == [{"id": created[0]["id"], "success": True, "errors": []}]
