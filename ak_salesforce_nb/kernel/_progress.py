@@ -1,4 +1,5 @@
-"""A progress bar for multi-page results: a widget in a notebook, a text line elsewhere."""
+"""A progress bar for multi-page results and writes: a widget in a notebook, a text line
+elsewhere. A write also counts the rows that failed (``advance(n, failed=k)``)."""
 
 from __future__ import annotations
 
@@ -10,29 +11,36 @@ __all__ = ["Progress", "make_progress"]
 
 
 class Progress(Protocol):
-    def advance(self, count: int) -> None: ...
+    def advance(self, count: int, *, failed: int = 0) -> None: ...
     def close(self) -> None: ...
 
 
 class _NoProgress:
-    def advance(self, count: int) -> None:
+    def advance(self, count: int, *, failed: int = 0) -> None:
         pass
 
     def close(self) -> None:
         pass
 
 
+def _failures(failed: int) -> str:
+    return f" ({failed:,} failed)" if failed else ""
+
+
 class _TextProgress:
     def __init__(self, total: int, label: str) -> None:
-        self.total, self.done, self.label = total, 0, label
+        self.total, self.done, self.failed, self.label = total, 0, 0, label
         self._last = 0.0
 
-    def advance(self, count: int) -> None:
+    def advance(self, count: int, *, failed: int = 0) -> None:
         self.done += count
+        self.failed += failed
         now = time.monotonic()
         if now - self._last > 0.2 or self.done >= self.total:
             self._last = now
-            sys.stderr.write(f"\r{self.label}: {self.done:,} / {self.total:,} records")
+            sys.stderr.write(
+                f"\r{self.label}: {self.done:,} / {self.total:,} records{_failures(self.failed)}"
+            )
             sys.stderr.flush()
 
     def close(self) -> None:
@@ -45,19 +53,23 @@ class _WidgetProgress:
         import ipywidgets as w
         from IPython.display import display
 
-        self.total, self.done = total, 0
+        self.total, self.done, self.failed = total, 0, 0
         self.bar = w.IntProgress(value=0, min=0, max=max(total, 1), description=label)
+        self.bar.tooltip = f"{label}: progress"  # the bar's accessible name
         self.text = w.Label(f"0 / {total:,}")
         self.box = w.HBox([self.bar, self.text])
         display(self.box)  # type: ignore[no-untyped-call]
 
-    def advance(self, count: int) -> None:
+    def advance(self, count: int, *, failed: int = 0) -> None:
         self.done += count
+        self.failed += failed
         self.bar.value = min(self.done, self.total)
-        self.text.value = f"{self.done:,} / {self.total:,}"
+        if self.failed:
+            self.bar.bar_style = "warning"
+        self.text.value = f"{self.done:,} / {self.total:,}{_failures(self.failed)}"
 
     def close(self) -> None:
-        self.bar.bar_style = "success"
+        self.bar.bar_style = "warning" if self.failed else "success"
         self.box.close()
 
 

@@ -65,7 +65,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int) -> float:
         """The wait after the `attempt`-th failure (1 for the first)."""
-        state = tenacity.RetryCallState(None, None, (), {})
+        state = tenacity.RetryCallState(tenacity.Retrying(), None, (), {})
         state.attempt_number = max(1, attempt)
         return float(self.wait()(state))
 

@@ -23,6 +23,7 @@ from ._query_plan import PagePlan, plan_pages
 from ._records import RecordColumns, sobject_of
 from ._session_base import Engine, QueryMethod, SessionBase, response_body
 from ._types import describe_field_types
+from ._write_fields import Operation
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,6 +31,25 @@ if TYPE_CHECKING:
     from ..pubsub import ReplayStart, Subscription
 
 __all__ = ["SObject", "Session"]
+
+# `delete`'s "no data given": a raw REST DELETE of a path.
+_NO_DATA: Any = object()
+#: Keyword arguments that only a write-back takes (a raw `delete(path)` refuses them).
+_WRITE_OPTIONS = frozenset(
+    {
+        "method",
+        "all_or_none",
+        "dry_run",
+        "raise_on_error",
+        "progress",
+        "confirm",
+        "threshold",
+        "parallel",
+        "retry",
+        "timeout",
+        "external_id",
+    }
+)
 
 
 class Session(SessionBase):
@@ -86,9 +106,35 @@ class Session(SessionBase):
         """PATCH `path` with `json`."""
         return self.request("PATCH", path, json=json, **kwargs)
 
-    def delete(self, path: str, **kwargs: Any) -> Any:
-        """DELETE `path`."""
-        return self.request("DELETE", path, **kwargs)
+    def delete(self, path_or_sobject: str, data: Any = _NO_DATA, /, **kwargs: Any) -> Any:
+        """Two calls in one name:
+
+        - ``sf.delete(path)``: the raw REST call, DELETE `path` (``params=``, ``headers=``
+          as for `request`); the decoded answer;
+        - ``sf.delete("Account", ids_or_df)``: delete those records (a list of ids, a
+          Series, or a frame with an Id column) like `insert` writes: the result frame.
+          Options: those of `insert`.
+        """
+        if data is _NO_DATA:
+            if "/" not in path_or_sobject and path_or_sobject[:1].isupper():
+                raise TypeError(
+                    f"sf.delete({path_or_sobject!r}) needs the records to delete: "
+                    f"sf.delete({path_or_sobject!r}, ids_or_df). For a raw REST DELETE pass "
+                    "a path, e.g. sf.delete('sobjects/Account/001…')."
+                )
+            unknown = set(kwargs) & _WRITE_OPTIONS
+            if unknown:
+                raise TypeError(
+                    f"{', '.join(sorted(unknown))}: write options, but sf.delete(path) is the "
+                    "raw REST call. To delete records: sf.delete('Account', ids_or_df, ...)."
+                )
+            return self.request("DELETE", path_or_sobject, **kwargs)
+        if "/" in path_or_sobject:
+            raise TypeError(
+                f"sf.delete({path_or_sobject!r}, ...) : a path takes no data. To delete "
+                "records name the object: sf.delete('Account', ids_or_df)."
+            )
+        return self._write("delete", path_or_sobject, data, **kwargs)
 
     # -- metadata -----------------------------------------------------------------------
 
@@ -299,6 +345,48 @@ class Session(SessionBase):
             typed=typed,
         )
 
+    # -- writing back -------------------------------------------------------------------
+
+    def _write(self, operation: Operation, sobject: str, data: Any, **options: Any) -> Any:
+        from ._writes import write
+
+        return write(self, operation, sobject, data, **options)
+
+    def insert(self, sobject: str, data: Any, **options: Any) -> Any:
+        """Create a record per row of `data` (a pandas or polars DataFrame, or a list of
+        dicts); a result frame with the input's index and order: ``success``, ``id``,
+        ``created``, ``error_code``, ``error_message``, ``error_fields``.
+
+        Options: ``method`` (``"auto"``: sObject Collections up to `write_threshold`
+        rows, else Bulk API 2.0; ``"collections"``, ``"bulk"``), ``all_or_none``
+        (Collections: roll a request back when one of its rows fails), ``dry_run``
+        (check against describe, write nothing), ``raise_on_error`` (raise `WriteFailed`
+        when a row failed, instead of only returning the result), ``progress``,
+        ``confirm`` (ask before writing; by default only in a notebook past
+        `confirm_above` rows), ``parallel`` (requests or jobs at once), ``timeout``
+        (seconds for a Bulk job). A failed row never raises by itself: look at
+        ``result[~result.success]``. Ctrl-C aborts Bulk jobs at Salesforce and raises
+        `WriteInterrupted` with the result so far (also in ``sf.last_write``).
+        """
+        return self._write("insert", sobject, data, **options)
+
+    def update(self, sobject: str, data: Any, **options: Any) -> Any:
+        """Update the record named by each row's ``Id`` with the row's other columns
+        (null sets the field to null; leave a column out to leave the field alone).
+        The result frame and options of `insert`."""
+        return self._write("update", sobject, data, **options)
+
+    def upsert(self, sobject: str, data: Any, *, external_id: str, **options: Any) -> Any:
+        """Create or update by `external_id` (an External ID field, or ``"Id"``);
+        ``created`` says which. A column ``Account.Ext_Id__c`` sets a lookup by the
+        parent's external id. The result frame and options of `insert`."""
+        return self._write("upsert", sobject, data, external_id=external_id, **options)
+
+    def hard_delete(self, sobject: str, data: Any, **options: Any) -> Any:
+        """Delete for good, past the recycle bin (Bulk API 2.0 only; the user needs the
+        "Bulk API Hard Delete" permission). The result frame and options of `insert`."""
+        return self._write("hardDelete", sobject, data, **options)
+
     # -- bridges ----------------------------------------------------------------------
 
     def to_simple_salesforce(self) -> Any:
@@ -372,12 +460,44 @@ class SObject:
         """Create a record; its id."""
         return str(self.session.post(self._path() + "/", json=dict(data))["id"])
 
-    def update(self, record_id: str, data: Mapping[str, Any]) -> None:
-        """Set the fields in `data` on one record."""
-        self.session.patch(self._path(record_id), json=dict(data))
+    def update(
+        self, record_id_or_data: Any, data: Mapping[str, Any] | None = None, **options: Any
+    ) -> Any:
+        """``update(record_id, {...})``: set the fields in the dict on one record.
+        ``update(df)``: `Session.update` of this object (a result frame)."""
+        if not isinstance(record_id_or_data, str):
+            return self.session.update(self.name, record_id_or_data, **options)
+        if data is None:
+            raise TypeError(f"update({record_id_or_data!r}) needs the fields to set: a dict.")
+        self.session.patch(self._path(record_id_or_data), json=dict(data))
+        return None
 
-    def upsert(self, external_id_field: str, value: str, data: Mapping[str, Any]) -> dict[str, Any]:
-        """Create or update by an external id; ``{"id", "created"}``."""
+    def insert(self, data: Any, **options: Any) -> Any:
+        """`Session.insert` of this object: a record per row, a result frame."""
+        return self.session.insert(self.name, data, **options)
+
+    def hard_delete(self, data: Any, **options: Any) -> Any:
+        """`Session.hard_delete` of this object."""
+        return self.session.hard_delete(self.name, data, **options)
+
+    def upsert(
+        self,
+        external_id_field_or_data: Any,
+        value: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> Any:
+        """``upsert("Ext__c", "42", {...})``: create or update one record by an external
+        id; ``{"id", "created"}``. ``upsert(df, external_id="Ext__c")``: `Session.upsert`
+        of this object (a result frame)."""
+        if not isinstance(external_id_field_or_data, str):
+            return self.session.upsert(self.name, external_id_field_or_data, **options)
+        if value is None or data is None:
+            raise TypeError(
+                "upsert(field, value, data) for one record, or upsert(df, external_id=...) "
+                "for a frame."
+            )
+        external_id_field = external_id_field_or_data
         response = self.session.send("PATCH", self._path(external_id_field, value), json=dict(data))
         body = response_body(response)
         if isinstance(body, dict):
@@ -387,6 +507,11 @@ class SObject:
             }
         return {"id": None, "created": response.status_code == 201}
 
-    def delete(self, record_id: str) -> None:
-        """Delete one record (it goes to the recycle bin, as in Salesforce)."""
-        self.session.delete(self._path(record_id))
+    def delete(self, record_id_or_data: Any, **options: Any) -> Any:
+        """``delete(record_id)``: delete one record (it goes to the recycle bin, as in
+        Salesforce). ``delete(ids_or_df)``: `Session.delete` of these records (a result
+        frame)."""
+        if isinstance(record_id_or_data, str):
+            self.session.delete(self._path(record_id_or_data))
+            return None
+        return self.session.delete(self.name, record_id_or_data, **options)

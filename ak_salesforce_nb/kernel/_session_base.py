@@ -29,6 +29,10 @@ __all__ = [
 QueryMethod = Literal["rest", "bulk", "auto"]
 Engine = Literal["pandas", "polars"]
 DEFAULT_BULK_THRESHOLD = 50_000
+#: Rows up to which writes use sObject Collections (Salesforce's advice for synchronous calls).
+DEFAULT_WRITE_THRESHOLD = 2_000
+#: Rows past which a write in an interactive notebook asks for a yes first.
+DEFAULT_CONFIRM_ABOVE = 10_000
 
 
 def _open_store(
@@ -63,6 +67,8 @@ class SessionBase:
         parallel_pages: int = 4,
         bulk_threshold: int = DEFAULT_BULK_THRESHOLD,
         progress: bool | None = None,
+        write_threshold: int = DEFAULT_WRITE_THRESHOLD,
+        confirm_above: int = DEFAULT_CONFIRM_ABOVE,
     ) -> None:
         self.name = name
         self.store = _open_store(store, store_path)
@@ -72,6 +78,12 @@ class SessionBase:
         self.parallel_pages = max(1, parallel_pages)
         self.bulk_threshold = bulk_threshold
         self.progress = progress
+        #: Rows up to which writes use sObject Collections (more: Bulk API 2.0).
+        self.write_threshold = write_threshold
+        #: Rows past which a write in an interactive notebook asks before writing.
+        self.confirm_above = confirm_above
+        #: The result frame of the last write (also after Ctrl-C).
+        self.last_write: Any = None
         self.tokens = TokenProvider(self.store, name, http_timeout=http_timeout)
         self.tokens.current()  # fail early, clearly, if not connected
         self._describe_cache: dict[str, Any] = {}

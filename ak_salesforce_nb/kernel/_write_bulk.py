@@ -1,0 +1,311 @@
+"""Writes through Bulk API 2.0 ingest jobs, every row's outcome put back in place.
+
+For each part of the rows (one CSV of at most `WriteJob.part_bytes`, Salesforce's 100 MB
+advice for its 150 MB limit), one job, several at once (`WriteJob.parallel`):
+
+1. ``POST jobs/ingest`` ``{object, operation, externalIdFieldName, contentType: CSV,
+   lineEnding: LF}``;
+2. ``PUT`` the CSV to the job's ``contentUrl``, then ``PATCH {"state": "UploadComplete"}``;
+3. ``GET jobs/ingest/ID`` polled with backoff (tenacity, `_retry.poll`), moving the
+   progress bar by ``numberRecordsProcessed``/``numberRecordsFailed``, until JobComplete,
+   Failed or Aborted;
+4. ``successfulResults/``, ``failedResults/`` and ``unprocessedrecords/`` matched back
+   to their rows (`_write_results.Matcher`: the result files are in no particular order).
+
+Rows sending exactly the same fields go to separate jobs (`Matcher.rounds`), so that even
+twins get their own outcome. Rows that failed with ``UNABLE_TO_LOCK_ROW`` are sent again
+in a new job after a jittered wait, within the retry policy's attempts.
+
+Ctrl-C aborts every job still running at Salesforce (``PATCH {"state": "Aborted"}``),
+collects what Salesforce did process, marks the rest ``NOT_PROCESSED`` and raises
+`WriteInterrupted` (a KeyboardInterrupt) carrying the result frame.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import csv
+import dataclasses
+import io
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from ..core._exceptions import SalesforceError
+from ._retry import RETRYABLE_ROW_CODES, call_with_retries, poll
+from ._write_fields import KEYED_OPERATIONS
+from ._write_job import WriteJob
+from ._write_results import NOT_PROCESSED, RESULT_MISSING, Key, Matcher, apply_bulk_file
+
+__all__ = ["MAX_ROUNDS", "BulkRun", "run_bulk"]
+
+#: Jobs at most that twins (rows sending the same fields) are spread over.
+MAX_ROUNDS = 8
+_FINAL = frozenset({"JobComplete", "Failed", "Aborted"})
+_RESULT_FILES = (
+    ("successful", "successfulResults/"),
+    ("failed", "failedResults/"),
+    ("unprocessed", "unprocessedrecords/"),
+)
+
+
+def _path(job_id: str = "", tail: str = "") -> str:
+    return "jobs/ingest" + (f"/{job_id}" if job_id else "") + (f"/{tail}" if tail else "")
+
+
+@dataclasses.dataclass
+class _Part:
+    rows: list[int]
+    body: bytes
+
+
+class BulkRun:
+    """The Bulk API side of one write: its CSV text, its jobs, Ctrl-C."""
+
+    def __init__(self, job: WriteJob) -> None:
+        self.job = job
+        self.names = [c.name for c in job.plan.columns]
+        # Every row's CSV fields, computed once (retries send the same text again).
+        texts = [c.converter.texts(values) for c, values in job.column_values()]
+        self.keys: list[Key] = list(zip(*texts, strict=True)) if texts else []
+        self.key_column = next(
+            (i for i, c in enumerate(job.plan.columns) if c.column == job.plan.key), None
+        )
+        self.cancelled = threading.Event()
+        self._running: dict[str, bool] = {}  # job id → final
+        self._lock = threading.Lock()
+
+    # -- the CSV parts -------------------------------------------------------------
+
+    def _csv(self, rows: Sequence[int]) -> bytes:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(self.names)
+        keys = self.keys
+        writer.writerows(keys[r] for r in rows)
+        return buffer.getvalue().encode("utf-8")
+
+    def _split(self, rows: list[int]) -> list[_Part]:
+        body = self._csv(rows)
+        if len(body) <= self.job.part_bytes or len(rows) < 2:
+            return [_Part(rows, body)]
+        half = len(rows) // 2
+        return self._split(rows[:half]) + self._split(rows[half:])
+
+    def parts(self, rows: Sequence[int]) -> list[_Part]:
+        """The jobs to run for `rows`: twins in separate rounds, each round in parts."""
+        rounds = Matcher.rounds([self.keys[r] for r in rows], MAX_ROUNDS)
+        grouped: dict[int, list[int]] = {}
+        for row, number in zip(rows, rounds, strict=True):
+            grouped.setdefault(number, []).append(row)
+        found: list[_Part] = []
+        for number in sorted(grouped):
+            group = grouped[number]
+            # A first cut by size, so a huge write is not encoded whole before splitting.
+            estimate = sum(len(",".join(self.keys[r])) + 1 for r in group[:1000])
+            per_row = max(1.0, estimate / max(1, min(len(group), 1000)))
+            step = max(1, int(self.job.part_bytes / (per_row * 1.5)))
+            for start in range(0, len(group), step):
+                found.extend(self._split(group[start : start + step]))
+        return found
+
+    # -- one job ---------------------------------------------------------------------
+
+    def _send(self, method: str, path: str, *, idempotent: bool = True, **kwargs: Any) -> Any:
+        response = call_with_retries(
+            lambda: self.job.session.send(method, path, **kwargs),
+            idempotent=idempotent,
+            policy=self.job.policy,
+        )
+        return response
+
+    def _create(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "object": self.job.sobject,
+            "operation": self.job.operation,
+            "contentType": "CSV",
+            "columnDelimiter": "COMMA",
+            "lineEnding": "LF",
+        }
+        if self.job.operation == "upsert":
+            key = next(c for c in self.job.plan.columns if c.column == self.job.plan.key)
+            body["externalIdFieldName"] = key.name
+        info: dict[str, Any] = self._send("POST", _path(), json=body).json()
+        return info
+
+    def _upload(self, info: dict[str, Any], body: bytes) -> None:
+        url = str(info.get("contentUrl") or _path(str(info["id"]), "batches"))
+        if url.startswith("services/"):
+            url = "/" + url
+        # Not repeated after a broken connection: a second upload could add the rows twice.
+        self._send("PUT", url, idempotent=False, content=body, headers={"Content-Type": "text/csv"})
+        self._send("PATCH", _path(str(info["id"])), json={"state": "UploadComplete"})
+
+    def _sleep(self, seconds: float) -> None:
+        # Ctrl-C wakes the pollers at once; after it, polls stay a little apart.
+        if self.cancelled.wait(seconds):
+            time.sleep(min(seconds, 0.2))
+
+    def _wait(self, job_id: str, part: _Part, shown: list[int]) -> dict[str, Any]:
+        def fetch() -> dict[str, Any]:
+            info: dict[str, Any] = self._send("GET", _path(job_id)).json()
+            done = min(len(part.rows), int(info.get("numberRecordsProcessed") or 0))
+            failed = min(done, int(info.get("numberRecordsFailed") or 0))
+            self.job.report(done - shown[0], failed - shown[1])
+            shown[0], shown[1] = done, failed
+            return info
+
+        info = poll(
+            fetch,
+            lambda answer: answer.get("state") in _FINAL,
+            first=self.job.poll_interval,
+            maximum=self.job.max_poll_interval,
+            timeout=self.job.timeout,
+            sleep=self._sleep,
+        )
+        if info.get("state") not in _FINAL:  # timed out: stop it, keep what it did
+            self.abort(job_id)
+            info = self._send("GET", _path(job_id)).json()
+        return dict(info)
+
+    def _results(self, job_id: str, part: _Part, info: dict[str, Any]) -> None:
+        outcomes = self.job.outcomes
+        state = str(info.get("state") or "")
+        reason = ""
+        if state == "Aborted":
+            reason = f"job {job_id} was aborted"
+        elif state == "Failed":
+            reason = f"job {job_id} failed: {info.get('errorMessage') or 'no reason given'}"
+        matcher = Matcher(
+            self.names,
+            [self.keys[r] for r in part.rows],
+            part.rows,
+            key_column=self.key_column,
+            id_key=self.job.operation in KEYED_OPERATIONS,
+        )
+        for kind, tail in _RESULT_FILES:
+            response = self._send("GET", _path(job_id, tail), headers={"Accept": "text/csv"})
+            apply_bulk_file(
+                outcomes,
+                matcher,
+                response.content,
+                kind=kind,
+                operation=self.job.operation,
+                reason=reason,
+            )
+        for row in part.rows:
+            if outcomes.answered[row]:
+                continue
+            if state == "JobComplete":
+                outcomes.fail(
+                    row,
+                    RESULT_MISSING,
+                    f"Salesforce's result files for job {job_id} have no line for this row, so "
+                    "its outcome is unknown; check the record before sending it again.",
+                )
+            else:
+                outcomes.fail(row, NOT_PROCESSED, f"Not processed: {reason}.")
+
+    def _fail_part(self, part: _Part, error: BaseException, job_id: str | None) -> None:
+        if isinstance(error, SalesforceError):
+            code, message, fields = error.error_code or "UNKNOWN_ERROR", error.message, error.fields
+        else:
+            code, message, fields = (
+                "CONNECTION_FAILED",
+                f"Salesforce could not be reached ({type(error).__name__})"
+                + (f" for job {job_id}" if job_id else "")
+                + "; this row was not written.",
+                [],
+            )
+        for row in part.rows:
+            if not self.job.outcomes.answered[row]:
+                self.job.outcomes.fail(row, code, message, fields)
+
+    def run_part(self, part: _Part) -> None:
+        """One job for `part`: create, upload, wait, results; never raises Salesforce's
+        or the network's errors (they become the rows' outcomes)."""
+        outcomes = self.job.outcomes
+        for row in part.rows:
+            outcomes.answered[row] = False
+        shown = [0, 0]
+        job_id: str | None = None
+        try:
+            if self.cancelled.is_set():
+                for row in part.rows:
+                    outcomes.fail(row, NOT_PROCESSED, "Not sent: the write was interrupted.")
+                return
+            info = self._create()
+            job_id = str(info["id"])
+            with self._lock:
+                self.job.job_ids.append(job_id)
+                self._running[job_id] = False
+            if self.cancelled.is_set():
+                self.abort(job_id)
+            else:
+                self._upload(info, part.body)
+            final = self._wait(job_id, part, shown)
+            with self._lock:
+                self._running[job_id] = True
+            self._results(job_id, part, final)
+        except (SalesforceError, httpx.TransportError) as error:
+            self._fail_part(part, error, job_id)
+        finally:
+            failed = sum(1 for r in part.rows if not outcomes.success[r])
+            self.job.report(len(part.rows) - shown[0], failed - shown[1])
+
+    # -- Ctrl-C ------------------------------------------------------------------------
+
+    def abort(self, job_id: str) -> None:
+        """Abort the job at Salesforce (an error here, e.g. already complete, is moot)."""
+        with contextlib.suppress(SalesforceError, httpx.TransportError):
+            self.job.session.send("PATCH", _path(job_id), json={"state": "Aborted"})
+
+    def abort_running(self) -> list[str]:
+        """Abort every job not known to be final; their ids."""
+        self.cancelled.set()
+        with self._lock:
+            running = [job_id for job_id, final in self._running.items() if not final]
+        for job_id in running:
+            self.abort(job_id)
+        return running
+
+    # -- the whole write -----------------------------------------------------------------
+
+    def run_parts(self, parts: list[_Part]) -> None:
+        workers = max(1, min(self.job.parallel, len(parts)))
+        pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="aksf-ingest")
+        futures = [pool.submit(self.run_part, part) for part in parts]
+        try:
+            pending = set(futures)
+            while pending:
+                # Short waits, so Ctrl-C is seen at once on every platform.
+                done, pending = concurrent.futures.wait(
+                    pending, timeout=0.25, return_when=concurrent.futures.FIRST_COMPLETED
+                )
+                for future in done:
+                    future.result()
+        except KeyboardInterrupt:
+            self.abort_running()
+            # The workers see their jobs end Aborted and fetch what was processed.
+            concurrent.futures.wait(futures, timeout=120)
+            raise
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def run_bulk(job: WriteJob, rows: Sequence[int]) -> BulkRun:
+    """Write `rows` (positions in the input) through Bulk API 2.0 ingest jobs."""
+    run = BulkRun(job)
+    pending = list(rows)
+    for attempt in range(1, max(1, job.policy.attempts) + 1):
+        run.run_parts(run.parts(pending))
+        pending = [r for r in pending if job.outcomes.error_code[r] in RETRYABLE_ROW_CODES]
+        if not pending or attempt == job.policy.attempts:
+            break
+        job.policy.sleep(job.policy.delay(attempt))
+        job.report(-len(pending), -len(pending))
+    return run
