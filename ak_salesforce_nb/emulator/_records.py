@@ -356,9 +356,17 @@ class RecordService:
         id15 = to15(value)
         target = self.store.table(f.reference_to[0])
         assert target is not None
-        if id15 is None or not id15.startswith(target.sobject.key_prefix):
+        if id15 is None:
             raise ApiError(
                 400, "MALFORMED_ID", f"{f.label}: id value of incorrect type: {value}", [f.name]
+            )
+        if not id15.startswith(target.sobject.key_prefix):
+            # A real id of another object in a lookup: Salesforce's integrity check.
+            raise ApiError(
+                400,
+                "FIELD_INTEGRITY_EXCEPTION",
+                f"{f.label}: id value of incorrect type: {value}",
+                [f.name],
             )
         parent_row = target.index.get(id15)
         if parent_row is None or target.is_deleted(parent_row):

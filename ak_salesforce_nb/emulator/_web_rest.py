@@ -244,7 +244,7 @@ class LimitsHandler(ApiHandler):
                 "ConcurrentAsyncGetReportInstances": pair(200, 200),
                 "DailyApiRequests": pair(limit, limit - state.api_usage),
                 "DailyAsyncApexExecutions": pair(250000, 250000),
-                "DailyBulkApiBatches": pair(15000, 15000),
+                "DailyBulkApiBatches": pair(15000, 15000 - state.bulk_batches_used),
                 "DailyBulkV2QueryFileStorageMB": pair(976562, 976562),
                 "DailyBulkV2QueryJobs": pair(10000, 10000 - state.bulk_jobs_created),
                 "DataStorageMB": pair(storage_max, storage_max - used_mb),

@@ -124,6 +124,26 @@ def test_arguments_map_to_the_config() -> None:
     assert config.auto_approve is False and config.host == "127.0.0.1" and config.port == 0
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--user", "no-password"])
+    assert config.shuffle_results is False and config.validation_rule_prefix is None
+
+
+def test_write_back_arguments_map_to_the_config() -> None:
+    args = build_parser().parse_args(
+        [
+            "--shuffle-results",
+            "--validation-rule-prefix",
+            "REJECT",
+            "--bulk-ingest-chunk-size",
+            "250",
+            "--bulk-job-delay",
+            "1.5",
+        ]
+    )
+    config = config_from_args(args)
+    assert config.shuffle_results is True and config.validation_rule_prefix == "REJECT"
+    assert config.bulk_ingest_chunk_size == 250 and config.bulk_job_delay == 1.5
+    with pytest.raises(ValueError, match="bulk_ingest_chunk_size"):
+        config_from_args(build_parser().parse_args(["--bulk-ingest-chunk-size", "0"])).validate()
 
 
 def test_start_on_a_taken_port_fails_clearly() -> None:

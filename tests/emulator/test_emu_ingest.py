@@ -245,6 +245,16 @@ def test_relationship_column_by_external_id(rest: httpx.Client) -> None:
         "Child Three,,not-an-email\n",
         sobject="Contact",
     )
+    owner = run_job(rest, "LastName,OwnerId\nWrong Owner,001Hs0000000001IAA\n", sobject="Contact")
+    assert results(rest, owner["id"], "failedResults")[1][1] == (
+        "FIELD_INTEGRITY_EXCEPTION:Owner ID: id value of incorrect type: 001Hs0000000001IAA:"
+        "OwnerId --"
+    )
+    taken = run_job(rest, "Name,External_Id__c\nCopycat,EXT-000001\n")
+    assert results(rest, taken["id"], "failedResults")[1][1].startswith(
+        "DUPLICATE_VALUE:duplicate value found: External_Id__c duplicates value on record "
+        "with id: 001"
+    )
     good = results(rest, info["id"], "successfulResults")
     assert good[0][:3] == ["sf__Id", "sf__Created", "LastName"] and len(good) == 2
     linked = query(rest, f"SELECT Account.External_Id__c FROM Contact WHERE Id = '{good[1][0]}'")
@@ -442,6 +452,29 @@ def test_job_request_errors(rest: httpx.Client) -> None:
     assert rest.get("/jobs/ingest/750000000000000AAA").status_code == 404
     old = rest.post("/services/data/v40.0/jobs/ingest", json={})
     assert one_error(old, 404)["errorCode"] == "NOT_FOUND"
+
+
+def test_describe_and_limits_tell_the_truth(rest: httpx.Client) -> None:
+    fields = {f["name"]: f for f in rest.get("/sobjects/Account/describe").json()["fields"]}
+    assert fields["Tier__c"]["restrictedPicklist"] is True
+    assert [v["value"] for v in fields["Tier__c"]["picklistValues"]] == ["Gold", "Silver", "Bronze"]
+    assert fields["Regions__c"]["type"] == "multipicklist"
+    assert fields["Regions__c"]["restrictedPicklist"] is True
+    assert fields["Industry"]["restrictedPicklist"] is False
+    assert fields["External_Id__c"]["externalId"] is True and fields["External_Id__c"]["unique"]
+    assert fields["Customer_Since__c"]["type"] == "date"
+    assert fields["Last_Review__c"]["type"] == "datetime"
+    assert fields["Is_Partner__c"]["type"] == "boolean" and not fields["Is_Partner__c"]["nillable"]
+    assert fields["Score__c"]["type"] == "double"
+    assert fields["Name"]["nillable"] is False and fields["Name"]["createable"] is True
+
+    def batches_left() -> int:
+        remaining: int = rest.get("/limits").json()["DailyBulkApiBatches"]["Remaining"]
+        return remaining
+
+    before = batches_left()
+    run_job(rest, "Name\nCounted\n")
+    assert batches_left() == before - 1
 
 
 def test_gzip_upload(rest: httpx.Client) -> None:
