@@ -42,6 +42,8 @@ PASSWORD = "hub-test-password"
 USERS = {"alice": "ada@example.com", "bob": "bob@example.com"}
 CALLBACK_PATH = "/hub/user-redirect/oauth/redirect/salesforce"
 CHP = "configurable-http-proxy"
+#: The Consumer Secret of the hub's preset connection: in a file only the servers read.
+PRESET_SECRET = "demo-client-secret"
 HUB_START_TIMEOUT = 60.0
 SPAWN_TIMEOUT = 90.0
 
@@ -273,10 +275,15 @@ def hub_environment() -> dict[str, str]:
     return env
 
 
-def singleuser_environment(tmp: Path) -> dict[str, str]:
-    """`Spawner.environment`: the extension enabled and importable, installed or not."""
+def singleuser_environment(tmp: Path, emu_url: str) -> dict[str, str]:
+    """`Spawner.environment`: the extension enabled and importable, installed or not, and
+    a preset connection ``team`` the administrator set up for every user (its secret in
+    a file the users' servers read)."""
     config_dir = tmp / "singleuser-config"
     config_dir.mkdir()
+    secret_file = tmp / "salesforce-team.secret"
+    secret_file.write_text(PRESET_SECRET + "\n")
+    secret_file.chmod(0o600)
     (config_dir / "jupyter_server_config.json").write_text(
         json.dumps(
             {
@@ -285,7 +292,17 @@ def singleuser_environment(tmp: Path) -> dict[str, str]:
                     "jpserver_extensions": {"ak_salesforce_nb": True},
                     "allow_root": True,
                 },
-                "SalesforceOAuth": {"http_timeout": 10.0},
+                "SalesforceOAuth": {
+                    "http_timeout": 10.0,
+                    "presets": {
+                        "team": {
+                            "client_id": "demo-client-id",
+                            "login_url": emu_url,
+                            "scopes": "api refresh_token",
+                            "client_secret_file": str(secret_file),
+                        }
+                    },
+                },
             }
         )
     )
@@ -338,6 +355,13 @@ def hub(tmp_path: Path) -> Iterator[Hub]:
     url = f"http://127.0.0.1:{proxy_port}"
     service_token = secrets.token_hex(32)
     (tmp_path / "home").mkdir()
+    emu_config = EmulatorConfig(
+        auto_approve=False,
+        callback_urls=[url + CALLBACK_PATH],
+        users={email: "demo" for email in USERS.values()},
+        accounts=100,
+    )
+    emu = start_emulator(emu_config)
     config = HUB_CONFIG.format(
         bind_url=f"{url}/",
         hub_bind_url=f"http://127.0.0.1:{hub_port}",
@@ -350,21 +374,15 @@ def hub(tmp_path: Path) -> Iterator[Hub]:
         users=set(USERS),
         home_dir_template=str(tmp_path / "home" / "{username}"),
         cmd=[sys.executable, "-m", "jupyterhub.singleuser"],
-        environment=singleuser_environment(tmp_path),
+        environment=singleuser_environment(tmp_path, emu.url),
         spawn_timeout=int(SPAWN_TIMEOUT),
         service_token=service_token,
     )
     config_file = tmp_path / "jupyterhub_config.py"
     config_file.write_text(config)
     log = tmp_path / "jupyterhub.log"
-    emu_config = EmulatorConfig(
-        auto_approve=False,
-        callback_urls=[url + CALLBACK_PATH],
-        users={email: "demo" for email in USERS.values()},
-        accounts=100,
-    )
     pids: list[int] = []
-    with start_emulator(emu_config) as emu, log.open("wb") as log_file:
+    with emu, log.open("wb") as log_file:
         proc = subprocess.Popen(
             [sys.executable, "-m", "jupyterhub", "-f", str(config_file)],
             cwd=tmp_path,
@@ -447,9 +465,11 @@ def salesforce_sign_in(hub: Hub, name: str, authorize_url: str) -> str:
     return str(allowed.headers["location"])
 
 
-def start_authorization(hub: Hub, name: str) -> tuple[str, dict[str, str]]:
+def start_authorization(
+    hub: Hub, name: str, connection: str = "prod"
+) -> tuple[str, dict[str, str]]:
     """`POST …/authorize`, then open the start URL in `name`'s browser: → Salesforce."""
-    started = hub.api_json(name, "POST", "/prod/authorize")
+    started = hub.api_json(name, "POST", f"/{connection}/authorize")
     assert started["callback_url"] == hub.callback_url
     assert started["authorize_url"].startswith(f"/user/{name}/oauth/start/salesforce?state=")
     hops = hub.browsers[name].navigate(started["authorize_url"])
@@ -556,3 +576,47 @@ def test_one_callback_url_for_every_hub_user(hub: Hub) -> None:
     assert record["state"] == "connected"
     assert record["username"] == "ada@example.com"
     assert hub.api_json("bob", "GET", "/prod") == bob_before
+
+
+def test_a_preset_for_every_hub_user(hub: Hub) -> None:
+    """The administrator's ``team`` preset is in every user's own store; each user only
+    authorizes (as their own Salesforce user), cannot change it, and the secret never
+    reaches their browser."""
+    seen: list[str] = []  # every body a user's browser or client received
+    for name, email in USERS.items():
+        listing = hub.rest(name, "GET", "", token=hub.tokens[name])
+        assert listing.status_code == 200, listing.text
+        seen.append(listing.text)
+        team = {c["name"]: c for c in listing.json()["connections"]}["team"]
+        assert (team["preset"], team["state"], team["has_client_secret"]) == (True, "ready", True)
+        assert team["login_url"] == hub.emu.url
+
+        authorize_url, _ = start_authorization(hub, name, "team")
+        callback = salesforce_sign_in(hub, name, authorize_url)
+        hops = deliver_callback(hub, name, callback)
+        seen.extend(r.text for r in hops.responses)
+        assert hops.last.status_code == 200, hops.last.text[:2000]
+        assert 'data-outcome="connected"' in hops.last.text
+
+        refused = hub.rest(name, "PUT", "/team", token=hub.tokens[name], body={"client_id": "mine"})
+        assert refused.status_code == 409, refused.text
+        assert "set up by your administrator" in refused.text
+        seen.append(refused.text)
+        checked = hub.rest(name, "POST", "/team/check", token=hub.tokens[name], body={})
+        assert checked.status_code == 200, checked.text
+        assert checked.json()["outcome"] == "connected"
+        seen.append(checked.text)
+        record = hub.api_json(name, "GET", "/team")
+        assert (record["state"], record["username"]) == ("connected", email)
+        seen.append(json.dumps(record))
+
+    # Each user's tokens live in their own store only; the secret is sealed in each.
+    stores = {name: hub.store(name) for name in USERS}
+    assert stores["alice"] != stores["bob"]
+    for path in stores.values():
+        assert PRESET_SECRET.encode() not in path.read_bytes()
+    for body in seen:
+        assert PRESET_SECRET not in body
+    # A hub user cannot use another's preset connection either.
+    response = hub.rest("alice", "POST", "/team/check", token=hub.tokens["bob"], body={})
+    assert response.status_code == 403
