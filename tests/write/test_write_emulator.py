@@ -64,7 +64,7 @@ def frame(tag: str, n: int, *, fail_every: int = 0) -> pd.DataFrame:
 
 def stored(sf: aksf.Session, tag: str) -> pd.DataFrame:
     found = sf.query(
-        f"SELECT Id, Name, External_Id__c, NumberOfEmployees FROM Account "  # noqa: S608
+        f"SELECT Id, Name, External_Id__c, NumberOfEmployees FROM Account "
         f"WHERE External_Id__c LIKE '{tag}-%'"
     )
     return found.set_index("Id") if len(found) else found
