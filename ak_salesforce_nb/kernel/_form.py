@@ -4,6 +4,15 @@ It collects the Client ID, Client Secret, login host and scopes, shows the callb
 to register, starts the authorization, and follows the connection's state by watching the
 store. The secret is taken out of the widget as soon as it arrives in the kernel, so it
 never sits in widget state that a notebook could save.
+
+Its badge tells the truth: while the form is shown, a `ConnectionHealth` checks the
+connection against Salesforce in the background (rate-limited, shared with every other
+view through the store), and the badge says *connected (checked 5 s ago)*,
+*reauthorization required* or *unreachable* with the reason. The Test button runs the same
+check at once, in the background too; nothing here ever makes a cell wait for Salesforce.
+
+A connection the administrator set up (a preset) shows its app fields read-only and no
+secret field: the user only clicks Authorize.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ import httpx
 import ipywidgets as widgets
 
 from ..core import _environment as environment
+from ..core._check import DEFAULT_CHECK_INTERVAL, DEFAULT_CHECK_TIMEOUT, CheckResult
 from ..core._connections import begin_authorization, configure_connection, revocation_request
 from ..core._constants import DEFAULT_SCOPES, PRODUCTION_LOGIN_URL, SANDBOX_LOGIN_URL
 from ..core._exceptions import SalesforceNotebookError
@@ -23,7 +33,9 @@ from ..core._store import ConnectionRecord, ConnectionStore
 from ..core._tls import shared_ssl_context
 from ..core._urls import callback_url_under, start_path
 from ..core._validation import normalize_login_url, normalize_scopes, validate_client_id
-from ._cards import STATE_LABELS
+from ._cards import ShownState, checked_ago, shown_state, state_badge_style, state_text_style
+from ._health import ConnectionHealth
+from ._theme import BORDER, FOCUS_STYLE, text_style
 from ._watcher import StoreWatcher
 
 __all__ = ["ConnectForm"]
@@ -51,12 +63,20 @@ class ConnectForm:
         store: ConnectionStore | None = None,
         enhanced: bool | None = None,
         watch_interval: float = 0.1,
+        check_interval: float | None = DEFAULT_CHECK_INTERVAL,
+        check_timeout: float = DEFAULT_CHECK_TIMEOUT,
     ) -> None:
+        """`check_interval`: seconds between background checks against Salesforce while
+        the form is shown (None: only the Test button checks); `check_timeout`: how long
+        a check waits for Salesforce before it says *unreachable*."""
         self.name = name
         self.store = store or ConnectionStore()
         self._secret: str | None = None  # held in memory only, until Authorize stores it
         self._page_callback_urls: list[str] = []
-        self._api_usage = ""
+        self._check_interval = check_interval
+        self._testing = False  # a Test of this form in flight
+        self._test_note: tuple[bool, str] | None = None  # the last Test: passed?, what it said
+        self._shown_key: tuple[str, str] = ("", "")
         record = self.store.find_connection(name)
         self.record: ConnectionRecord | None = record
         if enhanced is None:
@@ -112,11 +132,14 @@ class ConnectForm:
         self.disconnect_button = widgets.Button(description="Disconnect", icon="unlink")
         self.disconnect_button.on_click(lambda _: self.disconnect())
         self.test_button = widgets.Button(description="Test", icon="check")
-        self.test_button.on_click(lambda _: self.test())
+        self.test_button.on_click(lambda _: self.test_in_background())
         self.buttons = widgets.HBox([authorize, self.disconnect_button, self.test_button])
 
+        # The focus ring as a <style> element: it holds wherever the form renders.
+        self.style = widgets.HTML(FOCUS_STYLE, layout=widgets.Layout(display="none"))
         self.widget = widgets.VBox(
             [
+                self.style,
                 self.title,
                 self.client_id,
                 self.client_secret,
@@ -130,18 +153,26 @@ class ConnectForm:
                 self.status,
                 self.details,
             ],
-            layout=widgets.Layout(
-                border="1px solid #d8dde6", padding="0.6em 1em", width="fit-content"
-            ),
+            layout=widgets.Layout(border=BORDER, padding="0.6em 1em", width="fit-content"),
         )
         self.widget.add_class("aksf-connect-form")
         self.client_secret.observe(self._take_secret, names="value")
         self.login_host.observe(self._on_host, names="value")
 
         self._prefill(record, login_url=login_url, client_id=client_id, scopes=scopes)
+        self.health = ConnectionHealth(
+            self.store,
+            name,
+            interval=check_interval or DEFAULT_CHECK_INTERVAL,
+            timeout=check_timeout,
+            current=lambda: self.record,
+            on_tick=self._on_tick,
+        )
         self.render()
         self.watcher = StoreWatcher(self.store, self.refresh, interval=watch_interval)
         self.watcher.start()
+        if check_interval:
+            self.health.start()
 
     # -- display --------------------------------------------------------------------
 
@@ -155,8 +186,9 @@ class ConnectForm:
         return f"<ConnectForm {self.name!r} {state}>"
 
     def close(self) -> None:
-        """Stop watching the store and close the widgets."""
+        """Stop watching the store and checking the connection; close the widgets."""
         self.watcher.stop()
+        self.health.stop()
         for child in [*self.widget.children, *self.buttons.children]:
             child.close()
         self.widget.close()
@@ -190,6 +222,23 @@ class ConnectForm:
             self.scopes.value = environment.default_scopes()
         if record and record.has_client_secret:
             self.client_secret.placeholder = "stored (leave empty to keep it)"
+        self._show_preset(record)
+
+    def _show_preset(self, record: ConnectionRecord | None) -> None:
+        """A preset's app fields are the administrator's: shown read-only, and no secret
+        field at all (the user never sees, pastes or needs one)."""
+        preset = bool(record and record.preset)
+        for control in (self.client_id, self.login_host, self.custom_url, self.scopes):
+            control.disabled = preset
+        self.client_secret.layout.display = "none" if preset else ""
+        if preset and record is not None:
+            self.client_id.value = record.client_id
+            self.scopes.value = record.scopes
+            if record.login_url in (PRODUCTION_LOGIN_URL, SANDBOX_LOGIN_URL):
+                self.login_host.value = record.login_url
+            else:
+                self.login_host.value = _CUSTOM
+                self.custom_url.value = record.login_url
 
     def _take_secret(self, change: dict[str, Any]) -> None:
         value = change["new"]
@@ -232,6 +281,8 @@ class ConnectForm:
 
     def authorize(self) -> str | None:
         """Store the settings, begin an authorization; the start URL (None if invalid)."""
+        if self.record is not None and self.record.preset:
+            return self._begin(None)
         try:
             settings = self.validate()
         except SalesforceNotebookError as exc:
@@ -240,10 +291,15 @@ class ConnectForm:
                 self.bridge.send({"command": "close-popup"})
             return None
         self.validation.value = ""
+        return self._begin(settings)
+
+    def _begin(self, settings: dict[str, Any] | None) -> str | None:
+        """Save `settings` (None: a preset, nothing to save) and begin a sign-in."""
         try:
-            self.record = configure_connection(self.store, self.name, settings)
-            self._secret = None
-            self.client_secret.placeholder = "stored (leave empty to keep it)"
+            if settings is not None:
+                self.record = configure_connection(self.store, self.name, settings)
+                self._secret = None
+                self.client_secret.placeholder = "stored (leave empty to keep it)"
             pending = begin_authorization(
                 self.store,
                 self.name,
@@ -283,28 +339,24 @@ class ConnectForm:
         self.refresh()
 
     def test(self) -> str:
-        """Run a cheap API call and say how it went."""
-        from ._session import Session
+        """Check the connection against Salesforce now, here (blocking: for scripts; the
+        Test button uses `test_in_background`); show the result and return it."""
+        return self._show_test_result(self.health.check_now(force=True))
 
-        started = time.perf_counter()
-        try:
-            with Session(self.name, store=self.store, progress=False) as sf:
-                limits = sf.limits()
-        except SalesforceNotebookError as exc:
-            text = f"Test failed: {exc}"
-            self.details.value = _error_html(text)
-            self.refresh(keep_details=True)
-            return text
-        took = (time.perf_counter() - started) * 1000
-        daily = limits.get("DailyApiRequests", {})
-        used = int(daily.get("Max", 0)) - int(daily.get("Remaining", 0))
-        text = (
-            f"Test passed in {took:.0f} ms: API requests today {used:,} of "
-            f"{int(daily.get('Max', 0)):,}."
-        )
-        self._api_usage = f"{used:,} of {int(daily.get('Max', 0)):,} daily API requests"
-        self.refresh()
-        self.details.value += f"<div style='color:#2e844a'>{html.escape(text)}</div>"
+    def test_in_background(self) -> None:
+        """The Test button: check against Salesforce in a thread; the badge says
+        *checking…* at once and the result when it comes. The kernel stays free."""
+        self._testing = True
+        self._test_note = None
+        self.render()
+        self.health.check_in_background(force=True, on_done=self._show_test_result)
+
+    def _show_test_result(self, result: CheckResult) -> str:
+        self._testing = False
+        self.refresh()  # first: the check may have changed the state (which drops notes)
+        text = _test_text(result)
+        self._test_note = (result.outcome == "connected", text)
+        self.render()
         return text
 
     # -- state --------------------------------------------------------------------------
@@ -349,22 +401,34 @@ class ConnectForm:
 
     def refresh(self, *, keep_details: bool = False) -> None:
         """Re-read the connection from the store and show it."""
+        before = self.record
         self.record = self.store.find_connection(self.name)
+        if (before and before.preset) != (self.record and self.record.preset):
+            self._show_preset(self.record)
+        if (
+            before is not None
+            and self.record is not None
+            and (before.has_tokens != self.record.has_tokens or before.state != self.record.state)
+        ):
+            self._test_note = None  # said of another state
         self.render(keep_details=keep_details)
+
+    def _shown(self) -> ShownState:
+        return shown_state(self.record, interval=self._check_interval, checking=self._testing)
+
+    def _on_tick(self) -> None:
+        """Once a second (on the kernel's loop): redraw when the badge would change (the
+        check's age moves in steps of 5 s; a result past its time shows *checking…*)."""
+        shown = self._shown()
+        if (shown.state, shown.label) != self._shown_key:
+            self.render(keep_details=True)
 
     def render(self, *, keep_details: bool = False) -> None:
         record = self.record
         state = record.state if record else "not_configured"
         connected = state == "connected" and record is not None
-        message = (
-            record.message
-            if record
-            else (
-                "Enter the Client ID (Consumer Key) and Client Secret (Consumer Secret) of your "
-                "external client app or connected app, then click Authorize."
-            )
-        )
-        self.status.value = _status_html(state, message)
+        shown = self._shown()
+        self.status.value = _status_html(shown.state, shown.sentence)
         self.callback.value = self._callback_html()
         self.disconnect_button.disabled = not (record and record.has_tokens)
         self.test_button.disabled = not (record and record.has_tokens)
@@ -378,14 +442,32 @@ class ConnectForm:
         if state != "waiting":
             self.link.value = ""
         if not keep_details:
-            self.details.value = _details_html(record, self._api_usage) if connected else ""
+            details = _details_html(record) if connected else ""
+            if self._test_note is not None:
+                passed, text = self._test_note
+                details += (
+                    f"<div class='aksf-test-result' data-passed='{str(passed).lower()}' "
+                    f"role='status' style='{text_style('success' if passed else 'error')};"
+                    "max-width:40em'>"
+                    f"{html.escape(text)}</div>"
+                )
+            self.details.value = details
         # The state badge last: whoever watches it sees the rest already in place.
-        badge, color = STATE_LABELS.get(state, (state, "#706e6b"))
+        checked = (
+            f" data-checked-at='{record.checked_at:.3f}'" if record and record.checked_at else ""
+        )
+        preset = (
+            " <small class='aksf-preset'>(set up by your administrator)</small>"
+            if record and record.preset
+            else ""
+        )
+        self._shown_key = (shown.state, shown.label)
         self.title.value = (
             f"<div style='font-size:14px'><b>Salesforce connection "
-            f"“{html.escape(self.name)}”</b> <span class='aksf-state' data-state='{state}' "
-            f"style='background:{color};color:#fff;border-radius:9px;padding:0 .6em'>"
-            f"{html.escape(badge)}</span></div>"
+            f"“{html.escape(self.name)}”</b> <span class='aksf-state' "
+            f"data-state='{html.escape(shown.state)}'{checked} "
+            f"style='{state_badge_style(shown.state)}'>"
+            f"{html.escape(shown.label)}</span>{preset}</div>"
         )
 
     def _callback_html(self) -> str:
@@ -427,7 +509,27 @@ def _when(timestamp: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
 
 
-def _details_html(record: ConnectionRecord | None, api_usage: str) -> str:
+def _test_text(result: CheckResult) -> str:
+    """What the Test button says about `result`."""
+    if result.outcome == "connected":
+        who = f" as {result.record.username}" if result.record and result.record.username else ""
+        if result.ran:
+            took = f"{result.took_ms:.0f} ms"
+            return f"Test passed in {took}: Salesforce accepts this authorization{who}."
+        age = checked_ago(time.time() - result.checked_at) if result.checked_at else "just now"
+        return f"Test passed: Salesforce accepted this authorization{who} (checked {age})."
+    if result.outcome == "reauthorization_required":
+        return f"Test failed: {result.reason}"
+    if result.outcome == "unreachable":
+        return f"Test failed: Salesforce could not be reached: {result.reason}"
+    if result.outcome == "not_connected":
+        return "Nothing to test: this connection is not authorized. Click Authorize."
+    if result.outcome == "":
+        return "Another check of this connection is still running; try again in a moment."
+    return f"Test failed: {result.reason}"
+
+
+def _details_html(record: ConnectionRecord | None) -> str:
     if record is None:
         return ""
     org = " · ".join(x for x in (record.organization_name, record.organization_id) if x)
@@ -437,7 +539,6 @@ def _details_html(record: ConnectionRecord | None, api_usage: str) -> str:
         ("Instance", record.instance_url),
         ("Login host", record.login_url),
         ("Authorized", _when(record.authorized_at)),
-        ("API usage", api_usage),
     ]
     cells = "".join(
         f"<tr><th style='text-align:left;padding-right:1em'>{html.escape(k)}</th>"
@@ -449,15 +550,18 @@ def _details_html(record: ConnectionRecord | None, api_usage: str) -> str:
 
 
 def _status_html(state: str, message: str) -> str:
-    color = STATE_LABELS.get(state, ("", "#444"))[1]
+    # A polite live region, as the side panel's notes are: a screen reader reads each
+    # new state without the user leaving the field they are in.
     return (
-        f"<div class='aksf-status' data-state='{html.escape(state)}' "
-        f"style='max-width:40em;color:{color}'>{html.escape(message)}</div>"
+        f"<div class='aksf-status' data-state='{html.escape(state)}' role='status' "
+        f"aria-live='polite' style='max-width:40em;{state_text_style(state)}'>"
+        f"{html.escape(message)}</div>"
     )
 
 
 def _error_html(message: str) -> str:
+    # An alert: the user just clicked Authorize and must hear why nothing opened.
     return (
-        "<div class='aksf-validation' style='color:#ba0517;max-width:40em'>"
-        f"{html.escape(message)}</div>"
+        f"<div class='aksf-validation' role='alert' style='{text_style('error')};"
+        f"max-width:40em'>{html.escape(message)}</div>"
     )
