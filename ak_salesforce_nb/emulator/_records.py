@@ -426,9 +426,9 @@ class RecordService:
             )
         values = self._values(table, self._check_body(body), creating=True, coerce=coerce)
         now = now_datetime()
-        for f in table.stored_fields:
-            if f.type == "boolean" and values.get(f.name) is None:
-                values[f.name] = False
+        for name in table.boolean_fields:  # a checkbox is never null
+            if values.get(name) is None:
+                values[name] = False
         values.update(
             {
                 "CreatedDate": now,
@@ -444,7 +444,7 @@ class RecordService:
         self._check_rules(table, values, None)
         self._check_lock(table, None)
         values["Id"] = record_id = table.allocator.allocate()
-        table.insert({k: v for k, v in values.items() if k in table.columns})
+        table.insert(values)  # every key names a column (compound fields are read-only)
         return record_id
 
     def update(

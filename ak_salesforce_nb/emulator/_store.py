@@ -35,6 +35,7 @@ class Table:
         self.allocator = IdAllocator(sobject.key_prefix)
         self.stored_fields: list[FieldDef] = [f for f in sobject.fields if f.type != "address"]
         self.columns: dict[str, list[Any]] = {f.name: [] for f in self.stored_fields}
+        self.boolean_fields = tuple(f.name for f in self.stored_fields if f.type == "boolean")
         self.index: dict[str, int] = {}
         self.unique_indexes: dict[str, dict[str, int]] = {
             f.name: {} for f in self.stored_fields if f.unique or f.external_id
