@@ -56,6 +56,9 @@ def emu(emulator: RunningEmulator) -> Iterator[RunningEmulator]:
     emulator.config.require_pkce = False
     emulator.config.auto_approve = True
     emulator.config.callback_urls = []
+    emulator.config.shuffle_results = False
+    emulator.config.validation_rule_prefix = None
+    emulator.clear_faults()
 
 
 @pytest.fixture
