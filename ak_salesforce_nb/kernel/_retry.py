@@ -117,6 +117,16 @@ def call_with_retries(
     return retrying(fn)
 
 
+def _proportional(
+    first: float, maximum: float, share: float
+) -> Callable[[tenacity.RetryCallState], float]:
+    def wait(state: tenacity.RetryCallState) -> float:
+        elapsed = state.seconds_since_start or 0.0
+        return float(min(maximum, max(first, elapsed * share)))
+
+    return wait
+
+
 def poll(
     fetch: Callable[[], _T],
     done: Callable[[_T], bool],
@@ -125,10 +135,15 @@ def poll(
     maximum: float,
     timeout: float,
     sleep: Callable[[float], None] = time.sleep,
+    proportional: float | None = None,
 ) -> _T:
     """Call `fetch` until `done(answer)`, waiting `first` seconds, then 1.5 times longer
     each time (at most `maximum`); the last answer, done or not
-    when `timeout` seconds have passed (the caller tells the two apart)."""
+    when `timeout` seconds have passed (the caller tells the two apart).
+
+    With `proportional` (e.g. 0.2), each wait is instead that share of the time waited so
+    far (from `first` to `maximum`): the answer is seen at most that share late, for few
+    more polls than the exponential series makes."""
     first = max(first, 0.001)
 
     def last_answer(state: tenacity.RetryCallState) -> Any:
@@ -138,7 +153,9 @@ def poll(
     retrying = tenacity.Retrying(
         sleep=sleep,
         stop=tenacity.stop_after_delay(timeout),
-        wait=tenacity.wait_exponential(multiplier=first, exp_base=1.5, max=maximum),
+        wait=_proportional(first, maximum, proportional)
+        if proportional
+        else tenacity.wait_exponential(multiplier=first, exp_base=1.5, max=maximum),
         retry=tenacity.retry_if_result(lambda answer: not done(answer)),
         retry_error_callback=last_answer,
         reraise=True,

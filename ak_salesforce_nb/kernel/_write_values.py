@@ -275,6 +275,18 @@ class Converter:
         text = self.text
         if self.kind is None:
             return [v if type(v) is str and v else text(v) for v in values]
+        if self.kind in ("int", "float"):
+            # Plain Python ints (and floats for a float field) straight to text: the common
+            # case of a numeric column, several times faster than the general path.
+            whole = self.kind == "int"
+            return [
+                str(v)
+                if type(v) is int
+                else _float_text(v)
+                if type(v) is float and not whole and math.isfinite(v)
+                else text(v)
+                for v in values
+            ]
         return [text(v) for v in values]
 
     def json(self, value: Any) -> Any:
