@@ -116,9 +116,8 @@ def open_demo_notebook(context: Any, block: DemoBlock) -> Any:
     """Open the block's URL; the demo notebook itself is the open document."""
     page = context.new_page()
     page.goto(block.notebook_url)
-    page.locator(".jp-Notebook").get_by_text("Connect to Salesforce and query it").wait_for(
-        timeout=90_000
-    )
+    heading = page.locator(".jp-Notebook").get_by_role("heading", name="Connect to Salesforce")
+    heading.wait_for(timeout=90_000)
     current = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")
     assert NOTEBOOK in current.inner_text()
     return page
