@@ -207,7 +207,8 @@ def main() -> None:
         f"least {args.bulk_job_delay:g} s on the emulator\n"
     )
     print(
-        "| method | rows/s | seconds | peak MB | speed vs peer (wait=1) | memory vs peer | every row aligned |"
+        "| method | rows/s | seconds | peak MB | speed vs peer (wait=1) | memory vs peer "
+        "| every row aligned |"
     )
     print("|---|---:|---:|---:|---:|---:|---|")
     for method in METHODS:
