@@ -7,6 +7,10 @@
     ex.where, ex.limit = "Industry = 'Energy'", 50
     ex.preview()                     # the rows, also shown in the widget
     ex.soql, ex.python_code          # what to paste elsewhere
+    ex.edit()                        # the previewed rows as editable cells
+    ex.set_cell(0, "Industry", "Energy")
+    ex.diff                          # Id, field, old, new of every change
+    ex.write_back()                  # sf.update of the changes: the result frame
 
 Everything the widgets do is a method or a property, so the explorer is drivable (and
 tested) without a browser. The global describe is fetched once per session and searched
@@ -14,6 +18,12 @@ in Python over a precomputed list, and the object list shows at most `list_size`
 so an org with thousands of objects stays responsive. The SOQL and the Python line sit in
 read-only text areas (selectable, copyable). No secret or token is ever in the widgets'
 state.
+
+Edit mode turns the previewed rows (at most `MAX_EDIT_ROWS`, the Id selected) into a grid
+of text cells, one per updateable field; a changed cell is part of the diff, and Write
+back sends only the changed fields of the changed rows (`Session.update`, so the result
+frame is the same one every write returns). Every control has an accessible name (its
+visible description, or a tooltip that becomes the control's title), for screen readers.
 """
 
 from __future__ import annotations
@@ -33,6 +43,8 @@ __all__ = ["DEFAULT_LIST_SIZE", "Explorer"]
 DEFAULT_LIST_SIZE = 200
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 50_000
+#: Rows at most that edit mode turns into cells.
+MAX_EDIT_ROWS = 200
 
 
 def _field_kind(field: dict[str, Any]) -> str:
@@ -46,10 +58,11 @@ def _field_kind(field: dict[str, Any]) -> str:
     return kind
 
 
-def _readonly_text(text: str, rows: int) -> str:
-    # A real readonly <textarea>: selectable and copyable, unlike a disabled one.
+def _readonly_text(text: str, rows: int, label: str) -> str:
+    # A real readonly <textarea>: selectable and copyable, unlike a disabled one; named.
     return (
         f"<textarea readonly rows='{rows}' spellcheck='false' "
+        f"aria-label='{html.escape(label, quote=True)}' "
         "style='width:100%;font-family:monospace;font-size:12px;resize:vertical'>"
         f"{html.escape(text)}</textarea>"
     )
@@ -96,12 +109,15 @@ class Explorer:
             placeholder=f"Filter {len(self.objects):,} objects by name or label…",
             continuous_update=True,
             layout=widgets.Layout(width="22em"),
+            tooltip="Filter objects by name or label",
         )
-        self.object_list = widgets.Select(options=[], rows=14, layout=widgets.Layout(width="22em"))
+        self.object_list = widgets.Select(
+            options=[], rows=14, layout=widgets.Layout(width="22em"), tooltip="Objects"
+        )
         self.list_note = widgets.HTML()
         self.info = widgets.HTML("<i>Pick an object.</i>")
         self.field_list = widgets.SelectMultiple(
-            options=[], rows=14, layout=widgets.Layout(width="40em")
+            options=[], rows=14, layout=widgets.Layout(width="40em"), tooltip="Fields to select"
         )
         self.where_box = widgets.Text(
             description="WHERE", placeholder="Industry = 'Energy'", layout={"width": "30em"}
@@ -109,7 +125,34 @@ class Explorer:
         self.limit_box = widgets.BoundedIntText(
             description="LIMIT", value=DEFAULT_LIMIT, min=1, max=MAX_LIMIT, layout={"width": "12em"}
         )
-        self.preview_button = widgets.Button(description="Preview", button_style="primary")
+        self.where_box.tooltip = "WHERE clause of the query"
+        self.limit_box.tooltip = "Rows at most (LIMIT)"
+        self.preview_button = widgets.Button(
+            description="Preview", button_style="primary", tooltip="Run the query and show the rows"
+        )
+        # Edit mode: the previewed rows as cells, their diff, and writing them back.
+        self.edit_button = widgets.ToggleButton(
+            description="Edit rows", value=False, tooltip="Edit the previewed rows"
+        )
+        self.diff_button = widgets.Button(
+            description="Show changes", tooltip="Show the changed cells"
+        )
+        self.write_button = widgets.Button(
+            description="Write back",
+            button_style="warning",
+            tooltip="Update the changed records in Salesforce",
+        )
+        self.discard_button = widgets.Button(description="Discard", tooltip="Forget the changes")
+        self.edit_tools = widgets.HBox([self.diff_button, self.write_button, self.discard_button])
+        self.edit_tools.layout.display = "none"
+        self.edit_grid = widgets.GridBox([])
+        self.diff_box = widgets.HTML()
+        self.edit_output = widgets.Output()
+        #: The edit grid's cells: (row, field) → its Text widget.
+        self.cells: dict[tuple[int, str], widgets.Text] = {}
+        #: The last write-back's result frame.
+        self.write_result: Any = None
+        self._original: list[dict[str, Any]] = []
         self.message = widgets.HTML()
         self.soql_box = widgets.HTML()
         self.python_box = widgets.HTML()
@@ -121,6 +164,10 @@ class Explorer:
         self.where_box.observe(lambda _: self._update_code(), names="value")
         self.limit_box.observe(lambda _: self._update_code(), names="value")
         self.preview_button.on_click(lambda _: self.preview())
+        self.edit_button.observe(self._on_edit_toggle, names="value")
+        self.diff_button.on_click(lambda _: self._show_diff())
+        self.write_button.on_click(lambda _: self._on_write())
+        self.discard_button.on_click(lambda _: self.discard())
 
         header = widgets.HTML(
             f"<b>Salesforce explorer</b> · connection <code>{html.escape(name)}</code>"
@@ -134,8 +181,14 @@ class Explorer:
                         widgets.VBox([self.info, self.field_list]),
                     ]
                 ),
-                widgets.HBox([self.where_box, self.limit_box, self.preview_button]),
+                widgets.HBox(
+                    [self.where_box, self.limit_box, self.preview_button, self.edit_button]
+                ),
                 self.message,
+                self.edit_tools,
+                self.edit_grid,
+                self.diff_box,
+                self.edit_output,
                 widgets.HTML("<b>SOQL</b>"),
                 self.soql_box,
                 widgets.HTML("<b>Python</b>"),
@@ -359,8 +412,8 @@ class Explorer:
         )
 
     def _update_code(self) -> None:
-        self.soql_box.value = _readonly_text(self.soql, 2)
-        self.python_box.value = _readonly_text(self.python_code, 3)
+        self.soql_box.value = _readonly_text(self.soql, 2, "SOQL query")
+        self.python_box.value = _readonly_text(self.python_code, 3, "Python code")
 
     def _show_error(self, error: Exception) -> None:
         from ._magic import render_error
@@ -386,6 +439,8 @@ class Explorer:
             raise ValueError("Select an object first.")
         self.output.clear_output()
         self.last_error = ""
+        if self.cells:
+            self.discard()  # new rows: the edits of the old ones do not apply
         try:
             frame = self.session.query(self.soql, progress=False)
         except SalesforceNotebookError as error:
@@ -396,3 +451,188 @@ class Explorer:
         with self.output:
             display(frame)  # type: ignore[no-untyped-call]
         return frame
+
+    # -- edit mode ------------------------------------------------------------------------
+
+    def _editable(self) -> list[str]:
+        fields = {f["name"]: f for f in self.fields}
+        return [
+            name for name in self._chosen if name != "Id" and fields.get(name, {}).get("updateable")
+        ]
+
+    def edit(self) -> None:
+        """Turn the previewed rows into editable cells (the Id must be selected)."""
+        if self.frame is None:
+            raise ValueError("Preview some rows first.")
+        if "Id" not in self.frame.columns:
+            raise ValueError("Select the Id field: edits are written back by Id.")
+        if len(self.frame) > MAX_EDIT_ROWS:
+            raise ValueError(f"Edit mode takes at most {MAX_EDIT_ROWS} rows; lower the LIMIT.")
+        editable = self._editable()
+        self._original = []
+        self.cells = {}
+        children: list[widgets.Widget] = [widgets.HTML("<b>Id</b>")] + [
+            widgets.HTML(f"<b>{html.escape(name)}</b>") for name in editable
+        ]
+        for row, record in enumerate(self.frame.to_dict("records")):
+            record_id = str(record["Id"])
+            self._original.append({"Id": record_id, **{n: record.get(n) for n in editable}})
+            children.append(widgets.HTML(f"<code>{html.escape(record_id)}</code>"))
+            for name in editable:
+                value = record.get(name)
+                text = "" if value is None or value != value else str(value)
+                cell = widgets.Text(
+                    value=text,
+                    tooltip=f"{name} of {record_id}",
+                    layout=widgets.Layout(width="auto"),
+                )
+                cell.observe(lambda _: self._mark_changes(), names="value")
+                self.cells[(row, name)] = cell
+                children.append(cell)
+        self.edit_grid.children = tuple(children)
+        self.edit_grid.layout = widgets.Layout(
+            grid_template_columns=f"repeat({len(editable) + 1}, minmax(8em, 1fr))"
+        )
+        self.edit_tools.layout.display = "flex"
+        self.diff_box.value = ""
+        if not self.edit_button.value:
+            self._quiet = True
+            try:
+                self.edit_button.value = True
+            finally:
+                self._quiet = False
+
+    def _on_edit_toggle(self, change: dict[str, Any]) -> None:
+        if self._quiet:
+            return
+        try:
+            if change["new"]:
+                self.edit()
+            else:
+                self.discard()
+        except ValueError as error:
+            self.message.value = f"<small>{html.escape(str(error))}</small>"
+            self._quiet = True
+            try:
+                self.edit_button.value = False
+            finally:
+                self._quiet = False
+
+    def set_cell(self, row: int, field: str, value: Any) -> None:
+        """Type `value` into the cell of `field` on row `row` (as a person would)."""
+        cell = self.cells.get((row, field))
+        if cell is None:
+            raise KeyError(f"No editable cell for {field!r} on row {row}.")
+        cell.value = "" if value is None else str(value)
+
+    def _changed(self) -> list[tuple[int, str, Any, str]]:
+        found = []
+        for (row, name), cell in self.cells.items():
+            old = self._original[row][name]
+            before = "" if old is None or old != old else str(old)
+            if cell.value != before:
+                found.append((row, name, old, cell.value))
+        return found
+
+    @property
+    def diff(self) -> Any:
+        """Every changed cell: Id, field, old value, new text."""
+        import pandas as pd
+
+        rows = [
+            {"Id": self._original[row]["Id"], "field": name, "old": old, "new": new}
+            for row, name, old, new in self._changed()
+        ]
+        return pd.DataFrame(rows, columns=["Id", "field", "old", "new"])
+
+    @property
+    def changes(self) -> list[dict[str, Any]]:
+        """The records to update: each changed row's Id and its changed fields only
+        (an emptied cell sets the field to null)."""
+        by_row: dict[int, dict[str, Any]] = {}
+        for row, name, _old, new in self._changed():
+            by_row.setdefault(row, {"Id": self._original[row]["Id"]})[name] = new or None
+        return [by_row[row] for row in sorted(by_row)]
+
+    def _mark_changes(self) -> None:
+        count = len(self._changed())
+        self.write_button.description = f"Write back ({count})" if count else "Write back"
+
+    def _show_diff(self) -> None:
+        diff = self.diff
+        if diff.empty:
+            self.diff_box.value = "<small>No changes.</small>"
+            return
+        lines = "".join(
+            f"<tr><td><code>{html.escape(str(r.Id))}</code></td><td>{html.escape(str(r.field))}"
+            f"</td><td><del>{html.escape(str(r.old))}</del></td>"
+            f"<td><ins>{html.escape(str(r.new))}</ins></td></tr>"
+            for r in diff.itertuples()
+        )
+        self.diff_box.value = (
+            "<table aria-label='Changes to write back'><thead><tr><th>Id</th><th>Field</th>"
+            f"<th>Old</th><th>New</th></tr></thead><tbody>{lines}</tbody></table>"
+        )
+
+    def write_back(self, **options: Any) -> Any:
+        """Update the changed records (`Session.update`); the result frame, also shown.
+        Rows written become the new originals; failed rows keep their edits."""
+        from IPython.display import display
+
+        if not self.object_name:
+            raise ValueError("Select an object first.")
+        records = self.changes
+        if not records:
+            self.diff_box.value = "<small>No changes to write.</small>"
+            return None
+        options.setdefault("progress", False)
+        result = self.session.update(self.object_name, records, **options)
+        self.write_result = result
+        written = {r["Id"] for r, ok in zip(records, result.success, strict=True) if ok}
+        for (row, name), cell in self.cells.items():
+            if self._original[row]["Id"] in written:
+                self._original[row][name] = cell.value or None
+        failed = int((~result.success).sum())
+        self.message.value = (
+            f"<small>{len(records) - failed:,} of {len(records):,} records updated"
+            + (f"; {failed:,} failed (see the result below)" if failed else "")
+            + "</small>"
+        )
+        self._mark_changes()
+        self.edit_output.clear_output()
+        with self.edit_output:
+            display(result)  # type: ignore[no-untyped-call]
+        return result
+
+    def _on_write(self) -> None:
+        try:
+            self.write_back()
+        except SalesforceNotebookError as error:
+            self._show_error(error)
+
+    def discard(self) -> None:
+        """Leave edit mode, forgetting unsaved changes."""
+        self.cells = {}
+        self._original = []
+        self.edit_grid.children = ()
+        self.edit_tools.layout.display = "none"
+        self.diff_box.value = ""
+        self._mark_changes()
+        if self.edit_button.value:
+            self._quiet = True
+            try:
+                self.edit_button.value = False
+            finally:
+                self._quiet = False
+
+    def controls(self) -> list[widgets.Widget]:
+        """The widgets a person operates (inputs, lists, buttons)."""
+        kinds = (
+            widgets.Text,
+            widgets.Select,
+            widgets.SelectMultiple,
+            widgets.BoundedIntText,
+            widgets.Button,
+            widgets.ToggleButton,
+        )
+        return [w for w in self.all_widgets() if isinstance(w, kinds)]

@@ -10,8 +10,9 @@ One `Runner.run` task per subscription, on the caller's event loop:
   (a slow ``async for`` consumer holds the stream back: the server never sends more
   than was asked for);
 - on a failure: UNAUTHENTICATED refreshes the token and subscribes again at once; a
-  retryable status (UNAVAILABLE…) waits with exponential backoff and subscribes again
-  after the last event received; anything else ends the subscription with a clear error.
+  retryable status (UNAVAILABLE…) waits with jittered exponential backoff (tenacity's
+  retry loop and wait, as everywhere in the package) and subscribes again after the last
+  event received; anything else ends the subscription with a clear error.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any, Protocol
 
 import grpc
 import grpc.aio
+import tenacity
 
 from .._pubsub_proto import protos
 from ._decode import EventType, cached_event_type, decode_event, event_type
@@ -42,6 +44,15 @@ _MAX_AUTH_RETRIES = 3
 _WRITER_POLL = 1.0
 #: Seconds a diagnostic GetTopic may take.
 _PROBE_TIMEOUT = 10.0
+
+
+class _Reconnect(Exception):
+    """A failure after which `Runner.run` waits and subscribes again."""
+
+    def __init__(self, reason: str, error: grpc.aio.AioRpcError | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.error = error
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,9 +73,17 @@ class Backoff:
     maximum: float = 30.0
     retries: int = 12
 
+    def wait(self) -> tenacity.wait.wait_base:
+        """tenacity's exponential wait: `initial`, doubling, capped at `maximum`."""
+        return tenacity.wait_exponential(multiplier=self.initial, max=self.maximum)
+
     def delay(self, attempt: int) -> float:
-        base = min(self.maximum, self.initial * 2 ** max(0, attempt - 1))
-        return float(base * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not a secret
+        """The wait before reconnecting after the `attempt`-th failure in a row, with
+        ±20% jitter (so many subscribers cut off together do not come back together)."""
+        state = tenacity.RetryCallState(tenacity.AsyncRetrying(), None, (), {})
+        state.attempt_number = max(1, attempt)
+        base = float(self.wait()(state))
+        return base * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not a secret
 
 
 class Sink(Protocol):
@@ -116,8 +135,42 @@ class Runner:
     # -- the loop of attempts
 
     async def run(self) -> None:
-        failures = 0
-        auth_retries = 0
+        """Subscribe, and subscribe again after each failure, until stopped or failed for
+        good. tenacity drives the retries: it waits `Backoff.delay` between attempts and
+        stops after `Backoff.retries` failures in a row (a stream that delivered resets
+        the count; a token refresh or a replay fallback reconnects at once, uncounted)."""
+        self._failures = 0
+        self._auth_retries = 0
+        self._next_delay = 0.0
+        retrying = tenacity.AsyncRetrying(
+            retry=tenacity.retry_if_exception_type(_Reconnect),
+            stop=lambda state: self._failures > self.backoff.retries,
+            wait=lambda state: self._next_delay,
+            before_sleep=self._announce,
+            sleep=asyncio.sleep,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    await self._connect_until_failure(attempt.retry_state.attempt_number > 1)
+        except _Reconnect as failure:
+            raise self._gave_up(failure.reason, failure.error) from None
+
+    def _announce(self, state: tenacity.RetryCallState) -> None:
+        failure = state.outcome.exception() if state.outcome is not None else None
+        reason = failure.reason if isinstance(failure, _Reconnect) else ""
+        self.sink.set_status(
+            f"reconnecting in {self._next_delay:.1f} s (attempt {self._failures} of "
+            f"{self.backoff.retries}; {reason})",
+            live=False,
+        )
+
+    async def _connect_until_failure(self, after_wait: bool) -> None:
+        """Subscribe until a failure worth waiting for: raises `_Reconnect` (retried by
+        `run`), or the error that ends the subscription."""
+        if after_wait:
+            self.reconnects += 1
         while True:
             self._responded = False
             self.sink.set_status("connecting", live=False)
@@ -127,15 +180,15 @@ class Runner:
             except grpc.aio.AioRpcError as caught:
                 error = caught
             if self._responded:
-                failures = auth_retries = 0
+                self._failures = self._auth_retries = 0
             if error is None:
                 reason = "the server closed the stream"
             else:
                 action = await self._classify(error)
                 if action == "refresh":
-                    if auth_retries >= _MAX_AUTH_RETRIES:
+                    if self._auth_retries >= _MAX_AUTH_RETRIES:
                         raise self._translate(error)
-                    auth_retries += 1
+                    self._auth_retries += 1
                     self.sink.set_status("refreshing the access token", live=False)
                     await self.credentials.refresh()
                     self.reconnects += 1
@@ -143,17 +196,10 @@ class Runner:
                 if action == "fallback":
                     continue
                 reason = f"{error_details(error)[0]}: {error.details()}"
-            failures += 1
-            if failures > self.backoff.retries:
-                raise self._gave_up(reason, error)
-            delay = self.backoff.delay(failures)
-            self.sink.set_status(
-                f"reconnecting in {delay:.1f} s (attempt {failures} of "
-                f"{self.backoff.retries}; {reason})",
-                live=False,
-            )
-            await asyncio.sleep(delay)
-            self.reconnects += 1
+            self._failures += 1
+            if self._failures <= self.backoff.retries:
+                self._next_delay = self.backoff.delay(self._failures)
+            raise _Reconnect(reason, error)
 
     async def _classify(self, error: grpc.aio.AioRpcError) -> str:
         """What to do after `error`: refresh, fall back or retry; raises if none helps."""
