@@ -414,7 +414,8 @@ class ConnectForm:
         self.render(keep_details=keep_details)
 
     def _shown(self) -> ShownState:
-        return shown_state(self.record, interval=self._check_interval, checking=self._testing)
+        interval = self.health.interval if self._check_interval else None
+        return shown_state(self.record, interval=interval, checking=self._testing)
 
     def _on_tick(self) -> None:
         """Once a second (on the kernel's loop): redraw when the badge would change (the

@@ -27,6 +27,7 @@ from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 
+from ..core._check import MIN_CHECK_INTERVAL
 from ..core._connections import SETTINGS_KEYS, PresetLocked
 from ..core._constants import API_PATH, CALLBACK_PATH, START_PATH
 from ..core._exceptions import (
@@ -263,7 +264,7 @@ class ConnectionsHandler(_ApiHandler):
                 # The server's clock (checked_at is on it) and how often the side panel
                 # should ask for a check of a connection it shows.
                 "now": time.time(),
-                "check_interval": self.ak_state.config.check_interval,
+                "check_interval": max(self.ak_state.config.check_interval, MIN_CHECK_INTERVAL),
             }
         )
 

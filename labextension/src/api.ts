@@ -7,12 +7,15 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import {
   errorMessageFromBody,
+  ICheckResult,
   IConnection,
   IConnectionDefaults,
   parseAuthorizeUrl,
+  parseCheckResult,
   parseConnection,
   parseConnectionList,
-  parseDefaults
+  parseDefaults,
+  parseServerClock
 } from './connections';
 import { IConnectionPayload } from './validation';
 
@@ -36,10 +39,27 @@ export class ConnectionsApi {
   /** The server's defaults for new connections, as of the last `list()`. */
   defaults: IConnectionDefaults | null = null;
 
+  /** Seconds between checks of a shown connection (the server's setting). */
+  checkInterval: number | null = null;
+
+  /** The server's clock minus this browser's, in seconds (`checked_at` is the
+   * server's time). */
+  clockOffset = 0;
+
+  /** The server's time now, in epoch seconds. */
+  serverNow(): number {
+    return Date.now() / 1000 + this.clockOffset;
+  }
+
   /** `GET …/connections` */
   async list(): Promise<IConnection[]> {
     const body = await this._request([], { method: 'GET' });
     this.defaults = parseDefaults(body) ?? this.defaults;
+    const clock = parseServerClock(body);
+    if (clock) {
+      this.clockOffset = clock.now - Date.now() / 1000;
+      this.checkInterval = clock.checkInterval;
+    }
     try {
       return parseConnectionList(body);
     } catch (err) {
@@ -69,6 +89,36 @@ export class ConnectionsApi {
       throw new ApiError('The server did not return an authorization URL.');
     }
     return url;
+  }
+
+  /**
+   * `POST …/connections/NAME/check`: the connection checked against Salesforce
+   * (`force`: a Test button; else a recent result may be the answer).
+   */
+  async check(name: string, force = false): Promise<ICheckResult> {
+    const body = await this._request([name, 'check'], {
+      method: 'POST',
+      body: force ? '{"force": true}' : '',
+      headers: { 'Content-Type': 'application/json' }
+    });
+    const result = parseCheckResult(body);
+    if (!result) {
+      throw new ApiError('The server did not return the result of the check.');
+    }
+    if (result.now !== null) {
+      this.clockOffset = result.now - Date.now() / 1000;
+    }
+    return result;
+  }
+
+  /** `POST …/connections/NAME/disconnect`: sign out, keep the connection. */
+  async disconnect(name: string): Promise<IConnection | null> {
+    const body = await this._request([name, 'disconnect'], {
+      method: 'POST',
+      body: '{}',
+      headers: { 'Content-Type': 'application/json' }
+    });
+    return parseConnection(body);
   }
 
   /** `DELETE …/connections/NAME` */

@@ -1,7 +1,14 @@
 /**
- * The "Salesforce" side panel: the user's connections, their state, Authorize
- * and Disconnect buttons, the callback URL(s) to register, and a form to add a
- * connection.
+ * The "Salesforce" side panel: the user's connections, their state, Authorize,
+ * Disconnect and Test buttons, the callback URL(s) to register, and a form to
+ * add a connection.
+ *
+ * Its badges tell the truth: while the panel is visible, a connected connection
+ * whose last check (by anybody: this panel, a notebook's form) is older than the
+ * server's check interval is checked against Salesforce by the server
+ * (`POST …/NAME/check`), and the badge shows what was found and how long ago.
+ * Test checks at once. A preset (set up by the administrator) says so, and its
+ * Disconnect signs out instead of removing it.
  */
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { refreshIcon } from '@jupyterlab/ui-components';
@@ -10,7 +17,7 @@ import { Widget } from '@lumino/widgets';
 
 import { ApiError, ConnectionsApi } from './api';
 import { createCopyButton } from './clipboard';
-import { IConnection, stateLabel } from './connections';
+import { IConnection, shownState, stateLabel, testText } from './connections';
 import { salesforceIcon } from './icon';
 import { listenForOAuthResults } from './listener';
 import { IOAuthMessage } from './messages';
@@ -155,6 +162,7 @@ export class ConnectionsPanel extends Widget {
       this._applyDefaults();
       this._showError('');
       this._renderList();
+      this._checkDue();
     } catch (err) {
       if (this.isDisposed) {
         return;
@@ -274,12 +282,24 @@ export class ConnectionsPanel extends Widget {
 
   // ---- connection list -------------------------------------------------
 
+  /** The state each connection's badge shows now. */
+  private _shown(conn: IConnection): ReturnType<typeof shownState> {
+    return shownState(
+      conn,
+      this._api.serverNow(),
+      this._api.checkInterval,
+      this._testing.has(conn.name)
+    );
+  }
+
   private _renderList(): void {
     const list = this._connections ?? [];
     const signature = JSON.stringify([
       list,
+      list.map(conn => this._shown(conn)),
       Array.from(this._notes.entries()),
-      Array.from(this._busy)
+      Array.from(this._busy),
+      Array.from(this._testing)
     ]);
     if (signature === this._renderedSignature) {
       return;
@@ -303,29 +323,46 @@ export class ConnectionsPanel extends Widget {
 
   private _renderConnection(conn: IConnection): HTMLElement {
     const { name } = conn;
+    const shown = this._shown(conn);
     const badge = el('span', {
-      className: `aksf-badge aksf-badge-${conn.state.replace(/[^a-z_]/g, '')}`,
+      className: `aksf-badge aksf-badge-${shown.state.replace(/[^a-z_]/g, '')}`,
       testId: `aksf-state-${name}`,
-      text: conn.state
+      text: shown.state
     });
-    badge.title = stateLabel(conn.state);
+    badge.dataset.state = shown.state;
+    badge.title = stateLabel(shown.state);
+    const status = el('span', { className: 'aksf-badges' }, badge);
+    if (shown.checked) {
+      status.append(
+        el('span', {
+          className: 'aksf-checked',
+          testId: `aksf-checked-${name}`,
+          text: `(${shown.checked})`
+        })
+      );
+    }
 
+    const title = el('span', { className: 'aksf-connection-name', text: name });
+    if (conn.preset) {
+      title.append(
+        el('span', {
+          className: 'aksf-preset',
+          testId: `aksf-preset-${name}`,
+          text: ' · set up by your administrator'
+        })
+      );
+    }
     const card = el(
       'div',
       { className: 'aksf-connection', testId: `aksf-connection-${name}` },
-      el(
-        'div',
-        { className: 'aksf-connection-header' },
-        el('span', { className: 'aksf-connection-name', text: name }),
-        badge
-      )
+      el('div', { className: 'aksf-connection-header' }, title, status)
     );
-    if (conn.message) {
+    if (shown.sentence) {
       card.append(
         el('div', {
           className: 'aksf-connection-message',
           testId: `aksf-message-${name}`,
-          text: conn.message
+          text: shown.sentence
         })
       );
     }
@@ -389,12 +426,26 @@ export class ConnectionsPanel extends Widget {
       text: 'Disconnect'
     });
     disconnect.type = 'button';
-    disconnect.title = `Disconnect "${name}": revoke its tokens and remove it`;
+    disconnect.title = conn.preset
+      ? `Disconnect "${name}": revoke its tokens; the connection stays (your administrator set it up)`
+      : `Disconnect "${name}": revoke its tokens and remove it`;
     disconnect.setAttribute('aria-label', `Disconnect ${name}`);
-    disconnect.disabled = busy;
-    disconnect.addEventListener('click', () => void this._disconnect(name));
+    disconnect.disabled = busy || (conn.preset && !conn.has_tokens);
+    disconnect.addEventListener('click', () => void this._disconnect(name, conn.preset));
 
-    card.append(el('div', { className: 'aksf-actions' }, authorize, disconnect));
+    // Test: ask Salesforce now whether the authorization still works.
+    const test = el('button', {
+      className: 'jp-mod-styled aksf-button',
+      testId: `aksf-test-${name}`,
+      text: 'Test'
+    });
+    test.type = 'button';
+    test.title = `Check "${name}" against Salesforce now`;
+    test.setAttribute('aria-label', `Test ${name}`);
+    test.disabled = busy || !conn.has_tokens || this._testing.has(name);
+    test.addEventListener('click', () => void this._test(name));
+
+    card.append(el('div', { className: 'aksf-actions' }, authorize, disconnect, test));
 
     const note = this._notes.get(name);
     if (note) {
@@ -407,6 +458,71 @@ export class ConnectionsPanel extends Widget {
       card.append(noteNode);
     }
     return card;
+  }
+
+  // ---- checks against Salesforce -----------------------------------------
+
+  /**
+   * Ask the server to check each connected connection whose last check is
+   * older than the server's interval (one request per connection at a time;
+   * the server shares one check per connection with every other view).
+   */
+  private _checkDue(): void {
+    const interval = this._api.checkInterval;
+    if (interval === null) {
+      return;
+    }
+    const now = this._api.serverNow();
+    for (const conn of this._connections ?? []) {
+      if (
+        conn.state === 'connected' &&
+        conn.has_tokens &&
+        !this._checking.has(conn.name) &&
+        (conn.checked_at === null || now - conn.checked_at >= interval)
+      ) {
+        void this._runCheck(conn.name, false);
+      }
+    }
+  }
+
+  private async _runCheck(name: string, force: boolean): Promise<void> {
+    this._checking.add(name);
+    try {
+      const result = await this._api.check(name, force);
+      if (this.isDisposed) {
+        return;
+      }
+      if (result.connection && this._connections) {
+        const updated = result.connection;
+        this._connections = this._connections.map(c => (c.name === name ? updated : c));
+      }
+      if (force) {
+        this._testing.delete(name);
+        const passed = result.outcome === 'connected';
+        this._notes.set(name, {
+          kind: passed ? 'success' : 'error',
+          text: testText(result, this._api.serverNow())
+        });
+      }
+    } catch (err) {
+      if (force && !this.isDisposed) {
+        this._notes.set(name, { kind: 'error', text: `Test failed: ${errorText(err)}` });
+      }
+    } finally {
+      this._checking.delete(name);
+      this._testing.delete(name);
+      if (!this.isDisposed) {
+        this._renderList();
+      }
+    }
+  }
+
+  /** The Test button: check now; the badge says `checking` until the answer. */
+  private async _test(name: string): Promise<void> {
+    this._testing.add(name);
+    this._notes.delete(name);
+    this._renderList();
+    await this._runCheck(name, true);
   }
 
   private _setNote(name: string, note: INote | null): void {
@@ -496,12 +612,14 @@ export class ConnectionsPanel extends Widget {
     void this.refresh();
   }
 
-  private async _disconnect(name: string): Promise<void> {
+  private async _disconnect(name: string, preset = false): Promise<void> {
     let accepted = false;
     try {
       const result = await showDialog({
         title: 'Disconnect from Salesforce',
-        body: `Disconnect "${name}"? Its tokens are revoked and the connection is removed from this Jupyter server; add it again to reconnect.`,
+        body: preset
+          ? `Disconnect "${name}"? Its tokens are revoked; the connection stays, set up by your administrator: click Authorize to connect again.`
+          : `Disconnect "${name}"? Its tokens are revoked and the connection is removed from this Jupyter server; add it again to reconnect.`,
         buttons: [
           Dialog.cancelButton(),
           Dialog.warnButton({ label: 'Disconnect' })
@@ -518,7 +636,11 @@ export class ConnectionsPanel extends Widget {
     this._busy.add(name);
     this._renderList();
     try {
-      await this._api.remove(name);
+      if (preset) {
+        await this._api.disconnect(name);
+      } else {
+        await this._api.remove(name);
+      }
       this._endFlow(name, true);
       this._notes.delete(name);
     } catch (err) {
@@ -756,6 +878,10 @@ export class ConnectionsPanel extends Widget {
   private _timer: ReturnType<typeof setInterval> | null = null;
   private readonly _notes = new Map<string, INote>();
   private readonly _busy = new Set<string>();
+  /** Connections with a check request of this panel in flight. */
+  private readonly _checking = new Set<string>();
+  /** Connections whose Test button's check is in flight. */
+  private readonly _testing = new Set<string>();
   private readonly _flows = new Map<string, IFlow>();
   private readonly _stopListening: () => void;
 }
