@@ -144,6 +144,8 @@ def _run(args: argparse.Namespace, lab_args: list[str], workspace: Workspace) ->
         _stop(lab, timeout=30)
         _stop(emulator, timeout=10)
         workspace.remove()
+        if emulator is not None:
+            _say("The demo stopped: JupyterLab and the emulator are down, the scratch folder gone.")
     return status
 
 

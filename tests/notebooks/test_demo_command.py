@@ -79,6 +79,7 @@ def test_demo_command_prints_its_block_last_and_stops_cleanly(tmp_path: Path) ->
         status = process.wait(45)
     assert status == 0, log_path.read_text()[-3000:]
     assert "Stopping the demo" in log_path.read_text()
+    assert "The demo stopped" in log_path.read_text()
     time.sleep(0.5)
     for url in (f"{block.emulator_url}/services/data/", f"{base}api/status"):
         with pytest.raises(httpx.HTTPError):
