@@ -5,7 +5,8 @@
 
 It shares the settings, URL building, error mapping, page planning and flattening with
 `Session`; only the sending differs (an `httpx.AsyncClient`, pages fetched with
-`asyncio.gather` instead of a thread pool).
+`asyncio.gather` instead of a thread pool). Writes (`insert`, `update`, `upsert`,
+`delete(sobject, data)`, `hard_delete`) run `Session`'s write engine on a worker thread.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from ._types import describe_field_types
 
 __all__ = ["AsyncSession"]
 
+# `delete`'s "no data given": a raw REST DELETE of a path.
+_NO_DATA: Any = object()
+
 
 class AsyncSession(SessionBase):
     """The `await`-able session: queries, describe, limits and raw calls; the options
@@ -33,9 +37,15 @@ class AsyncSession(SessionBase):
         transport: httpx.AsyncBaseTransport | None = options.pop("transport", None)
         super().__init__(name, **options)
         self._http = httpx.AsyncClient(transport=transport, **self._client_kwargs())
+        self._options = dict(options)
+        if transport is not None and hasattr(transport, "handle_request"):
+            self._options["transport"] = transport  # one that can also send synchronously
+        self._writer: Any = None  # the sync Session writes run on (made when first used)
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        if self._writer is not None:
+            self._writer.close()
 
     async def __aenter__(self) -> AsyncSession:
         return self
@@ -60,8 +70,59 @@ class AsyncSession(SessionBase):
     async def patch(self, path: str, json: Any = None, **kwargs: Any) -> Any:
         return await self.request("PATCH", path, json=json, **kwargs)
 
-    async def delete(self, path: str, **kwargs: Any) -> Any:
-        return await self.request("DELETE", path, **kwargs)
+    async def delete(self, path_or_sobject: str, data: Any = _NO_DATA, /, **kwargs: Any) -> Any:
+        """``await sf.delete(path)``: the raw REST DELETE; ``await sf.delete("Account",
+        ids_or_df)``: delete those records (`Session.delete`), a result frame."""
+        if data is _NO_DATA:
+            if "/" not in path_or_sobject and path_or_sobject[:1].isupper():
+                raise TypeError(
+                    f"delete({path_or_sobject!r}) needs the records to delete: "
+                    f"delete({path_or_sobject!r}, ids_or_df); a raw DELETE takes a path."
+                )
+            return await self.request("DELETE", path_or_sobject, **kwargs)
+        return await self._write("delete", path_or_sobject, data, **kwargs)
+
+    # -- writing back: `Session`'s writes, run on a worker thread ------------------------
+
+    async def _write(self, operation: str, sobject: str, data: Any, **options: Any) -> Any:
+        from ._session import Session
+        from ._writes import WriteCancelled, interactive
+
+        if self._writer is None:
+            self._writer = Session(self.name, store=self.store, **self._options)
+        if (
+            options.get("confirm") is None
+            and not options.get("dry_run")
+            and interactive()
+            and len(data) > self.confirm_above
+        ):
+            # Asked here, on the kernel's thread, where the notebook's input box works.
+            reply = input(  # noqa: ASYNC250 - the notebook answers on its own channel
+                f"{operation} {len(data):,} rows of {sobject} on {self.name!r}? Type yes to write: "
+            )
+            if reply.strip().lower() not in ("y", "yes"):
+                raise WriteCancelled(f"Nothing was written: the {operation} was not confirmed.")
+            options["confirm"] = False
+        writer = self._writer
+        result = await asyncio.to_thread(writer._write, operation, sobject, data, **options)
+        self.last_write = writer.last_write
+        return result
+
+    async def insert(self, sobject: str, data: Any, **options: Any) -> Any:
+        """`Session.insert`, awaited."""
+        return await self._write("insert", sobject, data, **options)
+
+    async def update(self, sobject: str, data: Any, **options: Any) -> Any:
+        """`Session.update`, awaited."""
+        return await self._write("update", sobject, data, **options)
+
+    async def upsert(self, sobject: str, data: Any, *, external_id: str, **options: Any) -> Any:
+        """`Session.upsert`, awaited."""
+        return await self._write("upsert", sobject, data, external_id=external_id, **options)
+
+    async def hard_delete(self, sobject: str, data: Any, **options: Any) -> Any:
+        """`Session.hard_delete`, awaited."""
+        return await self._write("hardDelete", sobject, data, **options)
 
     async def describe(self, sobject: str | None = None) -> dict[str, Any]:
         key = sobject or ""

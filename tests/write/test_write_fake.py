@@ -336,3 +336,23 @@ def test_confirmation_is_asked_when_forced_and_no_means_nothing_written(
     assert org.writes() == []
     result: Any = write(sf, "insert", "Account", accounts(3), confirm=True, answer=lambda q: "yes")
     assert result.success.all()
+
+
+def test_async_session_writes_through_the_same_engine(
+    store_path: Any, org: FakeOrg, sf: aksf.Session
+) -> None:
+    import asyncio
+
+    import httpx
+
+    async def run() -> tuple[Any, Any]:
+        async with aksf.async_session(
+            "prod", transport=httpx.MockTransport(org), api_version="63.0", progress=False
+        ) as asf:
+            made = await asf.insert("Account", accounts(3, fail_every=3))
+            gone = await asf.delete("Account", list(made.id[made.success]))
+            return made, gone
+
+    made, gone = asyncio.run(run())
+    assert list(made.success) == [False, True, True]
+    assert gone.success.all() and org.records == {}
