@@ -42,6 +42,9 @@ from .core._exceptions import (
     StorePermissionError,
     TokenEndpointUnavailable,
     TokenRequestError,
+    WriteCancelled,
+    WriteFailed,
+    WriteInterrupted,
 )
 
 if TYPE_CHECKING:
@@ -84,6 +87,9 @@ __all__ = [
     "TokenEndpointUnavailable",
     "TokenRequestError",
     "TopicNotFound",
+    "WriteCancelled",
+    "WriteFailed",
+    "WriteInterrupted",
     "__version__",
     "async_session",
     "connect",

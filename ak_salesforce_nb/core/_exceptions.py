@@ -23,7 +23,10 @@ SalesforceNotebookError
     ├── InvalidType             400 INVALID_TYPE
     ├── RecordNotFound          404 NOT_FOUND
     ├── RequestLimitExceeded    403 REQUEST_LIMIT_EXCEEDED
-    └── BulkJobFailed           a Bulk API 2.0 job ended Failed or Aborted
+    ├── BulkJobFailed           a Bulk API 2.0 job ended Failed or Aborted
+    └── WriteFailed             rows of a write failed and the caller asked to raise (`result`)
+WriteCancelled (a SalesforceNotebookError) a write's confirmation was answered no
+WriteInterrupted (a KeyboardInterrupt)    Ctrl-C during a write; jobs aborted, `result` kept
 
 PubSubError (in ak_salesforce_nb.pubsub; needs the [pubsub] extra), a SalesforceNotebookError
 ├── TopicNotFound               no such topic, or no access to it
@@ -64,6 +67,9 @@ __all__ = [
     "StorePermissionError",
     "TokenEndpointUnavailable",
     "TokenRequestError",
+    "WriteCancelled",
+    "WriteFailed",
+    "WriteInterrupted",
 ]
 
 
@@ -245,3 +251,27 @@ class RequestLimitExceeded(SalesforceError):
 
 class BulkJobFailed(SalesforceError):
     """A Bulk API 2.0 job ended in the Failed or Aborted state."""
+
+
+class WriteFailed(SalesforceError):
+    """Some rows of a write failed and the caller asked to raise (``raise_on_error``).
+
+    `result` is the whole result frame; the message counts the failures by error code.
+    """
+
+    def __init__(self, message: str, *, result: Any, error_code: str = "") -> None:
+        super().__init__(message, error_code=error_code)
+        self.result = result
+
+
+class WriteInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a write: the jobs were aborted at Salesforce; `result` says what
+    each row became (``NOT_PROCESSED`` for the rows Salesforce did not get to)."""
+
+    def __init__(self, message: str, *, result: Any) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class WriteCancelled(SalesforceNotebookError):
+    """The confirmation was answered no: nothing was written."""

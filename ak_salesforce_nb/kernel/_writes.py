@@ -28,7 +28,9 @@ from typing import Any, Literal
 from ..core._exceptions import (
     InvalidField,
     SalesforceError,
-    SalesforceNotebookError,
+    WriteCancelled,
+    WriteFailed,
+    WriteInterrupted,
 )
 from ._progress import make_progress
 from ._retry import RetryPolicy
@@ -54,30 +56,6 @@ __all__ = [
 
 WriteMethod = Literal["auto", "collections", "bulk"]
 _METHODS = ("auto", "collections", "bulk")
-
-
-class WriteFailed(SalesforceError):
-    """Some rows of a write failed and the caller asked to raise (``raise_on_error``).
-
-    `result` is the whole result frame; the message counts the failures by error code.
-    """
-
-    def __init__(self, message: str, *, result: Any, error_code: str = "") -> None:
-        super().__init__(message, error_code=error_code)
-        self.result = result
-
-
-class WriteInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a write: the jobs were aborted at Salesforce; `result` says what
-    each row became (``NOT_PROCESSED`` for the rows Salesforce did not get to)."""
-
-    def __init__(self, message: str, *, result: Any) -> None:
-        super().__init__(message)
-        self.result = result
-
-
-class WriteCancelled(SalesforceNotebookError):
-    """The confirmation was answered no: nothing was written."""
 
 
 # -- describe-only checks (dry run) --------------------------------------------------
