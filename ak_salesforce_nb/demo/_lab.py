@@ -48,11 +48,12 @@ class RunningLab:
 def lab_command(
     workspace: Workspace, notebook: str, port: int, open_browser: bool, extra: list[str]
 ) -> list[str]:
-    """``python -m jupyterlab`` on loopback, serving the workspace, opening `notebook`."""
-    command = [
-        sys.executable,
-        "-m",
-        "jupyterlab",
+    """``python -m jupyterlab`` on loopback, serving the workspace, opening `notebook`.
+
+    `extra` (the user's own options) comes last; a setting of the demo the user sets too
+    (``--ServerApp.ip=…``, or an alias of it such as ``--ip``) is left out, as Jupyter
+    refuses a setting given twice."""
+    settings = [
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
         f"--ServerApp.root_dir={workspace.notebooks}",
@@ -62,13 +63,37 @@ def lab_command(
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         *_kernel_encryption(),
         *_no_language_server_scan(),
-        str(workspace.notebooks / notebook),
     ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        settings.append("--ServerApp.allow_root=True")  # containers often run as root
+    aliases = _aliases()
+    chosen = {_setting(arg, aliases) for arg in extra}
+    command = [sys.executable, "-m", "jupyterlab"]
+    command += [arg for arg in settings if _setting(arg, aliases) not in chosen]
+    command.append(str(workspace.notebooks / notebook))
     if not open_browser:
         command.append("--no-browser")
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        command.append("--ServerApp.allow_root=True")  # containers often run as root
     return command + extra
+
+
+def _setting(arg: str, aliases: dict[str, str]) -> str | None:
+    """``ServerApp.ip`` for ``--ServerApp.ip=…``, ``--ServerApp.ip …`` or ``--ip=…``."""
+    if not arg.startswith("--"):
+        return None
+    name = arg[2:].split("=", 1)[0]
+    return name if "." in name else aliases.get(name)
+
+
+def _aliases() -> dict[str, str]:
+    """JupyterLab's command-line aliases (``ip`` → ``ServerApp.ip``)."""
+    from jupyterlab.labapp import LabApp  # type: ignore[import-untyped]
+
+    found: dict[str, str] = {}
+    for names, target in LabApp.aliases.items():
+        trait = target[0] if isinstance(target, tuple) else target
+        for name in names if isinstance(names, tuple) else (names,):
+            found[name] = str(trait)
+    return found
 
 
 def _no_language_server_scan() -> list[str]:

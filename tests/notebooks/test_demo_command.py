@@ -129,6 +129,13 @@ def test_workspace_keeps_the_users_copies_and_quiets_the_news(tmp_path: Path) ->
         assert "--LabApp.news_url=None" in command
         assert f"--LabApp.app_settings_dir={workspace.lab_settings}" in command
         assert command[-1] == "--x=1", "the user's options come last, so they win"
+        # Jupyter refuses a setting given twice: the user's replaces the demo's.
+        mine = ["--ip=0.0.0.0", "--LabApp.news_url", "http://127.0.0.1:1/feed.xml"]
+        command = lab_command(workspace, "a.ipynb", 8888, open_browser=True, extra=mine)
+        assert "--ServerApp.ip=127.0.0.1" not in command
+        assert "--LabApp.news_url=None" not in command
+        assert command[-3:] == mine
+        assert f"--ServerApp.root_dir={workspace.notebooks}" in command
         assert workspace.store_path.parent.parent == workspace.scratch
     finally:
         workspace.remove()
