@@ -43,6 +43,9 @@ __all__ = ["DEFAULT_LIST_SIZE", "Explorer"]
 DEFAULT_LIST_SIZE = 200
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 50_000
+# A visible label as wide as its word: a control named by its tooltip alone is named for
+# screen readers only (axe: label-title-only).
+_LABEL = {"description_width": "initial"}
 #: Rows at most that edit mode turns into cells.
 MAX_EDIT_ROWS = 200
 
@@ -106,18 +109,30 @@ class Explorer:
         self._quiet = False  # set while the code changes widgets, to ignore their echo
 
         self.search = widgets.Text(
-            placeholder=f"Filter {len(self.objects):,} objects by name or label…",
+            description="Filter",
+            placeholder=f"{len(self.objects):,} objects, by name or label…",
             continuous_update=True,
             layout=widgets.Layout(width="22em"),
+            style=_LABEL,
             tooltip="Filter objects by name or label",
         )
         self.object_list = widgets.Select(
-            options=[], rows=14, layout=widgets.Layout(width="22em"), tooltip="Objects"
+            description="Objects",
+            options=[],
+            rows=14,
+            layout=widgets.Layout(width="22em"),
+            style=_LABEL,
+            tooltip="Objects",
         )
         self.list_note = widgets.HTML()
         self.info = widgets.HTML("<i>Pick an object.</i>")
         self.field_list = widgets.SelectMultiple(
-            options=[], rows=14, layout=widgets.Layout(width="40em"), tooltip="Fields to select"
+            description="Fields",
+            options=[],
+            rows=14,
+            layout=widgets.Layout(width="40em"),
+            style=_LABEL,
+            tooltip="Fields to select",
         )
         self.where_box = widgets.Text(
             description="WHERE", placeholder="Industry = 'Energy'", layout={"width": "30em"}
