@@ -57,6 +57,8 @@ $(BUILD_TOOLS): pyproject.toml | $(BIN)/python
 # The JupyterLab extension, from TypeScript (needs Node.js); rebuilt when its sources change.
 # yarn's "not in the cache, will be fetched" line per package is left out; all else shows.
 $(LABEXT): $(LABEXT_SOURCES) | $(BUILD_TOOLS)
+	@command -v node >/dev/null || { echo "Node.js (18 or newer) builds the JupyterLab" \
+		"extension from labextension/; install it, then run make again." >&2; exit 1; }
 	$(call step,JupyterLab extension: fetching and linking its npm packages (a minute the first time))
 	@echo "cd labextension && jlpm install"; $(busy) cd labextension && jlpm install | sed -u '/YN0013/d'
 	$(call step,JupyterLab extension: compiling the TypeScript and bundling (about a minute))
