@@ -36,7 +36,7 @@ from ..core._store import ConnectionRecord, ConnectionStore
 from ..core._tls import shared_ssl_context
 from ._tokens import TokenProvider
 
-__all__ = ["ConnectionHealth"]
+__all__ = ["ConnectionHealth", "check_in_background"]
 
 Listener = Callable[[CheckResult], object]
 
@@ -260,3 +260,14 @@ class ConnectionHealth:
             else:
                 with contextlib.suppress(Exception):
                     listener(result)
+
+
+def check_in_background(
+    store: ConnectionStore, name: str, *, interval: float = DEFAULT_CHECK_INTERVAL
+) -> bool:
+    """Start a check of `name` in a daemon thread if its last check (by anybody) is older
+    than `interval`; True if one started. For a view drawn once, such as a session's
+    card: the card shows the last result with its age, and the next view the new one."""
+    record = store.find_connection(name)
+    health = ConnectionHealth(store, name, interval=interval, current=lambda: record)
+    return health.due() and health.check_in_background()

@@ -18,6 +18,8 @@ import pytest
 import ak_salesforce_nb as aksf
 from ak_salesforce_nb.core._store import ConnectionStore
 from ak_salesforce_nb.emulator import EmulatorConfig, start_emulator
+from ak_salesforce_nb.kernel._cards import checked_ago, connection_card
+from ak_salesforce_nb.kernel._health import check_in_background
 from tests.badge.helpers import badge, badge_text, connected_form, until
 from tests.conftest import Flow
 
@@ -215,8 +217,6 @@ async def test_an_emulator_that_is_down_shows_unreachable(jp_fetch: Any, store_p
 
 @pytest.mark.parametrize("seconds", [0, 4.9, 5, 12, 59, 60, 150, 7200, 90_000, 200_000])
 def test_checked_ago_moves_in_steps(seconds: float) -> None:
-    from ak_salesforce_nb.kernel._cards import checked_ago
-
     expected = {
         0: "just now",
         4.9: "just now",
@@ -230,3 +230,16 @@ def test_checked_ago_moves_in_steps(seconds: float) -> None:
         200_000: "2 days ago",
     }
     assert checked_ago(seconds) == expected[seconds]
+
+
+async def test_a_card_drawn_once_can_start_a_check(flow: Flow, store_path: Path) -> None:
+    """`check_in_background` (for a session's card): a check only when one is due."""
+    await flow.connect("prod")
+    store = ConnectionStore(store_path)
+    assert not check_in_background(store, "prod")  # the authorization just checked it
+    store._write(lambda db: db.execute("UPDATE checks SET checked_at = checked_at - 120"))
+    flow.emu.revoke_refresh_tokens()
+    assert check_in_background(store, "prod")
+    await until(lambda: store.get_connection("prod").state == "reauthorization_required")
+    card = connection_card(store.get_connection("prod"))
+    assert "reauthorization required" in card
