@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -101,19 +102,38 @@ def load_or_create_key(store_path: Path) -> bytes:
     existing_key = _read_key_file(key_path)
     if existing_key:
         return existing_key
+    return _publish_new_key(key_path)
+
+
+def _publish_new_key(key_path: Path) -> bytes:
+    """Create `key_path` with a new key, or read the one another process created first.
+
+    The key is written to a private temporary file and then hard-linked to its name, which
+    fails if the name exists: the file appears whole or not at all, so a process that
+    loses the race never reads a half-written (empty) key file.
+    """
     key = Fernet.generate_key()
-    # O_EXCL: two processes creating the store at once must agree on one key.
+    fd, temporary = tempfile.mkstemp(prefix=key_path.name + ".", dir=key_path.parent)
     try:
-        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        again = _read_key_file(key_path)
-        if not again:
-            raise StoreError(f"The key file {key_path} is empty.", path=str(key_path)) from None
-        return again
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key + b"\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+        with os.fdopen(fd, "wb") as handle:
+            os.chmod(temporary, 0o600)  # mkstemp's default, said again for the reader
+            handle.write(key + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, key_path)
+        except FileExistsError:
+            existing = _read_key_file(key_path)
+            if not existing:
+                raise StoreError(
+                    f"The key file {key_path} is empty: delete it (the store's secrets "
+                    "cannot be read without it, so authorize the connections again).",
+                    path=str(key_path),
+                ) from None
+            return existing
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
     return key
 
 

@@ -181,3 +181,34 @@ def test_refresh_lock_excludes_threads_of_one_process(tmp_path: Path) -> None:
         thread.join(60)
     assert counter == {"value": 80, "inside": 0, "overlaps": 0}
     store.close()
+
+
+def test_processes_creating_the_key_at_once_agree_on_one(tmp_path: Path) -> None:
+    """The key file appears whole or not at all: 8 processes racing to create it all get
+    the same key, and none reads a half-written (empty) file."""
+    folder = tmp_path / "store"
+    folder.mkdir(mode=0o700)
+    code = (
+        "import sys, time\nfrom pathlib import Path\n"
+        "from ak_salesforce_nb.core._secrets import load_or_create_key\n"
+        "time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # all start together\n"
+        "sys.stdout.write(load_or_create_key(Path(sys.argv[1])).decode())\n"
+    )
+    start = str(time.time() + 3.0)
+    env = {**os.environ, ENV_KEYRING: "off"}
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(folder / "store.sqlite3"), start],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(8)
+    ]
+    results = [racer.communicate(timeout=60) for racer in racers]
+    assert [racer.returncode for racer in racers] == [0] * 8, [err for _, err in results]
+    keys = {out for out, _ in results}
+    assert len(keys) == 1
+    assert (folder / "store.sqlite3.key").read_text().strip() == keys.pop()
+    assert sorted(p.name for p in folder.iterdir()) == ["store.sqlite3.key"]
