@@ -16,7 +16,7 @@ import httpx
 from . import _environment as environment
 from . import _oauth
 from ._constants import DEFAULT_LOGIN_URL, DEFAULT_SCOPES, STATE_TTL_SECONDS
-from ._exceptions import ConfigurationError
+from ._exceptions import ConfigurationError, PresetLocked
 from ._store import ConnectionRecord, ConnectionStore, PendingAuthorization
 from ._validation import (
     check_login_url,
@@ -84,24 +84,6 @@ class ConnectionDefaults:
 
 #: The built-in defaults: Salesforce's production login host, no extra allowed hosts.
 DEFAULTS = ConnectionDefaults()
-
-
-class PresetLocked(ConfigurationError):
-    """A change to the app fields of a connection the administrator set up (a preset).
-
-    A `ConfigurationError`, so whoever handles bad settings handles it; the REST API
-    answers it with 409 Conflict rather than 400: the request is well formed, the
-    connection is just not the user's to change.
-    """
-
-    def __init__(self, name: str, fields: list[str]) -> None:
-        super().__init__(
-            f"The connection {name!r} was set up by your administrator, so its "
-            f"{', '.join(fields)} cannot be changed here. Click Authorize to connect "
-            "with it; to change the app, ask your administrator."
-        )
-        self.name = name
-        self.fields = fields
 
 
 def _refuse_preset_changes(

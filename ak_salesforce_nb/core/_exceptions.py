@@ -3,6 +3,7 @@
 ```
 SalesforceNotebookError
 ├── ConfigurationError          bad input from the user: connection name, login URL, scopes
+│   └── PresetLocked            the app fields of an administrator's preset cannot change
 ├── StoreError                  the connection store cannot be used
 │   ├── StoreCorruptError       the file is not a readable store (names the file)
 │   ├── StorePermissionError    the file or its folder is open to other users
@@ -53,6 +54,7 @@ __all__ = [
     "MalformedQuery",
     "NotConnected",
     "OAuthError",
+    "PresetLocked",
     "ReauthorizationRequired",
     "RecordNotFound",
     "RequestLimitExceeded",
@@ -79,6 +81,24 @@ class SalesforceNotebookError(Exception):
 
 class ConfigurationError(SalesforceNotebookError, ValueError):
     """A setting given by the user is not acceptable; the message says which and why."""
+
+
+class PresetLocked(ConfigurationError):
+    """A change to the app fields of a connection the administrator set up (a preset).
+
+    A `ConfigurationError`, so whoever handles bad settings handles it; the REST API
+    answers it with 409 Conflict rather than 400: the request is well formed, the
+    connection is just not the user's to change.
+    """
+
+    def __init__(self, name: str, fields: list[str]) -> None:
+        super().__init__(
+            f"The connection {name!r} was set up by your administrator, so its "
+            f"{', '.join(fields)} cannot be changed here. Click Authorize to connect "
+            "with it; to change the app, ask your administrator."
+        )
+        self.name = name
+        self.fields = fields
 
 
 class StoreError(SalesforceNotebookError):

@@ -10,18 +10,28 @@ that every view of the connection says so.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import httpx
 
 from . import _oauth
 from ._exceptions import NotConnected, ReauthorizationRequired, TokenRequestError
 from ._store import ConnectionStore, StoredTokens
 
-__all__ = ["refresh_tokens"]
+__all__ = ["Refreshed", "refresh_tokens"]
+
+
+class Refreshed(NamedTuple):
+    """The tokens to use now, and whether this call got them from Salesforce (False:
+    another thread or process had refreshed while this one waited for the lock)."""
+
+    tokens: StoredTokens
+    here: bool
 
 
 def refresh_tokens(
     store: ConnectionStore, name: str, stale: StoredTokens, *, client: httpx.Client
-) -> StoredTokens:
+) -> Refreshed:
     """New tokens in place of `stale` (whose access token Salesforce refused).
 
     Raises `ReauthorizationRequired` (recorded in the store) when Salesforce refuses the
@@ -36,7 +46,7 @@ def refresh_tokens(
                 raise ReauthorizationRequired(name, "the refresh token no longer works")
             raise NotConnected(name, record.state)
         if fresh.generation != stale.generation or fresh.access_token != stale.access_token:
-            return fresh  # refreshed by another thread or process while we waited
+            return Refreshed(fresh, here=False)  # another thread or process refreshed
         if not fresh.refresh_token:
             message = "the app issued no refresh token (add the refresh_token scope)"
             store.mark_reauthorization_required(name, str(ReauthorizationRequired(name, message)))
@@ -63,10 +73,11 @@ def refresh_tokens(
             raise error from None
         if secret and token.signature:
             _oauth.verify_signature(token, secret)
-        return store.replace_tokens(
+        updated = store.replace_tokens(
             name,
             access_token=token.access_token,
             refresh_token=token.refresh_token,
             instance_url=token.instance_url,
             issued_at=token.issued_at,
         )
+        return Refreshed(updated, here=True)

@@ -134,6 +134,10 @@ class SessionBase:
 
     def _repr_html_(self) -> str:
         from ._cards import connection_card
+        from ._health import check_in_background
 
+        # The card shows the last check with its age; a due check runs in the background
+        # (never in the cell), and the next view shows it.
+        check_in_background(self.store, self.name)
         record = self.store.find_connection(self.name) or self.connection
         return connection_card(record, api_usage=self.last_limit_info, kind=type(self).__name__)

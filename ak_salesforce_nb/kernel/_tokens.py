@@ -13,9 +13,9 @@ import threading
 
 import httpx
 
-from ..core import _oauth
 from ..core._constants import DEFAULT_HTTP_TIMEOUT
-from ..core._exceptions import NotConnected, ReauthorizationRequired, TokenRequestError
+from ..core._exceptions import NotConnected, ReauthorizationRequired
+from ..core._refresh import refresh_tokens
 from ..core._store import ConnectionStore, StoredTokens
 from ..core._tls import shared_ssl_context
 
@@ -59,55 +59,20 @@ class TokenProvider:
         self._cached = None
 
     def refresh(self, stale: StoredTokens) -> StoredTokens:
-        """New tokens in place of `stale`, refreshing at Salesforce only if nobody did."""
-        with self._lock, self.store.refresh_lock(self.name):
-            fresh = self.store.get_tokens(self.name)
-            if fresh is None:
-                self._cached = None
-                return self.current()  # raises the right error
-            if fresh.generation != stale.generation or fresh.access_token != stale.access_token:
-                self._cached = fresh
-                return fresh
-            if not fresh.refresh_token:
-                message = "the app issued no refresh token (add the refresh_token scope)"
-                self.store.mark_reauthorization_required(
-                    self.name, str(ReauthorizationRequired(self.name, message))
-                )
-                raise ReauthorizationRequired(self.name, message)
-            record = self.store.get_connection(self.name)
-            secret = self.store.get_client_secret(self.name)
-            request = _oauth.refresh_request(
-                record.login_url,
-                client_id=record.client_id,
-                client_secret=secret,
-                refresh_token=fresh.refresh_token,
-            )
+        """New tokens in place of `stale`, refreshing at Salesforce only if nobody did
+        (the rule is `core._refresh`'s, shared with the server's connection check)."""
+        with self._lock:
             try:
                 with httpx.Client(
                     timeout=self.http_timeout,
                     transport=self._transport,
                     verify=shared_ssl_context() if self._transport is None else True,
                 ) as client:
-                    response = client.send(request)
-            except httpx.HTTPError as exc:
-                raise _oauth.transport_error(exc, "token endpoint", self.http_timeout) from exc
-            try:
-                token = _oauth.parse_token_response(response)
-            except TokenRequestError as exc:
-                error = _oauth.refresh_error(self.name, exc)
-                if isinstance(error, ReauthorizationRequired):
-                    self.store.mark_reauthorization_required(self.name, str(error))
-                    self._cached = None
-                raise error from None
-            if secret and token.signature:
-                _oauth.verify_signature(token, secret)
-            updated = self.store.replace_tokens(
-                self.name,
-                access_token=token.access_token,
-                refresh_token=token.refresh_token,
-                instance_url=token.instance_url,
-                issued_at=token.issued_at,
-            )
-            self.refresh_count += 1
-            self._cached = updated
-            return updated
+                    refreshed = refresh_tokens(self.store, self.name, stale, client=client)
+            except (NotConnected, ReauthorizationRequired):
+                self._cached = None
+                raise
+            if refreshed.here:
+                self.refresh_count += 1
+            self._cached = refreshed.tokens
+            return refreshed.tokens

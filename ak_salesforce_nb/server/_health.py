@@ -57,7 +57,7 @@ class ConnectionChecker:
         ) as client:
 
             def refresh(stale: StoredTokens) -> StoredTokens:
-                return refresh_tokens(self.store, name, stale, client=client)
+                return refresh_tokens(self.store, name, stale, client=client).tokens
 
             return check_connection(
                 self.store,
