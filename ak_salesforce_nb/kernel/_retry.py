@@ -20,35 +20,14 @@ ask again, until a state says done or the time is up.
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
 from ..core._exceptions import SalesforceError
-
-
-def _without_tornado() -> Any:
-    """tenacity, imported without loading tornado: tenacity imports tornado when it is
-    installed (for its TornadoRetrying), and a kernel must not load the web server's
-    stack. tenacity documents ``tenacity.tornado = None`` as its tornado-free mode."""
-    if "tenacity" in sys.modules or "tornado" in sys.modules:
-        return importlib.import_module("tenacity")
-    sys.modules["tornado"] = None  # type: ignore[assignment]  # `import tornado` fails
-    try:
-        return importlib.import_module("tenacity")
-    finally:
-        if "tornado" in sys.modules and sys.modules["tornado"] is None:
-            del sys.modules["tornado"]
-
-
-if TYPE_CHECKING:
-    import tenacity
-else:
-    tenacity = _without_tornado()
+from ..core._tenacity import tenacity
 
 __all__ = [
     "RETRYABLE_ROW_CODES",

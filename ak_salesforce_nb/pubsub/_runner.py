@@ -21,41 +21,20 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime
-import importlib
 import random
-import sys
 import traceback
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import grpc
 import grpc.aio
 
 from .._pubsub_proto import protos
+from ..core._tenacity import tenacity
 from ._decode import EventType, cached_event_type, decode_event, event_type
 from ._endpoint import Credentials, Endpoint, error_details
 from ._errors import PubSubError, PubSubUnavailable
 from ._events import Event
 from ._failures import RETRYABLE, is_replay_rejection, translate
-
-
-def _without_tornado() -> Any:
-    """tenacity, imported without loading tornado: tenacity imports tornado when it is
-    installed (for its TornadoRetrying), and a kernel must not load the web server's
-    stack. tenacity documents ``tenacity.tornado = None`` as its tornado-free mode."""
-    if "tenacity" in sys.modules or "tornado" in sys.modules:
-        return importlib.import_module("tenacity")
-    sys.modules["tornado"] = None  # type: ignore[assignment]  # `import tornado` fails
-    try:
-        return importlib.import_module("tenacity")
-    finally:
-        if "tornado" in sys.modules and sys.modules["tornado"] is None:
-            del sys.modules["tornado"]
-
-
-if TYPE_CHECKING:
-    import tenacity
-else:
-    tenacity = _without_tornado()
 
 __all__ = ["Backoff", "Runner", "Sink", "Start"]
 
