@@ -34,6 +34,7 @@ from ..core._check import (
 from ..core._exceptions import SalesforceNotebookError
 from ..core._store import ConnectionRecord, ConnectionStore
 from ..core._tls import shared_ssl_context
+from ._ticker import Ticker
 from ._tokens import TokenProvider
 
 __all__ = ["ConnectionHealth", "check_in_background"]
@@ -78,9 +79,7 @@ class ConnectionHealth:
         self._current = current or (lambda: self.store.find_connection(self.name))
         self._on_tick = on_tick
         self._transport = transport
-        self._stop = threading.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._thread: threading.Thread | None = None
+        self._ticker = Ticker(self.step, tick, name=f"aksf-health-{name}", immediate=True)
         self._last_start = 0.0  # monotonic; this object's own last background start
 
     def __repr__(self) -> str:
@@ -90,45 +89,14 @@ class ConnectionHealth:
 
     @property
     def running(self) -> bool:
-        return (self._task is not None and not self._task.done()) or (
-            self._thread is not None and self._thread.is_alive()
-        )
+        return self._ticker.running
 
     def start(self) -> None:
         """Tick on the running loop (a kernel), else on a daemon thread."""
-        if self.running:
-            return
-        self._stop.clear()
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        if loop is not None:
-            self._task = loop.create_task(self._run_async())
-        else:
-            self._thread = threading.Thread(
-                target=self._run_thread, daemon=True, name=f"aksf-health-{self.name}"
-            )
-            self._thread.start()
+        self._ticker.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
-        self._thread = None
-
-    async def _run_async(self) -> None:
-        while not self._stop.is_set():
-            with contextlib.suppress(Exception):  # a bad tick must not end the checking
-                self.step()
-            await asyncio.sleep(self.tick)
-
-    def _run_thread(self) -> None:
-        while not self._stop.is_set():
-            with contextlib.suppress(Exception):
-                self.step()
-            self._stop.wait(self.tick)
+        self._ticker.stop()
 
     def step(self) -> bool:
         """One tick: start a background check if one is due; True if it started one."""
@@ -215,7 +183,7 @@ class ConnectionHealth:
         if record is None or record.check_started_at is None:
             return result
         deadline = time.monotonic() + 3 * self.timeout + 5
-        while time.monotonic() < deadline and not self._stop.is_set():
+        while time.monotonic() < deadline and not self._ticker.stopped.is_set():
             time.sleep(0.2)
             now = self.store.find_connection(self.name)
             if now is None or now.check_started_at is None:

@@ -1,19 +1,17 @@
 """Watch the connection store for changes without blocking the kernel.
 
-In a kernel this is an asyncio task on the kernel's own loop that reads the store's
-revision counter every `interval` seconds (a one-row SELECT) and calls back when it
-moves. Without a running loop (a plain script) it falls back to a daemon thread.
+It reads the store's revision counter every `interval` seconds (a one-row SELECT) on a
+`Ticker` (the kernel's own loop, or a daemon thread in a plain script) and calls back
+when it moves.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import threading
 from collections.abc import Callable
 
 from ..core._exceptions import StoreError
 from ..core._store import ConnectionStore
+from ._ticker import Ticker
 
 __all__ = ["StoreWatcher"]
 
@@ -26,9 +24,7 @@ class StoreWatcher:
         self.on_change = on_change
         self.interval = interval
         self._revision = self._read()
-        self._task: asyncio.Task[None] | None = None
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
+        self._ticker = Ticker(self.check, interval, name="aksf-watch")
 
     def _read(self) -> int:
         try:
@@ -47,38 +43,10 @@ class StoreWatcher:
 
     @property
     def running(self) -> bool:
-        return (self._task is not None and not self._task.done()) or (
-            self._thread is not None and self._thread.is_alive()
-        )
+        return self._ticker.running
 
     def start(self) -> None:
-        if self.running:
-            return
-        self._stop.clear()
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        if loop is not None:
-            self._task = loop.create_task(self._run_async())
-        else:
-            self._thread = threading.Thread(target=self._run_thread, daemon=True, name="aksf-watch")
-            self._thread.start()
-
-    async def _run_async(self) -> None:
-        while not self._stop.is_set():
-            await asyncio.sleep(self.interval)
-            with contextlib.suppress(Exception):  # a callback error must not kill the watch
-                self.check()
-
-    def _run_thread(self) -> None:
-        while not self._stop.wait(self.interval):
-            with contextlib.suppress(Exception):
-                self.check()
+        self._ticker.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
-        self._thread = None
+        self._ticker.stop()
