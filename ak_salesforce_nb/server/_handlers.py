@@ -200,7 +200,27 @@ class BodyRefused(Exception):
         self.status = status
 
 
+#: What the REST API refuses with a clear JSON message, and each one's status (the first
+#: class that matches; `BodyRefused` carries its own).
+_REFUSAL_STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (PresetLocked, 409),  # well formed, but not the user's to change
+    (ConnectionNotFound, 404),
+    (ConfigurationError, 400),
+    (StoreError, 503),
+)
+REFUSALS: tuple[type[Exception], ...] = (BodyRefused, *(kind for kind, _ in _REFUSAL_STATUS))
+
+
 class _ApiHandler(_SalesforceMixin, APIHandler):
+    def send_refusal(self, exc: Exception) -> None:
+        """Answer one of `REFUSALS` with its status and its sentence."""
+        status = (
+            exc.status
+            if isinstance(exc, BodyRefused)
+            else next(code for kind, code in _REFUSAL_STATUS if isinstance(exc, kind))
+        )
+        self.send_problem(status, str(exc))
+
     def send_json(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
@@ -249,8 +269,8 @@ class ConnectionsHandler(_ApiHandler):
         try:
             service = await self.ak_state.get_service()
             records = await service.in_store_thread(service.store.list_connections)
-        except StoreError as exc:
-            self.send_problem(503, str(exc))
+        except REFUSALS as exc:
+            self.send_refusal(exc)
             return
         self.send_json(
             {
@@ -278,10 +298,8 @@ class ConnectionHandler(_ApiHandler):
             service = await self.ak_state.get_service()
             record = await service.in_store_thread(service.store.get_connection, name)
             self.send_json(self.connection_json(record))
-        except ConnectionNotFound as exc:
-            self.send_problem(404, str(exc))
-        except StoreError as exc:
-            self.send_problem(503, str(exc))
+        except REFUSALS as exc:
+            self.send_refusal(exc)
 
     @tornado.web.authenticated
     async def put(self, name: str) -> None:
@@ -289,17 +307,8 @@ class ConnectionHandler(_ApiHandler):
             settings = self.read_settings()
             service = await self.ak_state.get_service()
             record = await service.in_store_thread(service.configure, name, settings)
-        except BodyRefused as exc:
-            self.send_problem(exc.status, str(exc))
-            return
-        except PresetLocked as exc:  # well formed, but not the user's to change
-            self.send_problem(409, str(exc))
-            return
-        except ConfigurationError as exc:
-            self.send_problem(400, str(exc))
-            return
-        except StoreError as exc:
-            self.send_problem(503, str(exc))
+        except REFUSALS as exc:
+            self.send_refusal(exc)
             return
         self.send_json(self.connection_json(record))
 
@@ -317,8 +326,8 @@ class ConnectionHandler(_ApiHandler):
                 )
                 return
             deleted = await service.delete(name)
-        except StoreError as exc:
-            self.send_problem(503, str(exc))
+        except REFUSALS as exc:
+            self.send_refusal(exc)
             return
         if not deleted:
             self.send_problem(404, str(ConnectionNotFound(name)))
@@ -337,14 +346,8 @@ class AuthorizeHandler(_ApiHandler):
             pending = await service.in_store_thread(
                 service.begin, name, redirect_uri=self.callback_url()
             )
-        except ConnectionNotFound as exc:
-            self.send_problem(404, str(exc))
-            return
-        except ConfigurationError as exc:
-            self.send_problem(400, str(exc))
-            return
-        except StoreError as exc:
-            self.send_problem(503, str(exc))
+        except REFUSALS as exc:
+            self.send_refusal(exc)
             return
         start = url_path_join(self.ak_state.base_url, START_PATH)
         self.send_json(
@@ -373,14 +376,8 @@ class CheckHandler(_ApiHandler):
                 raise BodyRefused(400, 'The body must be empty or {"force": true}.')
             checker = await self.ak_state.get_checker()
             result = await checker.check(name, force=bool(body.get("force")))
-        except BodyRefused as exc:
-            self.send_problem(exc.status, str(exc))
-            return
-        except ConnectionNotFound as exc:
-            self.send_problem(404, str(exc))
-            return
-        except StoreError as exc:
-            self.send_problem(503, str(exc))
+        except REFUSALS as exc:
+            self.send_refusal(exc)
             return
         self.send_json(
             {
@@ -404,8 +401,8 @@ class DisconnectHandler(_ApiHandler):
     async def post(self, name: str) -> None:
         try:
             record = await (await self.ak_state.get_service()).disconnect(name)
-        except StoreError as exc:
-            self.send_problem(503, str(exc))
+        except REFUSALS as exc:
+            self.send_refusal(exc)
             return
         if record is None:
             self.send_problem(404, str(ConnectionNotFound(name)))
