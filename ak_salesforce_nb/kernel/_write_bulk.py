@@ -36,6 +36,7 @@ from typing import Any
 import httpx
 
 from ..core._exceptions import SalesforceError
+from ._futures import wait_interruptibly
 from ._retry import RETRYABLE_ROW_CODES, call_with_retries, poll
 from ._write_fields import KEYED_OPERATIONS
 from ._write_job import WriteJob
@@ -281,14 +282,7 @@ class BulkRun:
         pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="aksf-ingest")
         futures = [pool.submit(self.run_part, part) for part in parts]
         try:
-            pending = set(futures)
-            while pending:
-                # Short waits, so Ctrl-C is seen at once on every platform.
-                done, pending = concurrent.futures.wait(
-                    pending, timeout=0.25, return_when=concurrent.futures.FIRST_COMPLETED
-                )
-                for future in done:
-                    future.result()
+            wait_interruptibly(futures)
         except KeyboardInterrupt:
             self.abort_running()
             # The workers see their jobs end Aborted and fetch what was processed.

@@ -28,6 +28,7 @@ from urllib.parse import quote
 import httpx
 
 from ..core._exceptions import SalesforceError
+from ._futures import wait_interruptibly
 from ._retry import RETRYABLE_ROW_CODES, call_with_retries
 from ._write_job import WriteJob
 from ._write_results import NOT_PROCESSED, apply_collection_results
@@ -151,14 +152,7 @@ def _send_all(job: WriteJob, rows: Sequence[int]) -> None:
     ) as pool:
         futures = [pool.submit(_send, job, chunk) for chunk in chunks]
         try:
-            pending = set(futures)
-            while pending:
-                # Short waits, so Ctrl-C is seen at once on every platform.
-                done, pending = concurrent.futures.wait(
-                    pending, timeout=0.25, return_when=concurrent.futures.FIRST_COMPLETED
-                )
-                for future in done:
-                    future.result()
+            wait_interruptibly(futures)
         except BaseException:
             for future in futures:
                 future.cancel()
