@@ -4,6 +4,11 @@ A query is evaluated once; its row list is kept under a locator ``01g...`` so th
 page ``01g...-OFFSET`` can be served, in any order and in parallel, as Salesforce does.
 Each user keeps at most ``max_open_cursors`` (Salesforce: 10, the oldest is released)
 and a cursor idle for 15 minutes expires.
+
+A child subquery's nested ``nextRecordsUrl`` (a parent with more than 200 children) is a
+cursor of its own over that parent's children, served by the same queryMore route. Those
+are kept apart, up to ``MAX_CHILD_CURSORS`` per user, so that one page of parents with
+many children does not release the query's own cursor.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from collections import OrderedDict
 
 from ._ids import random_id
 from ._query import RecordsResult
+from ._query_shape import CHILD_BATCH, ChildPager, Shape
+from ._store import Table
 
 __all__ = ["Cursor", "CursorStore", "batch_size_from_header", "encode_json", "encode_page"]
 
@@ -22,6 +29,7 @@ IDLE_TIMEOUT = 15 * 60.0
 DEFAULT_BATCH = 2000
 MIN_BATCH = 200
 MAX_BATCH = 2000
+MAX_CHILD_CURSORS = 10_000
 
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 
@@ -39,28 +47,55 @@ class CursorStore:
     def __init__(self, max_per_user: int) -> None:
         self.max_per_user = max_per_user
         self._cursors: OrderedDict[str, Cursor] = OrderedDict()
+        self._children: OrderedDict[str, Cursor] = OrderedDict()
 
     def open(self, owner: str, result: RecordsResult, batch_size: int) -> Cursor:
+        return self._open(self._cursors, self.max_per_user, owner, result, batch_size)
+
+    def open_children(self, owner: str, result: RecordsResult) -> Cursor:
+        """A cursor over one parent's child rows (its first batch is already inline)."""
+        return self._open(self._children, MAX_CHILD_CURSORS, owner, result, CHILD_BATCH)
+
+    def child_pager(self, owner: str, version: str, resource: str) -> ChildPager:
+        """What a page's child subqueries call to page a parent's children."""
+
+        def pager(table: Table, rows: list[int], shape: Shape) -> str:
+            cursor = self.open_children(owner, RecordsResult(table, rows, shape, []))
+            return f"/services/data/v{version}/{resource}/{cursor.locator}-{CHILD_BATCH}"
+
+        return pager
+
+    def _open(
+        self,
+        cursors: OrderedDict[str, Cursor],
+        cap: int,
+        owner: str,
+        result: RecordsResult,
+        batch_size: int,
+    ) -> Cursor:
         self._expire()
         cursor = Cursor(random_id("01g")[:18], owner, result, batch_size, time.monotonic())
-        self._cursors[cursor.locator] = cursor
-        mine = [c.locator for c in self._cursors.values() if c.owner == owner]
-        for locator in mine[: max(0, len(mine) - self.max_per_user)]:
-            del self._cursors[locator]
+        cursors[cursor.locator] = cursor
+        mine = [c.locator for c in cursors.values() if c.owner == owner]
+        for locator in mine[: max(0, len(mine) - cap)]:
+            del cursors[locator]
         return cursor
 
     def get(self, locator: str) -> Cursor | None:
         self._expire()
-        cursor = self._cursors.get(locator)
-        if cursor is not None:
-            cursor.last_used = time.monotonic()
-            self._cursors.move_to_end(locator)
-        return cursor
+        for cursors in (self._cursors, self._children):
+            cursor = cursors.get(locator)
+            if cursor is not None:
+                cursor.last_used = time.monotonic()
+                cursors.move_to_end(locator)
+                return cursor
+        return None
 
     def _expire(self) -> None:
         limit = time.monotonic() - IDLE_TIMEOUT
-        for locator in [k for k, c in self._cursors.items() if c.last_used < limit]:
-            del self._cursors[locator]
+        for cursors in (self._cursors, self._children):
+            for locator in [k for k, c in cursors.items() if c.last_used < limit]:
+                del cursors[locator]
 
 
 def batch_size_from_header(header: str | None) -> int:
@@ -81,13 +116,15 @@ def encode_page(
     version: str,
     resource: str,
     locator: str | None,
+    pager: ChildPager | None = None,
 ) -> bytes:
-    """One page of a query result as Salesforce's JSON QueryResult."""
+    """One page of a query result as Salesforce's JSON QueryResult; ``pager`` opens the
+    cursors of child subqueries longer than one batch."""
     rows = result.rows[start : start + size]
     end = start + len(rows)
     total = len(result.rows)
     shape = result.shape
-    shape.bind(version)
+    shape.bind(version, pager)
     next_url = ""
     if end < total:
         next_url = f'"nextRecordsUrl":"/services/data/v{version}/{resource}/{locator}-{end}",'

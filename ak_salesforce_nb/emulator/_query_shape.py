@@ -13,7 +13,13 @@ from ._query_scope import Getter, Predicate
 from ._schema import FieldDef
 from ._store import Table
 
-__all__ = ["ChildPlan", "Shape"]
+__all__ = ["CHILD_BATCH", "ChildPager", "ChildPlan", "Shape"]
+
+#: Child rows a parent carries inline (Salesforce returns about 200 and a nested locator).
+CHILD_BATCH = 200
+
+#: Opens a cursor over a parent's child rows; returns the ``nextRecordsUrl`` of row 200.
+ChildPager = Callable[["Table", list[int], "Shape"], str]
 
 _json_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
@@ -44,9 +50,14 @@ class ChildPlan:
     offset: int | None
     shape: Shape
     include_deleted: bool
+    pager: ChildPager | None = None
 
     def encode(self, parent_id: str) -> str:
-        """The nested QueryResult of a parent's children, or ``null`` when there are none."""
+        """The nested QueryResult of a parent's children, or ``null`` when there are none.
+
+        As on a real org, a parent with more than ``CHILD_BATCH`` children carries the
+        first batch with ``done: false`` and a ``nextRecordsUrl`` served by queryMore.
+        """
         rows = self.table.children_by_parent(self.lookup_field).get(parent_id[:15])
         if not rows:
             return "null"
@@ -60,8 +71,16 @@ class ChildPlan:
         rows = window(sort_rows(rows, self.order), self.limit, self.offset)
         if not rows:
             return "null"
+        total = len(rows)
+        if total > CHILD_BATCH and self.pager is not None:
+            next_url = self.pager(self.table, rows, self.shape)
+            records = ",".join(self.shape.encode_rows(rows[:CHILD_BATCH]))
+            return (
+                f'{{"totalSize":{total},"done":false,'
+                f'"nextRecordsUrl":{encode_basestring(next_url)},"records":[{records}]}}'
+            )
         records = ",".join(self.shape.encode_rows(rows))
-        return f'{{"totalSize":{len(rows)},"done":true,"records":[{records}]}}'
+        return f'{{"totalSize":{total},"done":true,"records":[{records}]}}'
 
 
 class Shape:
@@ -98,8 +117,9 @@ class Shape:
     def add_children(self, plan: ChildPlan) -> None:
         self.items.append((plan.key, 2, None, plan, None))
 
-    def bind(self, version: str) -> None:
-        """Fix the API version used in ``attributes.url``, and the record template."""
+    def bind(self, version: str, pager: ChildPager | None = None) -> None:
+        """Fix the API version used in ``attributes.url``, the record template, and how
+        child subqueries open cursors for the children beyond the first batch."""
         self.url_prefix = f"/services/data/v{version}/sobjects/{self.type_name}/"
         statics = ['{"attributes":{"type":' + encode_basestring(self.type_name) + ',"url":"']
         statics.append('"}')
@@ -107,9 +127,10 @@ class Shape:
             statics[-1] += "," + encode_basestring(key) + ":"
             statics.append("")
             if kind == 1:
-                nested.bind(version)
+                nested.bind(version, pager)
             elif kind == 2:
-                nested.shape.bind(version)
+                nested.pager = pager
+                nested.shape.bind(version, pager)
         statics[-1] += "}"
         self.template = "{}".join(_escape_braces(piece) for piece in statics)
 

@@ -88,7 +88,8 @@ class QueryHandler(ApiHandler):
         locator = None
         if len(result.rows) > batch:
             locator = state.cursors.open(self.username, result, batch).locator
-        self.finish(encode_page(result, 0, batch, version, resource, locator))
+        pager = state.cursors.child_pager(self.username, version, resource)
+        self.finish(encode_page(result, 0, batch, version, resource, locator, pager))
 
 
 class QueryMoreHandler(ApiHandler):
@@ -107,7 +108,8 @@ class QueryMoreHandler(ApiHandler):
             raise invalid
         header = self.request.headers.get("Sforce-Query-Options")
         batch = batch_size_from_header(header) if header else cursor.batch_size
-        self.finish(encode_page(cursor.result, offset, batch, version, resource, cursor_id))
+        pager = self.state.cursors.child_pager(self.username, version, resource)
+        self.finish(encode_page(cursor.result, offset, batch, version, resource, cursor_id, pager))
 
 
 class GlobalDescribeHandler(ApiHandler):
