@@ -12,12 +12,13 @@ It shares the settings, URL building, error mapping, page planning and flattenin
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from ._child_pages import add_child_page, incomplete_children
 from ._query_plan import PagePlan, plan_pages
 from ._records import RecordColumns, sobject_of
 from ._session_base import Engine, SessionBase, response_body
@@ -139,6 +140,36 @@ class AsyncSession(SessionBase):
     async def query_pages(
         self, soql: str, *, include_deleted: bool = False
     ) -> AsyncIterator[dict[str, Any]]:
+        """Every page, in order; child subqueries cut short (a nested ``nextRecordsUrl``)
+        come complete, their chains followed side by side, `parallel_pages` at most."""
+        pages = self._outer_pages(soql, include_deleted=include_deleted)
+        try:
+            async for page in pages:
+                pending = incomplete_children(page.get("records"))
+                if pending:
+                    await self._complete_children(pending)
+                yield page
+        finally:
+            await pages.aclose()
+
+    async def _complete_children(self, pending: list[dict[str, Any]]) -> None:
+        limit = asyncio.Semaphore(self.parallel_pages)
+
+        async def follow(nested: dict[str, Any]) -> None:
+            async with limit:
+                next_url: str | None = str(nested["nextRecordsUrl"])
+                while next_url:
+                    next_url = add_child_page(nested, await self.get(next_url))
+
+        while pending:
+            await asyncio.gather(*(follow(nested) for nested in pending))
+            pending = incomplete_children(
+                [r for nested in pending for r in nested.get("records") or ()]
+            )
+
+    async def _outer_pages(
+        self, soql: str, *, include_deleted: bool = False
+    ) -> AsyncGenerator[dict[str, Any], None]:
         endpoint = "queryAll" if include_deleted else "query"
         first: dict[str, Any] = await self.get(endpoint, params={"q": soql})
         yield first

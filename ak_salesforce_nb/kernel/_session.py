@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 import httpx
 
+from ._child_pages import add_child_page, incomplete_children
 from ._progress import make_progress
 from ._query_plan import PagePlan, plan_pages
 from ._records import RecordColumns, sobject_of
@@ -173,7 +174,45 @@ class Session(SessionBase):
     def query_pages(
         self, soql: str, *, include_deleted: bool = False, batch_size: int | None = None
     ) -> Generator[dict[str, Any], None, None]:
-        """Every page of a query result, in order, fetching ahead in parallel."""
+        """Every page of a query result, in order, fetching ahead in parallel; child
+        subqueries that Salesforce cut short (a nested ``nextRecordsUrl``) come complete."""
+        pages = self._outer_pages(soql, include_deleted=include_deleted, batch_size=batch_size)
+        try:
+            for page in pages:
+                pending = incomplete_children(page.get("records"))
+                if pending:
+                    self._complete_children(pending)
+                yield page
+        finally:
+            pages.close()
+
+    def _complete_children(self, pending: list[dict[str, Any]]) -> None:
+        """Follow each nested chain to its end; chains run side by side, at most
+        `parallel_pages` at once (the pages of one chain come one after another)."""
+
+        def follow(nested: dict[str, Any]) -> None:
+            next_url: str | None = str(nested["nextRecordsUrl"])
+            while next_url:
+                next_url = add_child_page(nested, self.get(next_url))
+
+        while pending:
+            if self.parallel_pages > 1 and len(pending) > 1:
+                with concurrent.futures.ThreadPoolExecutor(
+                    min(self.parallel_pages, len(pending)), thread_name_prefix="aksf-child"
+                ) as pool:
+                    for future in [pool.submit(follow, nested) for nested in pending]:
+                        future.result()
+            else:
+                for nested in pending:
+                    follow(nested)
+            # Children of children (API 58+) may be cut short too, in what just arrived.
+            pending = incomplete_children(
+                [r for nested in pending for r in nested.get("records") or ()]
+            )
+
+    def _outer_pages(
+        self, soql: str, *, include_deleted: bool = False, batch_size: int | None = None
+    ) -> Generator[dict[str, Any], None, None]:
         endpoint = "queryAll" if include_deleted else "query"
         headers = {"Sforce-Query-Options": f"batchSize={batch_size}"} if batch_size else {}
         first: dict[str, Any] = self.get(endpoint, params={"q": soql}, headers=headers)
