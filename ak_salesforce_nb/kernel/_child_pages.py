@@ -10,7 +10,8 @@ the chains to follow and writes what came back into the page, in order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 __all__ = ["add_child_page", "incomplete_children"]
@@ -27,18 +28,44 @@ def _nested_results(record: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _dict_keys(records: Sequence[Any]) -> list[str] | None:
+    """The keys under which some record holds a dict (a parent or a child result), found
+    column by column at C speed; None when the records do not share their keys."""
+    first = records[0]
+    if not isinstance(first, Mapping):
+        return None
+    try:
+        if len(set(map(len, records))) != 1:
+            return None  # a record with keys the first one lacks
+        # Same size, and (below) every key of the first present in each: the same keys.
+        return [
+            key
+            for key in first
+            if key != "attributes" and dict in set(map(type, map(itemgetter(key), records)))
+        ]
+    except (KeyError, TypeError):
+        return None
+
+
 def incomplete_children(records: Any) -> list[dict[str, Any]]:
     """The nested child results in `records` (at any depth) that still have rows to fetch."""
     pending: list[dict[str, Any]] = []
-    stack = list(records or ())
-    while stack:
-        record = stack.pop()
-        if not isinstance(record, Mapping):
-            continue
-        for nested in _nested_results(record):
-            if not nested.get("done", True) and nested.get("nextRecordsUrl"):
-                pending.append(nested)
-            stack.extend(nested.get("records") or ())
+    if not records:
+        return pending
+    keys = _dict_keys(records)
+    if keys is None:  # irregular records: look at every value
+        nested_results = [n for r in records if isinstance(r, Mapping) for n in _nested_results(r)]
+    else:  # only the columns holding dicts (none at all in the common, flat case)
+        nested_results = [
+            value
+            for key in keys
+            for value in map(itemgetter(key), records)
+            if value.__class__ is dict and "records" in value and "totalSize" in value
+        ]
+    for nested in nested_results:
+        if not nested.get("done", True) and nested.get("nextRecordsUrl"):
+            pending.append(nested)
+        pending += incomplete_children(nested.get("records"))  # children of children
     return pending
 
 

@@ -15,6 +15,7 @@ import pytest
 
 import ak_salesforce_nb as aksf
 from ak_salesforce_nb.emulator import RunningEmulator
+from ak_salesforce_nb.kernel._child_pages import add_child_page, incomplete_children
 from tests.conftest import Flow
 from tests.emulator.child_seed import seed_children
 from tests.emulator.helpers import VERSION, get_token, http_client
@@ -119,3 +120,51 @@ async def test_soql_magic_returns_every_child(
         "soql", "-c prod", SOQL + f"WHERE Name LIKE '{tag}%' ORDER BY Name"
     )
     assert _counts_of_rows(frame.to_dict("records")) == counts
+
+
+# -- the page scan, on the shapes jsforce's query-pagination tests recorded ------------------
+
+
+def _nested(total: int, inline: int, next_url: str | None) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "totalSize": total,
+        "done": next_url is None,
+        "records": [{"attributes": {"type": "Contact"}, "Id": f"003{i}"} for i in range(inline)],
+    }
+    if next_url:
+        result["nextRecordsUrl"] = next_url
+    return result
+
+
+def test_scan_finds_only_cut_short_children_in_any_record_shape() -> None:
+    cut = _nested(250, 200, "/services/data/v53.0/query/01gxx000000NEXT001")
+    tasks = _nested(250, 200, "/services/data/v53.0/query/01gxx000000NEXT002")
+    records = [
+        {"attributes": {}, "Id": "1", "Owner": {"Name": "x"}, "Contacts": None, "Tasks": None},
+        {
+            "attributes": {},
+            "Id": "2",
+            "Owner": None,
+            "Contacts": _nested(3, 3, None),
+            "Tasks": None,
+        },
+        {"attributes": {}, "Id": "3", "Owner": None, "Contacts": cut, "Tasks": tasks},
+    ]
+    assert [id(n) for n in incomplete_children(records)] == [id(cut), id(tasks)]
+    assert incomplete_children([{"attributes": {}, "Id": "1", "Name": "a"}] * 3) == []
+    assert incomplete_children([]) == [] and incomplete_children(None) == []
+    irregular = [{"Id": "1"}, {"Id": "2", "Contacts": cut}]  # keys not shared: slow path
+    assert [id(n) for n in incomplete_children(irregular)] == [id(cut)]
+    deeper = _nested(1, 1, None)
+    deeper["records"][0]["Cases"] = tasks  # a child of a child (API 58+)
+    assert [id(n) for n in incomplete_children([{"Id": "1", "Contacts": deeper}])] == [id(tasks)]
+
+
+def test_add_child_page_ends_the_chain_like_a_complete_answer() -> None:
+    nested = _nested(450, 200, "/services/data/v53.0/query/01gA-200")
+    following = add_child_page(nested, _nested(450, 200, "/services/data/v53.0/query/01gA-400"))
+    assert following == "/services/data/v53.0/query/01gA-400"
+    assert nested["done"] is False and len(nested["records"]) == 400
+    assert add_child_page(nested, _nested(450, 50, None)) is None
+    assert nested["done"] is True and "nextRecordsUrl" not in nested
+    assert len(nested["records"]) == nested["totalSize"] == 450
