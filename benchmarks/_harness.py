@@ -18,7 +18,14 @@ import httpx
 from ak_salesforce_nb.core import _oauth
 from ak_salesforce_nb.core._store import ConnectionStore
 
-__all__ = ["REPO", "authorize_store", "code_flow_token", "spawn_emulator", "stop_process"]
+__all__ = [
+    "REPO",
+    "authorize_store",
+    "code_flow_token",
+    "spawn_emulator",
+    "spawn_tls_emulator",
+    "stop_process",
+]
 
 REPO = Path(__file__).resolve().parents[1]
 REDIRECT_URI = "http://localhost/oauth/redirect/salesforce"
@@ -49,6 +56,18 @@ def spawn_emulator(
         process.kill()
         raise SystemExit(f"the emulator did not start: {seen!r}")
     return process, [m.group(2) for m in found if m], time.perf_counter() - began
+
+
+def spawn_tls_emulator(folder: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
+    """The emulator over https with a test CA written to `folder` and trusted by this
+    process and its children (simple-salesforce only builds https URLs); its https URL."""
+    from ak_salesforce_nb.emulator._tls import write_test_certificates
+
+    ca, cert, key = write_test_certificates(folder)
+    process, (url,), _ = spawn_emulator(*args, "--tls-cert", str(cert), "--tls-key", str(key))
+    os.environ["SSL_CERT_FILE"] = str(ca)
+    os.environ["REQUESTS_CA_BUNDLE"] = str(ca)
+    return process, url.replace("http://", "https://")
 
 
 def stop_process(process: subprocess.Popen[Any]) -> None:

@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _harness import authorize_store, spawn_emulator, stop_process
+from _harness import authorize_store, spawn_tls_emulator, stop_process
 
 from ak_salesforce_nb.core._environment import ENV_KEYRING, ENV_STORE
 from ak_salesforce_nb.core._store import ConnectionStore
@@ -138,10 +138,8 @@ def child(method: str, instance: str, rows: int, tag: str) -> None:
 
 
 def start_emulator(folder: Path, bulk_job_delay: float) -> tuple[subprocess.Popen[str], str]:
-    from ak_salesforce_nb.emulator._tls import write_test_certificates
-
-    ca, cert, key = write_test_certificates(folder)
-    process, (url,), _ = spawn_emulator(
+    return spawn_tls_emulator(
+        folder,
         "--accounts",
         "100",
         "--auto-approve",
@@ -150,14 +148,7 @@ def start_emulator(folder: Path, bulk_job_delay: float) -> tuple[subprocess.Pope
         FAIL_PREFIX,
         "--bulk-job-delay",
         str(bulk_job_delay),
-        "--tls-cert",
-        str(cert),
-        "--tls-key",
-        str(key),
     )
-    os.environ["SSL_CERT_FILE"] = str(ca)
-    os.environ["REQUESTS_CA_BUNDLE"] = str(ca)
-    return process, url.replace("http://", "https://")
 
 
 def main() -> None:
