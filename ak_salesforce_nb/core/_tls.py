@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import functools
 import ssl
+from typing import Any
 
 import httpx
 
-__all__ = ["shared_ssl_context"]
+__all__ = ["shared_ssl_context", "verify_for"]
 
 
 @functools.lru_cache(maxsize=1)
 def shared_ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
+
+
+def verify_for(transport: Any) -> ssl.SSLContext | bool:
+    """httpx's `verify=` for a client: the shared context, unless a test's transport (which
+    does no TLS) stands in for the network."""
+    return shared_ssl_context() if transport is None else True

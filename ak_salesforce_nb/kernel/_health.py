@@ -33,7 +33,7 @@ from ..core._check import (
 )
 from ..core._exceptions import SalesforceNotebookError
 from ..core._store import ConnectionRecord, ConnectionStore
-from ..core._tls import shared_ssl_context
+from ..core._tls import verify_for
 from ._ticker import Ticker
 from ._tokens import TokenProvider
 
@@ -167,7 +167,7 @@ class ConnectionHealth:
         with httpx.Client(
             timeout=self.timeout,
             transport=self._transport,
-            verify=shared_ssl_context() if self._transport is None else True,
+            verify=verify_for(self._transport),
             follow_redirects=False,
         ) as client:
             result = check_connection(

@@ -17,7 +17,7 @@ from ..core._constants import DEFAULT_HTTP_TIMEOUT
 from ..core._exceptions import NotConnected, ReauthorizationRequired
 from ..core._refresh import refresh_tokens
 from ..core._store import ConnectionStore, StoredTokens
-from ..core._tls import shared_ssl_context
+from ..core._tls import verify_for
 
 __all__ = ["TokenProvider"]
 
@@ -66,7 +66,7 @@ class TokenProvider:
                 with httpx.Client(
                     timeout=self.http_timeout,
                     transport=self._transport,
-                    verify=shared_ssl_context() if self._transport is None else True,
+                    verify=verify_for(self._transport),
                 ) as client:
                     refreshed = refresh_tokens(self.store, self.name, stale, client=client)
             except (NotConnected, ReauthorizationRequired):

@@ -47,7 +47,7 @@ from ..core._exceptions import (
     TokenRequestError,
 )
 from ..core._store import ConnectionRecord, ConnectionStore, PendingAuthorization
-from ..core._tls import shared_ssl_context
+from ..core._tls import verify_for
 from ..core._validation import check_login_url
 
 __all__ = [
@@ -122,7 +122,7 @@ class AuthorizationService:
             timeout=self.http_timeout,
             transport=self._transport,
             follow_redirects=False,
-            verify=shared_ssl_context() if self._transport is None else True,
+            verify=verify_for(self._transport),
         )
 
     async def in_store_thread(

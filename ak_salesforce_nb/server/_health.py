@@ -20,7 +20,7 @@ from ..core._check import MIN_CHECK_INTERVAL, CheckResult, check_connection
 from ..core._exceptions import StoreClosedError
 from ..core._refresh import refresh_tokens
 from ..core._store import ConnectionStore, StoredTokens
-from ..core._tls import shared_ssl_context
+from ..core._tls import verify_for
 
 __all__ = ["ConnectionChecker"]
 
@@ -52,7 +52,7 @@ class ConnectionChecker:
         with httpx.Client(
             timeout=self.timeout,
             transport=self._transport,
-            verify=shared_ssl_context() if self._transport is None else True,
+            verify=verify_for(self._transport),
             follow_redirects=False,
         ) as client:
 
