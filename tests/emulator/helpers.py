@@ -147,3 +147,12 @@ def browser_code(https: requests.Session, authorize_url: str) -> str:
     location: str = answer.headers["Location"]
     assert location.startswith(REDIRECT_URI)
     return location
+
+
+def rest_client(emu: RunningEmulator, version: str = "66.0") -> httpx.Client:
+    """A client of the REST API under ``/services/data/vNN.N``, signed in as the demo user."""
+    token = get_token(emu)
+    return http_client(
+        f"{emu.url}/services/data/v{version}",
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+    )

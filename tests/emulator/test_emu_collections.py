@@ -13,7 +13,7 @@ import pytest
 from ak_salesforce_nb.emulator import EmulatorConfig, RunningEmulator, start_emulator
 from ak_salesforce_nb.emulator._pubsub_schema import avro_decode
 
-from .helpers import get_token, http_client
+from .helpers import get_token, http_client, rest_client
 
 ROLLED_BACK = {
     "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
@@ -25,11 +25,7 @@ ROLLED_BACK = {
 
 @pytest.fixture(scope="module")
 def rest(writable_emulator: RunningEmulator) -> Iterator[httpx.Client]:
-    token = get_token(writable_emulator)
-    with http_client(
-        f"{writable_emulator.url}/services/data/v66.0",
-        headers={"Authorization": f"Bearer {token['access_token']}"},
-    ) as api:
+    with rest_client(writable_emulator) as api:
         yield api
 
 

@@ -17,7 +17,7 @@ import pytest
 from ak_salesforce_nb.emulator import EmulatorConfig, RunningEmulator, start_emulator
 from ak_salesforce_nb.emulator._pubsub_schema import avro_decode
 
-from .helpers import get_token, http_client
+from .helpers import get_token, http_client, rest_client
 
 FINAL = ("JobComplete", "Failed", "Aborted")
 
@@ -42,11 +42,7 @@ def emu(org: RunningEmulator) -> Iterator[RunningEmulator]:
 
 @pytest.fixture(scope="module")
 def rest(org: RunningEmulator) -> Iterator[httpx.Client]:
-    token = get_token(org)
-    with http_client(
-        f"{org.url}/services/data/v66.0",
-        headers={"Authorization": f"Bearer {token['access_token']}"},
-    ) as api:
+    with rest_client(org) as api:
         yield api
 
 

@@ -10,16 +10,12 @@ import pytest
 
 from ak_salesforce_nb.emulator import EmulatorConfig, RunningEmulator, start_emulator
 
-from .helpers import get_token, http_client
+from .helpers import get_token, http_client, rest_client
 
 
 @pytest.fixture(scope="module")
 def rest(writable_emulator: RunningEmulator) -> Iterator[httpx.Client]:
-    token = get_token(writable_emulator)
-    with http_client(
-        f"{writable_emulator.url}/services/data/v66.0",
-        headers={"Authorization": f"Bearer {token['access_token']}"},
-    ) as api:
+    with rest_client(writable_emulator) as api:
         yield api
 
 
