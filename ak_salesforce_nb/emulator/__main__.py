@@ -86,6 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="records a Bulk API 2.0 ingest job writes per chunk (default %(default)s)",
     )
     add(
+        "--bulk-result-page-size",
+        type=int,
+        default=defaults.bulk_result_page_size,
+        help="records per Bulk API 2.0 query result page without maxRecords "
+        "(default %(default)s)",
+    )
+    add(
         "--shuffle-results",
         action="store_true",
         help="serve Bulk API 2.0 ingest result files out of input order, as Salesforce may",
@@ -112,6 +119,46 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.pubsub_retention,
         help="events the Pub/Sub event bus retains (default %(default)s)",
     )
+    add(
+        "--no-device-flow",
+        action="store_true",
+        help="the app is not enabled for the device flow (Salesforce's 'not enabled' error)",
+    )
+    add(
+        "--device-interval",
+        type=int,
+        default=defaults.device_interval,
+        help="seconds between device flow polls; sooner answers slow_down (default %(default)s)",
+    )
+    add(
+        "--no-client-credentials",
+        action="store_true",
+        help="the app is not enabled for the client credentials flow",
+    )
+    add(
+        "--client-credentials-user",
+        default=None,
+        metavar="EMAIL",
+        help="run-as user of the client credentials flow (default: the default user)",
+    )
+    add(
+        "--jwt-cert",
+        default=None,
+        metavar="PATH",
+        help="PEM certificate of the app: enables the JWT bearer flow, verified against it",
+    )
+    add("--no-jwt-bearer", action="store_true", help="refuse JWT bearer grants even with a cert")
+    add(
+        "--no-client-secret",
+        action="store_true",
+        help="a public client: code flow (with PKCE), device flow and refresh need no secret",
+    )
+    add(
+        "--absolute-session-expiry",
+        action="store_true",
+        help="access tokens die --session-timeout after issue, activity or not "
+        "(default: activity extends them, as on a real org)",
+    )
     return parser
 
 
@@ -135,6 +182,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         port=args.port,
         bulk_job_delay=args.bulk_job_delay,
         bulk_ingest_chunk_size=args.bulk_ingest_chunk_size,
+        bulk_result_page_size=args.bulk_result_page_size,
         shuffle_results=args.shuffle_results,
         validation_rule_prefix=args.validation_rule_prefix,
         tls_certfile=args.tls_cert,
@@ -142,6 +190,14 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         pubsub=args.pubsub or args.pubsub_port is not None,
         pubsub_port=args.pubsub_port or 0,
         pubsub_retention=args.pubsub_retention,
+        device_flow=not args.no_device_flow,
+        device_interval=args.device_interval,
+        client_credentials=not args.no_client_credentials,
+        client_credentials_user=args.client_credentials_user,
+        jwt_cert=args.jwt_cert,
+        jwt_bearer=not args.no_jwt_bearer,
+        require_client_secret=not args.no_client_secret,
+        absolute_session_expiry=args.absolute_session_expiry,
     )
 
 

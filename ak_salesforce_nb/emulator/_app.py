@@ -18,6 +18,7 @@ from ._web_collections import (
     CollectionsRetrieveHandler,
     CollectionsUpsertHandler,
 )
+from ._web_device import DeviceVerificationHandler
 from ._web_ingest import (
     IngestBatchesHandler,
     IngestJobHandler,
@@ -70,6 +71,7 @@ def make_app(state: EmulatorState) -> tornado.web.Application:
         (r"/services/oauth2/introspect/?", IntrospectHandler),
         (r"/\.well-known/openid-configuration/?", WellKnownHandler),
         (r"/id/(00D\w+)/(005\w+)/?", IdentityHandler),
+        (r"/setup/connect/?", DeviceVerificationHandler),
         (r"/services/data/?", VersionsHandler),
         (_V + r"/?", ResourcesHandler),
         (_V + r"/(query|queryAll)/?", QueryHandler),

@@ -60,6 +60,9 @@ class EmulatorConfig:
     #: Records an ingest job processes per internal chunk (Salesforce: 10,000); an abort
     #: stops the job between chunks, leaving the rest in ``unprocessedrecords``.
     bulk_ingest_chunk_size: int = 10_000
+    #: Records in a Bulk API 2.0 query result page when the client gives no maxRecords
+    #: (also the size of each page ``resultPages`` links to); read at each request.
+    bulk_result_page_size: int = 50_000
     #: Serve Bulk API 2.0 ingest result files (successful/failed/unprocessed) in an order
     #: other than the input's, as Salesforce may; read when a file is fetched.
     shuffle_results: bool = False
@@ -85,6 +88,33 @@ class EmulatorConfig:
     pubsub_retention: int = 100_000
     #: Seconds between the empty keepalive responses of an idle subscription.
     pubsub_keepalive: float = 270.0
+    #: A multi-currency org: CurrencyIsoCode on objects with money fields, CurrencyType
+    #: rates, and convertCurrency() in SOQL (refused with an error when off, as Salesforce
+    #: does). Fixed when the org is generated.
+    multi_currency: bool = False
+    #: The app is enabled for the OAuth 2.0 device flow (off: Salesforce's "device flow is
+    #: not enabled for the app" error).
+    device_flow: bool = True
+    #: Seconds a device must wait between polls (the ``interval`` answered); polling
+    #: sooner answers ``slow_down``; 0 lets it poll at any pace.
+    device_interval: int = 5
+    #: Seconds a device code and its user code stay valid.
+    device_code_lifetime: float = 600.0
+    #: The app is enabled for the client credentials flow, running as
+    #: ``client_credentials_user`` (None: the default user).
+    client_credentials: bool = True
+    client_credentials_user: str | None = None
+    #: PEM certificate of the app's "Use digital signatures" setting: the JWT bearer flow
+    #: verifies assertions against it; None leaves the flow unusable, like an app without one.
+    jwt_cert: str | None = None
+    #: The app accepts the JWT bearer flow (given a ``jwt_cert``).
+    jwt_bearer: bool = True
+    #: Users are pre-authorized for the app (admin approved); off, a JWT bearer grant needs
+    #: the user's earlier approval, else "user hasn't approved this consumer".
+    jwt_preauthorized: bool = True
+    #: Access tokens expire ``session_timeout`` after issue whatever the activity, instead of
+    #: a real org's sliding timeout (activity in the second half of the window renews it).
+    absolute_session_expiry: bool = False
 
     @property
     def default_username(self) -> str:
@@ -105,3 +135,10 @@ class EmulatorConfig:
             raise ValueError("pubsub_retention and pubsub_keepalive must be positive")
         if self.bulk_ingest_chunk_size < 1:
             raise ValueError("bulk_ingest_chunk_size must be positive")
+        if self.bulk_result_page_size < 1:
+            raise ValueError("bulk_result_page_size must be positive")
+        if self.device_interval < 0 or self.device_code_lifetime <= 0:
+            raise ValueError("device_interval must not be negative, device_code_lifetime positive")
+        run_as = self.client_credentials_user
+        if run_as is not None and run_as.lower() not in {user.lower() for user in self.users}:
+            raise ValueError("client_credentials_user must be one of the users")

@@ -58,6 +58,8 @@ class PendingAuthorization:
     login_hint: str | None
     force_consent: bool
     created: float
+    #: OpenID Connect ``nonce``, echoed in the ID token.
+    nonce: str | None = None
 
 
 @dataclasses.dataclass
@@ -70,6 +72,7 @@ class AuthorizationCode:
     scope: list[str]
     expires: float
     used: bool = False
+    nonce: str | None = None
     #: Tokens issued when this code was redeemed, revoked if the code is replayed.
     issued: list[str] = dataclasses.field(default_factory=list)
 
@@ -107,6 +110,14 @@ class TokenGrant:
     username: str
     scope: list[str]
     issued_at_ms: int
+    #: OpenID Connect ``nonce`` of the authorize request, for the ID token.
+    nonce: str | None = None
+    #: The app the tokens were issued to.
+    client_id: str = ""
+
+
+#: Scopes that make a grant come with a refresh token.
+REFRESH_SCOPES = frozenset({"refresh_token", "offline_access"})
 
 
 def _token(prefix: str, length: int) -> str:
@@ -156,6 +167,10 @@ class OAuthState:
         self._codes: dict[str, AuthorizationCode] = {}
         self._refresh: dict[str, RefreshToken] = {}
         self._access: dict[str, AccessToken] = {}
+        from ._device import DeviceFlows  # here: _device builds on this module
+
+        #: Device flow authorizations (codes, user codes, decisions).
+        self.devices = DeviceFlows(config, self)
 
     # -- users and browser sessions
 
@@ -212,11 +227,16 @@ class OAuthState:
             return redirect_uri in allowed
         return default_redirect_allowed(redirect_uri)
 
-    def check_client(self, client_id: str | None, client_secret: str | None) -> None:
+    def check_client(
+        self, client_id: str | None, client_secret: str | None, *, secret_optional: bool = False
+    ) -> None:
+        """Raise for an unknown app or a wrong secret; a missing secret is fine for a public
+        client (``require_client_secret`` off) or where the flow needs none
+        (``secret_optional``, the device flow)."""
         if not client_id or not self.client_known(client_id):
             raise OAuthError("invalid_client_id", "client identifier invalid")
         if client_secret is None:
-            if self.config.require_client_secret:
+            if self.config.require_client_secret and not secret_optional:
                 raise OAuthError("invalid_client", "invalid client credentials")
             return
         if not hmac.compare_digest(client_secret.encode(), self.config.client_secret.encode()):
@@ -251,6 +271,7 @@ class OAuthState:
         redirect_uri: str,
         code_challenge: str | None,
         scope: list[str],
+        nonce: str | None = None,
     ) -> str:
         code = "aPrx" + secrets.token_urlsafe(48).replace("-", ".") + "=="
         with self._lock:
@@ -258,13 +279,27 @@ class OAuthState:
             for key in [k for k, c in self._codes.items() if c.expires < now - CODE_LIFETIME]:
                 del self._codes[key]
             self._codes[code] = AuthorizationCode(
-                code, username, client_id, redirect_uri, code_challenge, scope, now + CODE_LIFETIME
+                code,
+                username,
+                client_id,
+                redirect_uri,
+                code_challenge,
+                scope,
+                now + CODE_LIFETIME,
+                nonce=nonce,
             )
         return code
 
     def redeem_code(
-        self, code: str, client_id: str, redirect_uri: str | None, verifier: str | None
+        self,
+        code: str,
+        client_id: str,
+        redirect_uri: str | None,
+        verifier: str | None,
+        *,
+        public: bool = False,
     ) -> TokenGrant:
+        """Exchange a code; ``public``: the client sent no secret, so PKCE must stand in."""
         with self._lock:
             grant = self._codes.get(code)
             if grant is None or grant.client_id != client_id:
@@ -278,21 +313,45 @@ class OAuthState:
                 raise OAuthError("invalid_grant", "expired authorization code")
             if redirect_uri != grant.redirect_uri:
                 raise OAuthError("redirect_uri_mismatch", "redirect_uri must match configuration")
+            if public and grant.code_challenge is None:
+                # A public client proves itself with PKCE only: no challenge, no proof.
+                raise OAuthError("invalid_client", "invalid client credentials")
             if grant.code_challenge is not None and (
                 not verifier
                 or not hmac.compare_digest(pkce_challenge(verifier), grant.code_challenge)
             ):
                 raise OAuthError("invalid_grant", "invalid code verifier")
             grant.used = True
-            refresh: str | None = None
-            if "refresh_token" in grant.scope or "offline_access" in grant.scope:
-                refresh = self._new_refresh_locked(grant.username, client_id, grant.scope)
-                grant.issued.append(refresh)
-            issued = self._new_access_locked(grant.username, client_id, grant.scope, refresh)
-            grant.issued.append(issued.token)
-            return TokenGrant(
-                issued.token, refresh, grant.username, grant.scope, int(issued.issued_at * 1000)
-            )
+            issued = self._issue_locked(grant.username, client_id, grant.scope, with_refresh=True)
+            grant.issued.append(issued.access_token)
+            if issued.refresh_token is not None:
+                grant.issued.append(issued.refresh_token)
+            issued.nonce = grant.nonce
+            return issued
+
+    def issue_tokens(
+        self, username: str, client_id: str, scope: list[str], *, with_refresh: bool
+    ) -> TokenGrant:
+        """Tokens for a grant that needs no code (device, client credentials, JWT bearer);
+        a refresh token only if ``with_refresh`` and the scope asks for one."""
+        with self._lock:
+            return self._issue_locked(username, client_id, scope, with_refresh=with_refresh)
+
+    def _issue_locked(
+        self, username: str, client_id: str, scope: list[str], *, with_refresh: bool
+    ) -> TokenGrant:
+        refresh: str | None = None
+        if with_refresh and REFRESH_SCOPES.intersection(scope):
+            refresh = self._new_refresh_locked(username, client_id, scope)
+        issued = self._new_access_locked(username, client_id, scope, refresh)
+        return TokenGrant(
+            issued.token,
+            refresh,
+            username,
+            scope,
+            int(issued.issued_at * 1000),
+            client_id=client_id,
+        )
 
     # -- tokens
 
@@ -340,16 +399,26 @@ class OAuthState:
                 record.username,
                 record.scope,
                 int(issued.issued_at * 1000),
+                client_id=client_id,
             )
 
     def access(self, token: str | None) -> AccessToken | None:
-        """The live access token, or None if unknown, revoked or expired."""
+        """The live access token, or None if unknown, revoked or expired.
+
+        Using a token is activity: like a real org's session timeout, a use in the second
+        half of the timeout window starts the window again (sliding expiry), unless the
+        emulator is set to ``absolute_session_expiry``.
+        """
         if not token:
             return None
         with self._lock:
             record = self._access.get(token)
-            if record is None or not record.active(time.time()):
+            now = time.time()
+            if record is None or not record.active(now):
                 return None
+            timeout = self.config.session_timeout
+            if not self.config.absolute_session_expiry and record.expires - now < timeout / 2:
+                record.expires = now + timeout
             return record
 
     def describe_token(self, token: str) -> AccessToken | RefreshToken | None:

@@ -31,6 +31,12 @@ __all__ = [
 
 SESSION_COOKIE = "emu_sid"
 DEFAULT_SCOPES = ["api", "refresh_token"]
+#: The grant types the token endpoint knows, and the counter each one moves.
+GRANT_STATS = {
+    "authorization_code": "code_grants",
+    "refresh_token": "refresh_grants",
+    "device": "device_grants",
+}
 
 
 def redirect_with(uri: str, params: dict[str, str | None]) -> str:
@@ -61,7 +67,12 @@ class _PageHandler(BaseHandler):
     def finish_authorization(self, pending: PendingAuthorization, username: str) -> None:
         oauth = self.state.oauth
         code = oauth.issue_code(
-            username, pending.client_id, pending.redirect_uri, pending.code_challenge, pending.scope
+            username,
+            pending.client_id,
+            pending.redirect_uri,
+            pending.code_challenge,
+            pending.scope,
+            nonce=pending.nonce,
         )
         oauth.drop_pending(pending.id)
         self.redirect(redirect_with(pending.redirect_uri, {"code": code, "state": pending.state}))
@@ -112,6 +123,7 @@ class AuthorizeHandler(_PageHandler):
             login_hint=self.arg("login_hint"),
             force_consent="consent" in prompts,
             created=time.time(),
+            nonce=self.get_argument("nonce", None, strip=False),
         )
         oauth.add_pending(pending)
         if self.arg("response_type") != "code":
@@ -234,7 +246,12 @@ class _JsonOAuthHandler(BaseHandler):
 
 
 class TokenHandler(_JsonOAuthHandler):
-    """``POST /services/oauth2/token``: authorization_code and refresh_token grants."""
+    """``POST /services/oauth2/token``: every grant, and the device flow's code request.
+
+    Grants: ``authorization_code``, ``refresh_token``, ``device`` (polling), and
+    ``client_credentials`` and JWT bearer (see ``_grants``). Without ``grant_type``,
+    ``response_type=device_code`` starts the device flow, as on Salesforce.
+    """
 
     async def post(self) -> None:
         state = self.state
@@ -256,22 +273,48 @@ class TokenHandler(_JsonOAuthHandler):
             self.oauth_error(OAuthError("invalid_grant", "authentication failure"))
             return
         grant_type = self.get_argument("grant_type", None)
-        if grant_type == "authorization_code":
-            state.stats.increment("code_grants")
-        elif grant_type == "refresh_token":
-            state.stats.increment("refresh_grants")
         try:
+            if grant_type is None and self.get_argument("response_type", None) == "device_code":
+                self.finish(json.dumps(self._device_code()))
+                return
+            if grant_type in GRANT_STATS:
+                state.stats.increment(GRANT_STATS[grant_type])
             grant = self._grant(grant_type)
         except OAuthError as error:
             self.oauth_error(error)
             return
-        self.finish(json.dumps(self._answer(grant, bad_signature=fault == "bad_signature")))
+        self.finish(
+            json.dumps(self._answer(grant, grant_type, bad_signature=fault == "bad_signature"))
+        )
+
+    def _device_code(self) -> dict[str, Any]:
+        """Start the device flow: Salesforce's four fields, no ``expires_in``."""
+        state = self.state
+        state.stats.increment("device_requests")
+        client_id, client_secret = self.client_credentials()
+        state.oauth.check_client(client_id, client_secret, secret_optional=True)
+        assert client_id is not None
+        scope = (self.get_argument("scope", "") or "").split() or list(DEFAULT_SCOPES)
+        device = state.oauth.devices.start(client_id, scope)
+        return {
+            "device_code": device.device_code,
+            "user_code": device.user_code,
+            "verification_uri": f"{state.base_url}/setup/connect",
+            "interval": state.config.device_interval,
+        }
 
     def _grant(self, grant_type: str | None) -> TokenGrant:
         oauth = self.state.oauth
-        if grant_type not in ("authorization_code", "refresh_token"):
+        if grant_type not in GRANT_STATS:
             raise OAuthError("unsupported_grant_type", "grant type not supported")
         client_id, client_secret = self.client_credentials()
+        if grant_type == "device":
+            oauth.check_client(client_id, client_secret, secret_optional=True)
+            assert client_id is not None
+            code = self.get_argument("code", None)
+            if not code:
+                raise OAuthError("invalid_grant", "invalid device code")
+            return oauth.devices.poll(client_id, code)
         oauth.check_client(client_id, client_secret)
         assert client_id is not None
         if grant_type == "authorization_code":
@@ -283,13 +326,16 @@ class TokenHandler(_JsonOAuthHandler):
                 client_id,
                 self.get_argument("redirect_uri", None),
                 self.get_argument("code_verifier", None),
+                public=client_secret is None,
             )
         refresh_token = self.get_argument("refresh_token", None)
         if not refresh_token:
             raise OAuthError("invalid_grant", "expired access/refresh token")
         return oauth.refresh(refresh_token, client_id)
 
-    def _answer(self, grant: TokenGrant, bad_signature: bool) -> dict[str, Any]:
+    def _answer(
+        self, grant: TokenGrant, grant_type: str | None, bad_signature: bool
+    ) -> dict[str, Any]:
         state = self.state
         identity = state.identity_url(grant.username)
         issued_at = str(grant.issued_at_ms)
