@@ -18,6 +18,7 @@ import math
 import os
 import re
 from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from ._exceptions import ConfigurationError
 from ._validation import normalize_login_url, normalize_scopes
 
 __all__ = [
+    "CONNECTION_FIELDS",
     "ENV_ALLOWED_LOGIN_HOSTS",
     "ENV_API_VERSION",
     "ENV_BASE_URL",
@@ -48,10 +50,13 @@ __all__ = [
     "ENV_STATE_TTL",
     "ENV_STORE",
     "SERVER_EXPORTS",
+    "ConnectionVariables",
     "allowed_login_hosts",
     "api_version",
     "base_url",
     "callback_url",
+    "connection_variable",
+    "connection_variables",
     "default_login_url",
     "default_scopes",
     "export_server_settings",
@@ -248,3 +253,67 @@ def allowed_login_hosts(environ: Mapping[str, str] | None = None) -> tuple[str, 
     """The login hosts the server's admin allows beyond Salesforce's own and loopback."""
     text = _env(environ).get(ENV_ALLOWED_LOGIN_HOSTS, "")
     return tuple(item.strip().lower() for item in text.split(",") if item.strip())
+
+
+# -- per-connection credentials, for runs without the store (papermill, nbclient, CI) ----
+#: ``AK_SALESFORCE_NB_<NAME>_<FIELD>``: ``<NAME>`` is the connection name upper-cased,
+#: every character that is not a letter or digit written ``_`` (so ``prod-eu`` and
+#: ``prod_eu`` share variables). ``AUTH_URL`` is an sfdx auth URL; ``FLOW`` is
+#: ``client_credentials`` (with ``CLIENT_ID``, ``CLIENT_SECRET``, ``LOGIN_URL``) or ``jwt``
+#: (with ``CLIENT_ID``, ``USERNAME``, ``JWT_KEY_FILE``, ``LOGIN_URL``). Read by
+#: `kernel._headless`, which checks them. For the connection ``default``, ``LOGIN_URL`` is
+#: `ENV_DEFAULT_LOGIN_URL`, and for ``demo`` it is `ENV_DEMO_LOGIN_URL`: alone, a login
+#: URL never makes credentials, so the two meanings do not clash.
+CONNECTION_FIELDS = (
+    "AUTH_URL",
+    "CLIENT_ID",
+    "CLIENT_SECRET",
+    "LOGIN_URL",
+    "FLOW",
+    "USERNAME",
+    "JWT_KEY_FILE",
+)
+_CONNECTION_PREFIX = "AK_SALESFORCE_NB_"
+_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
+
+
+def connection_variable(name: str, field_name: str) -> str:
+    """The variable of `field_name` (one of `CONNECTION_FIELDS`) for the connection `name`."""
+    if field_name not in CONNECTION_FIELDS:
+        raise ValueError(f"unknown connection variable field {field_name!r}")
+    return f"{_CONNECTION_PREFIX}{_NOT_ALNUM.sub('_', name).upper()}_{field_name}"
+
+
+@dataclass(frozen=True)
+class ConnectionVariables:
+    """The per-connection variables that are set (non-blank) for one connection. The
+    values may be secrets: they never show in a repr."""
+
+    name: str
+    values: Mapping[str, str] = field(repr=False)
+
+    def variable(self, field_name: str) -> str:
+        """The variable's name (for messages: "set AK_SALESFORCE_NB_PROD_FLOW")."""
+        return connection_variable(self.name, field_name)
+
+    def get(self, field_name: str) -> str:
+        """The variable's value, ``""`` when unset or blank."""
+        return self.values.get(field_name, "")
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The fields that are set, in `CONNECTION_FIELDS` order."""
+        return tuple(f for f in CONNECTION_FIELDS if f in self.values)
+
+
+def connection_variables(
+    name: str, environ: Mapping[str, str] | None = None
+) -> ConnectionVariables:
+    """The per-connection variables of `name` that are set, stripped of blanks."""
+    env = _env(environ)
+    values = {}
+    for field_name in CONNECTION_FIELDS:
+        value = env.get(connection_variable(name, field_name), "").strip()
+        if value:
+            values[field_name] = value
+    return ConnectionVariables(name, values)

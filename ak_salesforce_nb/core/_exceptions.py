@@ -10,10 +10,12 @@ SalesforceNotebookError
 │   ├── StoreLockedError        another process held the store past the timeout
 │   └── StoreClosedError        the server is shutting down and closed its store
 ├── ConnectionNotFound          no connection of that name in the store
+├── SalesforceCliError          `sf` (the Salesforce CLI) is missing or could not give an org
 ├── NotConnected                the connection has no tokens yet: authorize it first
 ├── OAuthError                  the OAuth 2.0 protocol failed (carries `error`, `description`)
 │   ├── AuthorizationStateError unknown, expired or already used `state`
 │   ├── TokenRequestError       the token endpoint answered an OAuth error (400/401)
+│   │   └── CredentialsRefused  …for credentials from the environment or arguments
 │   ├── TokenEndpointUnavailable timeout, connection refused, 5xx or garbage
 │   ├── SignatureMismatch       the token answer's `signature` is wrong: tampered
 │   └── ReauthorizationRequired the refresh token is revoked or expired
@@ -28,6 +30,7 @@ SalesforceNotebookError
     └── WriteFailed             rows of a write failed and the caller asked to raise (`result`)
 WriteCancelled (a SalesforceNotebookError) a write's confirmation was answered no
 WriteInterrupted (a KeyboardInterrupt)    Ctrl-C during a write; jobs aborted, `result` kept
+SecretWarning (a UserWarning)             a call handed out a secret (aksf.export_auth_url)
 
 PubSubError (in ak_salesforce_nb.pubsub; needs the [pubsub] extra), a SalesforceNotebookError
 ├── TopicNotFound               no such topic, or no access to it
@@ -49,6 +52,7 @@ __all__ = [
     "BulkJobFailed",
     "ConfigurationError",
     "ConnectionNotFound",
+    "CredentialsRefused",
     "InvalidField",
     "InvalidType",
     "MalformedQuery",
@@ -58,8 +62,10 @@ __all__ = [
     "ReauthorizationRequired",
     "RecordNotFound",
     "RequestLimitExceeded",
+    "SalesforceCliError",
     "SalesforceError",
     "SalesforceNotebookError",
+    "SecretWarning",
     "SessionExpired",
     "SignatureMismatch",
     "StoreClosedError",
@@ -295,3 +301,30 @@ class WriteInterrupted(KeyboardInterrupt):
 
 class WriteCancelled(SalesforceNotebookError):
     """The confirmation was answered no: nothing was written."""
+
+
+class CredentialsRefused(TokenRequestError):
+    """Salesforce refused credentials given in the environment or as arguments (an auth
+    URL, client credentials, a JWT key), not the store's. `setting` names what to fix: a
+    variable such as ``AK_SALESFORCE_NB_PROD_CLIENT_SECRET``, or an argument."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error: str,
+        description: str = "",
+        status_code: int = 400,
+        setting: str = "",
+    ) -> None:
+        super().__init__(message, error=error, description=description, status_code=status_code)
+        self.setting = setting
+
+
+class SalesforceCliError(SalesforceNotebookError):
+    """``sf`` (the Salesforce CLI) is not installed, or could not give the org asked for."""
+
+
+class SecretWarning(UserWarning):
+    """A call handed out a secret (an auth URL holds a refresh token): keep it in a secret
+    store, never in a notebook's output or a repository."""
