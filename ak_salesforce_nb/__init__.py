@@ -19,10 +19,14 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 from .core._constants import DEFAULT_API_VERSION
 from .core._exceptions import (
+    AuthorizationCancelled,
+    AuthorizationDenied,
+    AuthorizationExpired,
     AuthorizationStateError,
     BulkJobFailed,
     ConfigurationError,
     ConnectionNotFound,
+    FlowNotEnabled,
     InvalidField,
     InvalidType,
     MalformedQuery,
@@ -58,12 +62,16 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_API_VERSION",
     "AsyncSession",
+    "AuthorizationCancelled",
+    "AuthorizationDenied",
+    "AuthorizationExpired",
     "AuthorizationStateError",
     "BulkJobFailed",
     "ConfigurationError",
     "ConnectForm",
     "ConnectionNotFound",
     "Explorer",
+    "FlowNotEnabled",
     "InvalidField",
     "InvalidType",
     "MalformedQuery",

@@ -156,10 +156,10 @@ def configure_connection(
             "Client Secret looks wrong: it is too long. Copy the Consumer Secret of your "
             "app from Salesforce Setup."
         )
-    if not secret and (existing is None or not existing.has_client_secret):
-        raise ConfigurationError(
-            "Client Secret is required: copy the Consumer Secret of your app from Salesforce Setup."
-        )
+    # No secret (and none stored): a public client, which proves itself with PKCE alone
+    # (an external client app with "Require Secret for Web Server Flow" off, or a device
+    # flow app). An app that does require one says so at the token exchange
+    # (``invalid_client``), and the form tells the user to enter it then.
     login_url = check_login_url(
         payload.get("login_url") or defaults.login_url, defaults.allowed_login_hosts
     )
@@ -178,13 +178,12 @@ def begin_authorization(
     store: ConnectionStore, name: str, *, redirect_uri: str = "", ttl: float = STATE_TTL_SECONDS
 ) -> PendingAuthorization:
     """A new single-use sign-in state (with its PKCE verifier) for the connection `name`,
-    valid for `ttl` seconds. A preset without a secret is a public client (PKCE only)
-    and needs none."""
+    valid for `ttl` seconds. A connection without a secret is a public client (PKCE
+    only): its code is exchanged with the verifier alone."""
     record = store.get_connection(name)
-    if not record.client_id or not (record.has_client_secret or record.preset):
+    if not record.client_id:
         raise ConfigurationError(
-            f"The connection {name!r} needs a Client ID and Client Secret before it can "
-            "be authorized."
+            f"The connection {name!r} needs a Client ID before it can be authorized."
         )
     return store.create_pending(
         name,

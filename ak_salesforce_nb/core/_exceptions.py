@@ -18,6 +18,10 @@ SalesforceNotebookError
 │   │   └── CredentialsRefused  …for credentials from the environment or arguments
 │   ├── TokenEndpointUnavailable timeout, connection refused, 5xx or garbage
 │   ├── SignatureMismatch       the token answer's `signature` is wrong: tampered
+│   ├── AuthorizationDenied     the person chose Deny on Salesforce's page
+│   ├── AuthorizationExpired    a device code or sign-in link expired unapproved
+│   ├── AuthorizationCancelled  the person cancelled a waiting sign-in
+│   ├── FlowNotEnabled          the app is not enabled for this flow (device flow off)
 │   └── ReauthorizationRequired the refresh token is revoked or expired
 └── SalesforceError             a REST or Bulk API call failed (status, error_code, message, fields)
     ├── SessionExpired          401 INVALID_SESSION_ID that a refresh could not cure
@@ -48,11 +52,15 @@ from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
+    "AuthorizationCancelled",
+    "AuthorizationDenied",
+    "AuthorizationExpired",
     "AuthorizationStateError",
     "BulkJobFailed",
     "ConfigurationError",
     "ConnectionNotFound",
     "CredentialsRefused",
+    "FlowNotEnabled",
     "InvalidField",
     "InvalidType",
     "MalformedQuery",
@@ -215,6 +223,22 @@ class ReauthorizationRequired(OAuthError):
             description=description,
         )
         self.name = name
+
+
+class AuthorizationDenied(OAuthError):
+    """The person chose Deny (``access_denied``) on Salesforce's page."""
+
+
+class AuthorizationExpired(OAuthError):
+    """A device code or sign-in link expired before it was approved."""
+
+
+class AuthorizationCancelled(OAuthError):
+    """The person cancelled a sign-in that was waiting (the form's Cancel, Ctrl-C)."""
+
+
+class FlowNotEnabled(OAuthError):
+    """The app is not enabled for this OAuth flow (e.g. "Enable for Device Flow" is off)."""
 
 
 class SalesforceError(SalesforceNotebookError):
