@@ -42,6 +42,7 @@ __all__ = [
     "ENV_DEMO_LOGIN_URL",
     "ENV_KEYRING",
     "ENV_LABEXTENSION",
+    "ENV_PASTE_REDIRECT_URI",
     "ENV_PRESETS",
     "ENV_PUBLIC_URL",
     "ENV_PUBSUB_CA",
@@ -62,6 +63,7 @@ __all__ = [
     "export_server_settings",
     "has_labextension",
     "keyring_enabled",
+    "paste_redirect_uri",
     "presets",
     "public_url",
     "server_url",
@@ -118,6 +120,9 @@ ENV_PUBSUB_CA = "AK_SALESFORCE_NB_PUBSUB_CA"
 #: "scopes": …, "client_secret_file": …}}``). Read by the server extension when it loads;
 #: a preset in its configuration wins over one of the same name here.
 ENV_PRESETS = "AK_SALESFORCE_NB_PRESETS"
+#: The callback address the paste-back sign-in names (one registered on the user's app;
+#: it need not load). Unset: ``http://localhost:1717/OauthRedirect``, the Salesforce CLI's.
+ENV_PASTE_REDIRECT_URI = "AK_SALESFORCE_NB_PASTE_REDIRECT_URI"
 
 _VERSION = re.compile(r"^v?(\d{2,3}\.\d)$")
 
@@ -317,3 +322,9 @@ def connection_variables(
         if value:
             values[field_name] = value
     return ConnectionVariables(name, values)
+
+
+def paste_redirect_uri(environ: Mapping[str, str] | None = None) -> str:
+    """The paste-back sign-in's callback address the user set (`ENV_PASTE_REDIRECT_URI`),
+    or ``""`` for the default; checked where it is used."""
+    return _env(environ).get(ENV_PASTE_REDIRECT_URI, "").strip()
