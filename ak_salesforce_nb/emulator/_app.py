@@ -12,7 +12,7 @@ import tornado.web
 from tornado.log import access_log
 
 from ._state import EmulatorState
-from ._web_bulk import JobHandler, JobResultsHandler, JobsHandler
+from ._web_bulk import JobHandler, JobResultPagesHandler, JobResultsHandler, JobsHandler
 from ._web_collections import (
     CollectionsHandler,
     CollectionsRetrieveHandler,
@@ -85,6 +85,7 @@ def make_app(state: EmulatorState) -> tornado.web.Application:
         (_V + r"/jobs/query/?", JobsHandler),
         (_V + r"/jobs/query/(\w+)/?", JobHandler),
         (_V + r"/jobs/query/(\w+)/results/?", JobResultsHandler),
+        (_V + r"/jobs/query/(\w+)/resultPages/?", JobResultPagesHandler),
         (_V + r"/jobs/ingest/?", IngestJobsHandler),
         (_V + r"/jobs/ingest/(\w+)/?", IngestJobHandler),
         (_V + r"/jobs/ingest/(\w+)/batches/?", IngestBatchesHandler),

@@ -7,6 +7,13 @@ seen by clients moves UploadComplete -> InProgress -> JobComplete as time passes
 Like Salesforce, which writes a job's result files while the job is in progress and then
 serves them, the CSV lines are rendered once, on a worker thread started with the job,
 and result pages are slices of them: a page costs a join, not a rendering.
+
+Results come as Salesforce sends them: every field quoted, the header too, a null as an
+empty quoted field (``""``); gzip-compressed when the request says ``Accept-Encoding:
+gzip`` (compressed pages are kept, so a page read again costs nothing); pages chained by
+``Sforce-Locator``, and from API 58.0 also listed by ``GET jobs/query/ID/resultPages`` (up
+to five result links an answer, then ``nextRecordsUrl``) for clients that read them in
+parallel.
 """
 
 from __future__ import annotations
@@ -15,7 +22,8 @@ import base64
 import concurrent.futures
 import dataclasses
 import datetime
-import re
+import gzip
+import threading
 import time
 from typing import Any
 
@@ -24,7 +32,7 @@ from ._ids import random_id
 from ._query import RecordsResult
 from ._values import csv_text, format_datetime, now_datetime
 
-__all__ = ["BulkJobs", "CsvLines", "QueryJob", "render_csv"]
+__all__ = ["BulkJobs", "CsvLines", "QueryJob", "ResultPage", "render_csv"]
 
 DELIMITERS = {
     "COMMA": ",",
@@ -36,6 +44,10 @@ DELIMITERS = {
 }
 LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
 DEFAULT_MAX_RECORDS = 50_000
+#: Result links in one ``resultPages`` answer (Salesforce: "up to five URIs").
+RESULT_LINKS_PER_ANSWER = 5
+#: ``resultPages`` exists from API version 58.0 on.
+RESULT_PAGES_VERSION = 58.0
 FINAL_STATES = ("JobComplete", "Failed", "Aborted")
 # One worker: rendering is CPU-bound Python, more threads would only share the GIL.
 _RENDERER = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="emulator-bulk-csv")
@@ -49,26 +61,26 @@ class CsvLines:
     lines: list[str]
 
 
-def _csv_column(values: list[Any], delimiter: str) -> list[str]:
-    """One column's values as CSV fields, quoted only where CSV needs it."""
+def _quoted_column(values: list[Any]) -> list[str]:
+    """One column's values as CSV texts, quotes doubled (the caller adds the outer ones)."""
     texts = [v if type(v) is str else csv_text(v) for v in values]
-    special = re.compile("[" + re.escape(delimiter) + '"\r\n]')
-    if special.search("".join(texts)) is None:
-        return texts  # the usual case: one scan of the whole column, nothing to quote
-    return ['"' + text.replace('"', '""') + '"' if special.search(text) else text for text in texts]
+    if '"' not in "".join(texts):
+        return texts  # the usual case: one scan of the whole column, nothing to double
+    return [text.replace('"', '""') for text in texts]
 
 
 def render_csv(result: RecordsResult, delimiter: str, line_ending: str) -> CsvLines:
-    """Every record of `result` as a CSV line, column by column (several times faster than
-    `csv.writer` row by row; also quotes a lone CR, which `csv.writer` leaves bare)."""
+    """Every record of `result` as a CSV line, every field quoted as Salesforce quotes it
+    (so a delimiter, a quote, a CR or LF inside a value needs nothing more), built column
+    by column: several times faster than `csv.writer` row by row."""
     rows = result.rows
-    header = delimiter.join(_csv_column([name for name, _ in result.columns], delimiter))
-    columns = [_csv_column(list(map(getter, rows)), delimiter) for _, getter in result.columns]
-    if len(columns) == 1:
-        # A lone blank field would make a blank line, which CSV readers skip: quote it.
-        columns = [['"' + text + '"' if not text.strip() else text for text in columns[0]]]
-    lines = [delimiter.join(values) + line_ending for values in zip(*columns, strict=True)]
-    return CsvLines(header + line_ending, lines)
+    separator = '"' + delimiter + '"'
+    names = _quoted_column([name for name, _ in result.columns])
+    header = '"' + separator.join(names) + '"' + line_ending
+    columns = [_quoted_column(list(map(getter, rows))) for _, getter in result.columns]
+    end = '"' + line_ending
+    lines = ['"' + separator.join(values) + end for values in zip(*columns, strict=True)]
+    return CsvLines(header, lines)
 
 
 def encode_locator(offset: int) -> str:
@@ -81,6 +93,16 @@ def decode_locator(locator: str) -> int | None:
     except (ValueError, UnicodeDecodeError):
         return None
     return int(text) if text.isdigit() else None
+
+
+@dataclasses.dataclass(frozen=True)
+class ResultPage:
+    """One page of results as sent: CSV bytes (gzip when asked), its count, next locator."""
+
+    body: bytes
+    records: int
+    locator: str
+    compressed: bool
 
 
 @dataclasses.dataclass
@@ -100,11 +122,33 @@ class QueryJob:
     failure: str | None = None
     aborted_at: str | None = None
     rendering: concurrent.futures.Future[CsvLines] | None = None
+    #: Gzip-compressed pages by (first row, size): a page read again is not compressed again.
+    compressed: dict[tuple[int, int], bytes] = dataclasses.field(default_factory=dict)
+    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
     def csv_lines(self) -> CsvLines:
         """The rendered result (waits for the renderer if a client is faster than it)."""
         assert self.rendering is not None, "only a job with a result is rendered"
         return self.rendering.result()
+
+    def page(self, start: int, size: int, use_gzip: bool) -> ResultPage:
+        """Rows ``start`` to ``start + size`` as one CSV page (any thread: it only reads the
+        rendered lines, and compresses off the serving loop)."""
+        rendered = self.csv_lines()
+        lines = rendered.lines[start : start + size]
+        end = start + len(lines)
+        following = encode_locator(end) if end < len(rendered.lines) else "null"
+        if not use_gzip:
+            body = (rendered.header + "".join(lines)).encode("utf-8")
+            return ResultPage(body, len(lines), following, compressed=False)
+        with self.lock:
+            cached = self.compressed.get((start, size))
+        if cached is None:
+            text = (rendered.header + "".join(lines)).encode("utf-8")
+            cached = gzip.compress(text, compresslevel=1, mtime=0)
+            with self.lock:
+                self.compressed[(start, size)] = cached
+        return ResultPage(cached, len(lines), following, compressed=True)
 
     def state(self, now: float) -> str:
         if self.aborted_at is not None:
@@ -250,11 +294,9 @@ class BulkJobs:
         if job.rendering is not None:
             job.rendering.cancel()
         job.result = job.rendering = None  # its rows and CSV lines go with it
+        job.compressed = {}
 
-    def results(
-        self, job_id: str, locator: str | None, max_records: str | None
-    ) -> tuple[str, int, str]:
-        """(CSV text, number of records, next locator or ``null``) for one result page."""
+    def _complete(self, job_id: str) -> QueryJob:
         job = self.get(job_id)
         state = job.state(time.time())
         if state != "JobComplete" or job.result is None:
@@ -264,22 +306,72 @@ class BulkJobs:
                 f"Can't retrieve results of a query job in state {state}; "
                 "wait until the state is JobComplete",
             )
-        start = 0
-        if locator:
-            decoded = decode_locator(locator)
-            if decoded is None or decoded > len(job.result.rows):
-                raise ApiError(400, "INVALIDLOCATOR", f"Invalid locator: {locator}")
-            start = decoded
-        size = DEFAULT_MAX_RECORDS
+        return job
+
+    @staticmethod
+    def _start(job: QueryJob, locator: str | None) -> int:
+        if not locator:
+            return 0
+        assert job.result is not None
+        decoded = decode_locator(locator)
+        if decoded is None or decoded > len(job.result.rows):
+            raise ApiError(400, "INVALIDLOCATOR", f"Invalid locator: {locator}")
+        return decoded
+
+    def locate(
+        self,
+        job_id: str,
+        locator: str | None,
+        max_records: str | None,
+        page_size: int = DEFAULT_MAX_RECORDS,
+    ) -> tuple[QueryJob, int, int]:
+        """(job, first row, rows) of the result page a request names; ApiError if none.
+        `page_size`: the rows of a page when the request gives no maxRecords."""
+        job = self._complete(job_id)
+        start = self._start(job, locator)
+        size = page_size
         if max_records:
             if not max_records.isdigit() or int(max_records) < 1:
                 raise ApiError(400, "INVALIDPARAMETER", f"Invalid maxRecords: {max_records}")
             size = int(max_records)
-        rendered = job.csv_lines()
-        lines = rendered.lines[start : start + size]
-        end = start + len(lines)
-        next_locator = encode_locator(end) if end < len(rendered.lines) else "null"
-        return rendered.header + "".join(lines), len(lines), next_locator
+        return job, start, size
+
+    def results(
+        self,
+        job_id: str,
+        locator: str | None,
+        max_records: str | None,
+        page_size: int = DEFAULT_MAX_RECORDS,
+    ) -> tuple[str, int, str]:
+        """(CSV text, number of records, next locator or ``null``) for one result page."""
+        job, start, size = self.locate(job_id, locator, max_records, page_size)
+        page = job.page(start, size, use_gzip=False)
+        return page.body.decode("utf-8"), page.records, page.locator
+
+    def result_pages(
+        self, job_id: str, locator: str | None, page_size: int = DEFAULT_MAX_RECORDS
+    ) -> dict[str, Any]:
+        """``GET jobs/query/ID/resultPages``: up to five result links, each a page of
+        `page_size` rows, and the URL of the next five (``locator``: where this answer's
+        links begin)."""
+        job = self._complete(job_id)
+        assert job.result is not None
+        total = len(job.result.rows)
+        start = self._start(job, locator)
+        base = f"/services/data/v{job.api_version}/jobs/query/{job.id}"
+        starts = range(start, max(total, 1), page_size)[:RESULT_LINKS_PER_ANSWER]
+        links = [
+            {"resultLink": f"{base}/results?locator={encode_locator(first)}"} for first in starts
+        ]
+        following = start + len(links) * page_size
+        done = following >= total
+        return {
+            "resultPages": links,
+            "nextRecordsUrl": None
+            if done
+            else f"{base}/resultPages?locator={encode_locator(following)}",
+            "done": done,
+        }
 
     def listing(self, now: float) -> dict[str, Any]:
         return {

@@ -258,7 +258,8 @@ def _parse_polars(body: bytes, types: dict[str, str] | None = None) -> Any:
     import polars as pl
 
     del types  # polars casts after reading (see `type_polars`), which is already fast
-    return pl.read_csv(io.BytesIO(body), infer_schema=False)
+    # Salesforce quotes every field, a null too (`""`): only an empty field is missing.
+    return pl.read_csv(io.BytesIO(body), infer_schema=False, null_values=[""])
 
 
 # -- the whole query ----------------------------------------------------------------------

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import time
 from typing import Any
 
 import httpx
 import pytest
+
+from ak_salesforce_nb.emulator import RunningEmulator
 
 
 def create_job(api: httpx.Client, query: str, **extra: str) -> dict[str, Any]:
@@ -106,8 +109,8 @@ def test_options_query_all_and_abort(api: httpx.Client) -> None:
     assert job["operation"] == "queryAll" and job["object"] == "Contact"
     wait_for(api, job["id"])
     text = api.get(f"/jobs/query/{job['id']}/results").text
-    assert text.startswith("Name|Account.Name\r\n")
-    assert all(line.endswith("O'Reilly & Sons") for line in text.split("\r\n")[1:-1])
+    assert text.startswith('"Name"|"Account.Name"\r\n')
+    assert all(line.endswith('"O\'Reilly & Sons"') for line in text.split("\r\n")[1:-1])
 
     slow = create_job(api, "SELECT Id FROM Account")
     aborted = api.patch(f"/jobs/query/{slow['id']}", json={"state": "Aborted"})
@@ -135,6 +138,92 @@ def test_bad_and_unsupported_queries(api: httpx.Client) -> None:
         answer = api.post("/jobs/query", json=body)
         assert answer.status_code == 400 and answer.json()[0]["errorCode"] == "INVALIDJOB"
     assert api.get("/jobs/query/750Hs0000000001AAA").status_code == 404
+
+
+def test_every_field_quoted_as_salesforce_sends_it(api: httpx.Client) -> None:
+    """Header and values all quoted, a null an empty quoted field, quotes doubled."""
+    job = create_job(api, "SELECT Id, Name, Website, NumberOfEmployees FROM Account")
+    wait_for(api, job["id"])
+    text = api.get(f"/jobs/query/{job['id']}/results").text
+    lines = text.split("\n")
+    assert lines[0] == '"Id","Name","Website","NumberOfEmployees"' and lines[-1] == ""
+    assert all(line.startswith('"') and line.endswith('"') for line in lines[1:-1])
+    assert all(line.count('","') >= 3 for line in lines[1:-1])
+    assert any(line.split('","')[2] == "" for line in lines[1:-1])  # a null Website: ""
+    assert '"Smith, Jones & ""Partners"""' in text
+    rows = list(csv.reader(io.StringIO(text)))
+    assert len(rows) == 1001 and all(len(row) == 4 for row in rows)
+
+
+def test_results_gzip_when_accepted(api: httpx.Client) -> None:
+    """`Accept-Encoding: gzip` gets a gzip body with `Content-Encoding: gzip` and the same
+    CSV; without it, plain CSV."""
+    job = create_job(api, "SELECT Id, Name FROM Account")
+    wait_for(api, job["id"])
+    path = f"/jobs/query/{job['id']}/results"
+    plain = api.get(path, params={"maxRecords": 400}, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    for accept in ("gzip", "deflate, gzip;q=0.8", "gzip, deflate, br"):
+        with api.stream(
+            "GET", path, params={"maxRecords": 400}, headers={"Accept-Encoding": accept}
+        ) as answer:
+            raw = b"".join(answer.iter_raw())
+            assert answer.headers["content-encoding"] == "gzip"
+            assert answer.headers["sforce-numberofrecords"] == "400"
+            assert answer.headers["sforce-locator"] == plain.headers["sforce-locator"]
+        assert raw[:2] == b"\x1f\x8b" and gzip.decompress(raw) == plain.content
+    refused = api.get(path, headers={"Accept-Encoding": "gzip;q=0"})
+    assert "content-encoding" not in refused.headers and refused.text.startswith('"Id"')
+    decoded = api.get(path, params={"maxRecords": 400})  # httpx asks for gzip by default
+    assert decoded.headers["content-encoding"] == "gzip" and decoded.text == plain.text
+
+
+def test_result_pages_link_every_page(api: httpx.Client, emu: RunningEmulator) -> None:
+    """`GET resultPages` (API 58.0+): up to five result links an answer, `nextRecordsUrl`
+    for the next five, `done` at the end; the links read together are the whole result,
+    the same pages as the locator chain."""
+    emu.config.bulk_result_page_size = 70
+    job = create_job(api, "SELECT Id, Name FROM Account")
+    early = api.get(f"/jobs/query/{job['id']}/resultPages")
+    assert early.status_code == 400 and early.json()[0]["errorCode"] == "INVALIDJOBSTATE"
+    wait_for(api, job["id"])
+    origin = str(api.base_url).split("/services/data/")[0]
+    links: list[str] = []
+    answers = [api.get(f"/jobs/query/{job['id']}/resultPages").json()]
+    while not answers[-1]["done"]:
+        assert set(answers[-1]) == {"resultPages", "nextRecordsUrl", "done"}
+        answers.append(api.get(origin + answers[-1]["nextRecordsUrl"]).json())
+    assert answers[-1]["nextRecordsUrl"] is None
+    for answer in answers:
+        assert 1 <= len(answer["resultPages"]) <= 5
+        links += [page["resultLink"] for page in answer["resultPages"]]
+    assert len(answers) == 3 and len(links) == 15  # 1000 rows, 70 a page
+    assert all(
+        link.startswith(f"/services/data/v66.0/jobs/query/{job['id']}/results?locator=")
+        for link in links
+    )
+    pages = [api.get(origin + link) for link in reversed(links)][::-1]  # any order
+    counts = [int(page.headers["sforce-numberofrecords"]) for page in pages]
+    assert counts == [70] * 14 + [20]
+    ids = [row[0] for page in pages for row in list(csv.reader(io.StringIO(page.text)))[1:]]
+    assert len(ids) == 1000 == len(set(ids))
+    chained = read_pages(api, job["id"])
+    assert [p.text for p in chained] == [p.text for p in pages]
+    old = httpx.Client(
+        base_url=str(api.base_url).replace("v66.0", "v57.0"), headers=dict(api.headers)
+    )
+    with old:
+        assert old.get(f"/jobs/query/{job['id']}/resultPages").status_code == 404
+
+
+def test_result_pages_of_an_empty_result(api: httpx.Client) -> None:
+    job = create_job(api, "SELECT Id FROM Account WHERE Name = 'no such account'")
+    wait_for(api, job["id"])
+    answer = api.get(f"/jobs/query/{job['id']}/resultPages").json()
+    assert answer["done"] is True and len(answer["resultPages"]) == 1
+    origin = str(api.base_url).split("/services/data/")[0]
+    page = api.get(origin + answer["resultPages"][0]["resultLink"])
+    assert page.text == '"Id"\n' and page.headers["sforce-numberofrecords"] == "0"
 
 
 @pytest.mark.parametrize("locator", ["not-base64!", "OTk5OTk5"])
