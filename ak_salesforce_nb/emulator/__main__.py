@@ -93,13 +93,6 @@ def build_parser() -> argparse.ArgumentParser:
         "(default %(default)s)",
     )
     add(
-        "--bulk-result-page-size",
-        type=int,
-        default=defaults.bulk_result_page_size,
-        help="records per Bulk API 2.0 query result page without maxRecords "
-        "(default %(default)s)",
-    )
-    add(
         "--shuffle-results",
         action="store_true",
         help="serve Bulk API 2.0 ingest result files out of input order, as Salesforce may",
@@ -189,7 +182,6 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         port=args.port,
         bulk_job_delay=args.bulk_job_delay,
         bulk_ingest_chunk_size=args.bulk_ingest_chunk_size,
-        bulk_result_page_size=args.bulk_result_page_size,
         bulk_result_page_size=args.bulk_result_page_size,
         shuffle_results=args.shuffle_results,
         validation_rule_prefix=args.validation_rule_prefix,

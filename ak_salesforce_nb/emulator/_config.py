@@ -63,9 +63,6 @@ class EmulatorConfig:
     #: Records in a Bulk API 2.0 query result page when the client gives no maxRecords
     #: (also the size of each page ``resultPages`` links to); read at each request.
     bulk_result_page_size: int = 50_000
-    #: Records in a Bulk API 2.0 query result page when the client gives no maxRecords
-    #: (also the size of each page ``resultPages`` links to); read at each request.
-    bulk_result_page_size: int = 50_000
     #: Serve Bulk API 2.0 ingest result files (successful/failed/unprocessed) in an order
     #: other than the input's, as Salesforce may; read when a file is fetched.
     shuffle_results: bool = False
@@ -138,8 +135,6 @@ class EmulatorConfig:
             raise ValueError("pubsub_retention and pubsub_keepalive must be positive")
         if self.bulk_ingest_chunk_size < 1:
             raise ValueError("bulk_ingest_chunk_size must be positive")
-        if self.bulk_result_page_size < 1:
-            raise ValueError("bulk_result_page_size must be positive")
         if self.bulk_result_page_size < 1:
             raise ValueError("bulk_result_page_size must be positive")
         if self.device_interval < 0 or self.device_code_lifetime <= 0:
