@@ -238,5 +238,9 @@ class SoqlMagics(Magics):
 
 
 def register_magics(ipython: Any) -> None:
-    """Register `SoqlMagics` on `ipython` (``%load_ext ak_salesforce_nb``)."""
+    """Register `SoqlMagics` on `ipython` (``%load_ext ak_salesforce_nb``), and SOQL
+    completion and inspection (see `_soql_completer`)."""
+    from ._soql_completer import register
+
     ipython.register_magics(SoqlMagics)
+    register(ipython)

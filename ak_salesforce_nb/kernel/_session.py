@@ -73,6 +73,9 @@ class Session(SessionBase):
         transport: httpx.BaseTransport | None = options.pop("transport", None)
         super().__init__(name, **options)
         self._http = httpx.Client(transport=transport, **self._client_kwargs())
+        from ._soql_completer import register_in_running_shell
+
+        register_in_running_shell()
 
     def close(self) -> None:
         """Close the HTTP connections (``with aksf.session(...) as sf:`` does it)."""
