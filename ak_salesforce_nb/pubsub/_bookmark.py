@@ -1,8 +1,10 @@
 """Where a subscription got to, kept in the connection store per connection and topic.
 
-Every batch moves the bookmark; the store is written at most every `interval` seconds
+The subscription moves the bookmark as the notebook takes events (not as they are
+received: see `Subscription`); the store is written at most every `interval` seconds
 while events flow, once more shortly after they stop, and on every stop, so a
-restarted kernel resumes after the last event it received.
+restarted kernel resumes after the last event it took. A kernel killed between two
+writes resumes a little earlier and sees a few events again (at least once).
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ SalesforceNotebookError
 └── PubSubError                 a Pub/Sub API call failed (status, error_code, rpc_id, topic)
     ├── TopicNotFound           no such topic, or the user may not subscribe to it
     ├── ReplayIdInvalid         a replay id Salesforce no longer retains, or not of this org
-    └── PubSubUnavailable       the service stayed unreachable through every retry
+    ├── PubSubUnavailable       the service stayed unreachable through every retry
+    └── SubscriptionNotReady    the stream was not confirmed live within ready_timeout
 ```
 """
 
@@ -13,7 +14,13 @@ from __future__ import annotations
 
 from ..core._exceptions import SalesforceNotebookError
 
-__all__ = ["PubSubError", "PubSubUnavailable", "ReplayIdInvalid", "TopicNotFound"]
+__all__ = [
+    "PubSubError",
+    "PubSubUnavailable",
+    "ReplayIdInvalid",
+    "SubscriptionNotReady",
+    "TopicNotFound",
+]
 
 
 class PubSubError(SalesforceNotebookError):
@@ -50,3 +57,7 @@ class ReplayIdInvalid(PubSubError):
 
 class PubSubUnavailable(PubSubError):
     """The Pub/Sub API stayed unreachable (or kept failing) through every retry."""
+
+
+class SubscriptionNotReady(PubSubError):
+    """The server did not confirm the stream in time, so "from now on" was not promised."""

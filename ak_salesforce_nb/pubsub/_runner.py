@@ -61,7 +61,8 @@ class Start:
 
     preset: str  # "latest" | "earliest"
     replay_id: bytes | None = None
-    #: Where `replay_id` came from: "store" (resuming) or "given" (the caller's).
+    #: Where `replay_id` came from: "store" (resuming), "given" (the caller's) or
+    #: "pinned" (where "latest" was when `subscribe` checked the stream was placed).
     source: str = ""
 
 
@@ -114,8 +115,12 @@ class Runner:
         start: Start,
         batch: int,
         backoff: Backoff,
+        initial: tuple[Any, ...] = (),
     ) -> None:
         self.sink = sink
+        #: Events the readiness check already received (``ConsumerEvent``s), delivered
+        #: first; `start` resumes after them.
+        self._initial = initial
         self.topic = topic
         self.connection = connection
         self.endpoint = endpoint
@@ -306,6 +311,9 @@ class Runner:
         self._outstanding = self.batch
         writer = asyncio.ensure_future(self._top_up(call))
         try:
+            if self._initial:
+                initial, self._initial = self._initial, ()
+                self.sink.deliver(await self._decode(stub, initial))
             await self._read(stub, call)
         finally:
             writer.cancel()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
 import grpc
@@ -14,7 +15,9 @@ from ..core._store import ConnectionStore
 from ._bookmark import Bookmark
 from ._endpoint import Credentials, Endpoint, TokenSource, error_details, resolve_endpoint
 from ._errors import TopicNotFound
+from ._events import Event
 from ._failures import translate
+from ._handshake import pin_latest
 from ._runner import Backoff, Runner, Start
 from ._subscription import Subscription
 
@@ -108,6 +111,9 @@ def subscribe(
     keep: int = 10_000,
     timeout: float = 30.0,
     backoff: Backoff | None = None,
+    wait: bool = True,
+    ready_timeout: float = 30.0,
+    on_event: Callable[[Event], object] | None = None,
 ) -> Subscription:
     """Subscribe to `topic` over the Pub/Sub API; a running `Subscription`.
 
@@ -119,7 +125,23 @@ def subscribe(
     for at a time (1 to 100). `keep` is how many of the newest events are held for
     ``async for`` and ``to_dataframe``. `endpoint`: see `resolve_endpoint`.
 
+    Delivery is at least once: the stored position moves past an event only once the
+    notebook took it (``async for``, `to_dataframe`, `events`, or an `on_event`
+    callback that returned), so events received but not taken when a kernel stops or
+    dies come again after a restart.
+
+    With `wait` (default) and a start from ``"latest"``, `subscribe` returns only once
+    Salesforce has placed the stream (at most `ready_timeout` seconds), so a change made
+    on the next line is delivered; the position is stored at once, so a kernel that
+    dies before taking anything resumes from there. ``wait=False`` returns at once
+    (then ``await sub.ready()``). A start from a stored or given replay id, or from
+    ``"earliest"``, needs no wait: everything after it arrives.
+
+    `on_event`: a function called with every event, in order (see
+    `Subscription.on_event`).
+
     Raises `TopicNotFound` for a topic that does not exist (checked before returning),
+    `SubscriptionNotReady` when the stream was not confirmed within `ready_timeout`,
     `ConfigurationError` for bad arguments.
     """
     if not topic.startswith("/") or topic.strip() != topic:
@@ -137,10 +159,25 @@ def subscribe(
     credentials = Credentials(session.tokens, record.organization_id)
     bookmark = Bookmark(session.store, session.name, topic, record.organization_id)
     start = _start(replay, bookmark if resume else None)
+    if ready_timeout <= 0:
+        raise ConfigurationError(f"ready_timeout must be positive, not {ready_timeout}.")
     check_topic(target, credentials, topic, connection=session.name, timeout=timeout)
+    initial: tuple[Any, ...] = ()
+    if wait and start.replay_id is None and start.preset == "latest":
+        pinned = pin_latest(
+            target, credentials, topic, connection=session.name, timeout=ready_timeout
+        )
+        start = Start("latest", pinned.replay_id, "pinned")
+        initial = pinned.events
+        if not initial:
+            # Nothing taken yet: a kernel that dies now resumes from this point.
+            bookmark.mark(pinned.replay_id)
+            bookmark.flush()
     subscription = Subscription(
         topic=topic, connection=session.name, bookmark=bookmark, batch=batch, keep=keep, loop=loop
     )
+    if on_event is not None:
+        subscription.on_event(on_event)
     runner = Runner(
         subscription,
         topic=topic,
@@ -150,6 +187,7 @@ def subscribe(
         start=start,
         batch=batch,
         backoff=backoff or Backoff(),
+        initial=initial,
     )
     if start.source == "store" and start.replay_id is not None:
         message = f"Resuming {topic} after replay id {start.replay_id.hex()}."

@@ -11,6 +11,14 @@ It runs as a task on the running event loop (the kernel's), so cells stay free.
 ``sub.stop()`` stops it at once; ``await sub.stop()`` also waits until the stream is
 closed and the replay id is stored.
 
+Delivery is at least once: the stored bookmark (what a restarted kernel resumes after)
+moves only past events the notebook has *taken*: returned by ``async for`` or
+`next_events`, returned in `to_dataframe` or `events`, or handed to an ``on_event``
+callback that returned. Events received but not yet taken when the kernel stops (or is
+killed) come again on the next subscription. `last` (what the live view shows) is a
+peek and takes nothing. A keepalive's position is stored only while nothing received
+is still untaken.
+
 Flow control: with no ``async for`` going on, events are asked for as fast as they are
 decoded (the widget and the DataFrame keep up). While an iterator is open, at most
 ``2 * batch`` events wait for its consumer; the server sends no more until the consumer
@@ -22,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import inspect
 import logging
 import sys
 import weakref
@@ -72,6 +81,8 @@ class Subscription:
         self._iterators: weakref.WeakSet[_EventIterator] = weakref.WeakSet()
         self._new = asyncio.Event()
         self._listeners: list[Callable[[], None]] = []
+        self._taken = 0  # stream index just past the furthest event the notebook took
+        self._callbacks: list[Callable[[Event], object]] = []
         self._loop = loop
         self._runner: Runner | None = None
         self._task: asyncio.Task[None] | None = None
@@ -96,14 +107,69 @@ class Subscription:
         if excess > self.keep // 10:
             del self._history[:excess]
             self._offset += excess
+        first = self.received
         self.received += len(events)
         for event in events:
             self.counts[(event.entity, event.change_type or "EVENT")] += 1
-        self.bookmark.mark(events[-1].replay_id)
+        if self._callbacks:
+            for index, event in enumerate(events, start=first + 1):
+                if self._call_back(event):
+                    self._take(index, event)
         self._changed()
 
     def advance(self, replay_id: bytes) -> None:
-        self.bookmark.mark(replay_id)
+        """A keepalive's position: stored only when every event received was taken
+        (otherwise a restart would skip the untaken ones)."""
+        if self._taken >= self.received:
+            self.bookmark.mark(replay_id)
+
+    # -- consumption: what moves the bookmark
+
+    def _take(self, end: int, event: Event) -> None:
+        """The notebook has taken every event up to stream index `end` (exclusive),
+        `event` being the last of them."""
+        if end > self._taken:
+            self._taken = end
+            self.bookmark.mark(event.replay_id)
+
+    def _take_held(self) -> None:
+        if self._history:
+            self._take(self._offset + len(self._history), self._history[-1])
+
+    def _call_back(self, event: Event) -> bool:
+        """Hand `event` to every callback; True when all of them returned."""
+        for callback in list(self._callbacks):
+            try:
+                callback(event)
+            except Exception as error:
+                self._callbacks.remove(callback)
+                name = getattr(callback, "__qualname__", repr(callback))
+                _log.warning("on_event callback %s failed", name, exc_info=True)
+                self.notice(
+                    f"The on_event callback {name} raised {type(error).__name__}: {error} "
+                    f"(event {event.replay_id.hex()} of {self.topic}). It is removed, and "
+                    "the bookmark stays before that event, so a restart delivers it again."
+                )
+                return False
+        return True
+
+    def on_event(self, callback: Callable[[Event], object]) -> Callable[[Event], object]:
+        """Call ``callback(event)`` for every event received from now on, in order, on
+        the event loop (keep it quick). An event counts as taken once every callback
+        returned for it; a callback that raises is removed and its event is not taken.
+        Usable as a decorator; returns `callback`."""
+        if inspect.iscoroutinefunction(callback):
+            raise TypeError(
+                "on_event takes a plain function (it runs on the event loop between two "
+                "batches); for async code, use `async for event in sub`."
+            )
+        self._callbacks.append(callback)
+        return callback
+
+    @property
+    def unread(self) -> int:
+        """Events received that the notebook has not taken yet (see the module doc)."""
+        return self.received - self._taken
 
     def room(self) -> int | None:
         """Events the slowest `async for` consumer can still take (None: no limit)."""
@@ -163,7 +229,8 @@ class Subscription:
 
     @property
     def replay_id(self) -> bytes | None:
-        """Where the subscription got to (what a restart resumes after)."""
+        """The bookmark: the last event taken, or the position the stream started at
+        (what a restart resumes after)."""
         return self.bookmark.replay_id
 
     @property
@@ -178,16 +245,22 @@ class Subscription:
 
     @property
     def events(self) -> list[Event]:
-        """The newest events received (at most `keep`), oldest first."""
+        """The newest events received (at most `keep`), oldest first; they count as
+        taken."""
+        self._take_held()
         return self._history[-self.keep :]
 
     def last(self, count: int) -> list[Event]:
-        """The newest `count` events, oldest first."""
+        """The newest `count` events, oldest first: a peek (for views), nothing taken."""
         return self._history[-count:] if count > 0 else []
 
     async def ready(self, timeout: float = 30.0) -> Subscription:
-        """Wait until the stream is established (the server answered); raises why the
-        subscription ended if it did, TimeoutError after `timeout` seconds."""
+        """Wait until the stream task is established (the server answered); raises why
+        the subscription ended if it did, TimeoutError after `timeout` seconds.
+
+        `subscribe` already waits for Salesforce to place the stream (unless given
+        ``wait=False``), so a change made after it is delivered; this waits for the
+        stream task itself, e.g. before reading `status` or after ``wait=False``."""
 
         async def established() -> None:
             while not self.live:
@@ -211,7 +284,8 @@ class Subscription:
         return Stopping(self.topic, self._done)
 
     def to_dataframe(self) -> pd.DataFrame:
-        """The events held (see `keep`), one row each: header columns, then values."""
+        """The events held (see `keep`), one row each: header columns, then values;
+        they count as taken."""
         import pandas as pd
 
         rows = [event.as_row() for event in self.events]
@@ -302,8 +376,10 @@ class _EventIterator:
             index = self.position - sub._offset
             if index < len(sub._history):
                 self.position += 1
+                event = sub._history[index]
+                sub._take(self.position, event)
                 sub._position_changed()
-                return sub._history[index]
+                return event
             if sub.done:
                 sub._iterators.discard(self)
                 if sub.error is not None:
