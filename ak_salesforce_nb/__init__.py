@@ -104,6 +104,7 @@ __all__ = [
     "async_session",
     "connect",
     "explore",
+    "login",
     "session",
 ]
 
@@ -123,17 +124,37 @@ def connect(
     login_url: str | None = None,
     client_id: str | None = None,
     scopes: str | list[str] | None = None,
+    flow: str | None = None,
     **options: Any,
 ) -> ConnectForm:
     """The connect form for the connection `name`; it shows itself as a cell's result.
 
+    `flow`: ``"server"`` (the browser sign-in through this Jupyter server's extension),
+    ``"device"`` (a code typed on Salesforce's verification page) or ``"paste"`` (paste
+    back the address the browser lands on); None picks the server flow where the
+    extension answers, else offers the other two and says why.
     `options` go to `ConnectForm` (e.g. ``enhanced=False`` for the plain-widget form).
     """
     from .kernel._form import ConnectForm
 
+    if flow is not None:
+        options["flow"] = flow
     form = ConnectForm(name, login_url=login_url, client_id=client_id, scopes=scopes, **options)
     _remember(name)
     return form
+
+
+def login(name: str = "default", **options: Any) -> Session:
+    """Authorize `name` without widgets (terminals, IPython, scripts), blocking; a
+    `Session` on it. ``flow="device"`` (default) or ``"paste"``; ``client_id``,
+    ``client_secret`` (empty: a public client), ``login_url``, ``scopes``, ``on_code``
+    (called with the verification URI and the user code; default: print them),
+    ``redirect_uri`` (the paste-back flow's callback address). See `kernel._login.login`."""
+    from .kernel._login import login as _login
+
+    opened = _login(name, **options)
+    _remember(name)
+    return opened
 
 
 def session(name: str = "default", **options: Any) -> Session:
