@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from ..core._exceptions import SalesforceNotebookError
+from ._static import StaticSummary, connection_summary, with_static
 
 if TYPE_CHECKING:
     from ._session import Session
@@ -211,6 +212,7 @@ class Explorer:
                 self.output,
             ]
         )
+        with_static(self.widget, self.static_summary)
         self.widget.add_class("aksf-explorer")
         self.filter("")
 
@@ -218,6 +220,18 @@ class Explorer:
         from IPython.display import display
 
         display(self.widget)  # type: ignore[no-untyped-call]
+
+    def static_summary(self) -> StaticSummary:
+        """What the saved notebook shows where widgets are not: the connection (state,
+        user, org), the objects, and the query as it stood when the explorer was shown."""
+        try:
+            record = self.session.store.find_connection(self.name) or self.session.connection
+        except SalesforceNotebookError:  # a store gone bad: what the session started with
+            record = self.session.connection
+        rows = [("Objects", f"{len(self.objects):,} queryable")]
+        if self.object_name:
+            rows += [("Object", self.object_name), ("SOQL", self.soql)]
+        return connection_summary(record, self.name, title="Salesforce explorer", rows=tuple(rows))
 
     def all_widgets(self) -> list[widgets.Widget]:
         """Every widget of the explorer, the outer box first."""

@@ -1,5 +1,10 @@
 """A progress bar for multi-page results and writes: a widget in a notebook, a text line
-elsewhere. A write also counts the rows that failed (``advance(n, failed=k)``)."""
+elsewhere. A write also counts the rows that failed (``advance(n, failed=k)``).
+
+In a notebook the bar's output also carries a static text/HTML line (`_static`), and when
+the bar closes the output becomes that line with the final count: a saved notebook (and
+GitHub, nbviewer, a headless run) shows what was fetched instead of "Loading widget…".
+"""
 
 from __future__ import annotations
 
@@ -53,12 +58,23 @@ class _WidgetProgress:
         import ipywidgets as w
         from IPython.display import display
 
-        self.total, self.done, self.failed = total, 0, 0
+        from ._static import with_static
+
+        self.total, self.done, self.failed, self.label = total, 0, 0, label
         self.bar = w.IntProgress(value=0, min=0, max=max(total, 1), description=label)
         self.bar.tooltip = f"{label}: progress"  # the bar's accessible name
         self.text = w.Label(f"0 / {total:,}")
-        self.box = w.HBox([self.bar, self.text])
-        display(self.box)  # type: ignore[no-untyped-call]
+        self.box = with_static(w.HBox([self.bar, self.text]), self.static_summary)
+        self.handle: Any = display(self.box, display_id=True)  # type: ignore[no-untyped-call]
+
+    def static_summary(self, *, finished: bool = False) -> Any:
+        """The bar as a line of text: ``Fetching: 1,200 / 2,000 records``."""
+        from ._static import StaticSummary
+
+        count = f"{self.done:,} / {self.total:,} records{_failures(self.failed)}"
+        return StaticSummary(
+            self.label, state=count, sentence="done" if finished else "", inline=True
+        )
 
     def advance(self, count: int, *, failed: int = 0) -> None:
         self.done += count
@@ -71,6 +87,12 @@ class _WidgetProgress:
     def close(self) -> None:
         self.bar.bar_style = "warning" if self.failed else "success"
         self.box.close()
+        # The view is gone with the widget: the output keeps the final count as text.
+        if self.handle is not None:
+            summary = self.static_summary(finished=True)
+            self.handle.update(
+                {"text/plain": summary.text(), "text/html": summary.html()}, raw=True
+            )
 
 
 def _in_kernel() -> bool:

@@ -2,6 +2,12 @@
 
 Rendered as ipywidgets HTML, refreshed at most every `interval` seconds while events
 arrive. It shows record data the user asked for, never a token.
+
+The view's output also carries a static text/plain and text/html summary (topic,
+connection, state, counts, as they were when it was shown), so a saved notebook reads on
+GitHub or nbviewer instead of "Loading widget…". It is the same idea as
+``kernel/_static`` (the kernel's widgets use that); the Pub/Sub client may not import the
+kernel package, hence the few lines here.
 """
 
 from __future__ import annotations
@@ -11,9 +17,11 @@ import html
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from markupsafe import Markup
+
 from ._events import Event
 
-__all__ = ["SubscriptionView", "Viewed"]
+__all__ = ["SubscriptionView", "Viewed", "static_html", "static_text"]
 
 
 class Viewed(Protocol):
@@ -122,6 +130,63 @@ def render_events(sub: Viewed, rows: int) -> str:
     )
 
 
+def _state(sub: Viewed) -> str:
+    if sub.live:
+        return "live"
+    if sub.error is not None:
+        return "failed"
+    return "stopped" if sub.done else "connecting"
+
+
+def _static_rows(sub: Viewed) -> list[tuple[str, str]]:
+    rows = [
+        ("Topic", sub.topic),
+        ("Connection", sub.connection),
+        ("State", f"{_state(sub)} ({sub.status})" if sub.status else _state(sub)),
+        ("Events", f"{sub.received:,} received"),
+    ]
+    rows += [
+        (f"{entity} {kind}", f"{count:,}") for (entity, kind), count in sorted(sub.counts.items())
+    ]
+    return rows
+
+
+def static_text(sub: Viewed) -> str:
+    """The subscription as plain text, for a reader without widgets."""
+    lines = ["Salesforce Pub/Sub subscription (as shown when the cell ran)"]
+    return "\n".join(lines + [f"  {label}: {value}" for label, value in _static_rows(sub)])
+
+
+def static_html(sub: Viewed) -> str:
+    """The subscription as a small HTML table, every value escaped."""
+    body = Markup("").join(
+        Markup("<tr><th>{}</th><td>{}</td></tr>").format(label, value)
+        for label, value in _static_rows(sub)
+    )
+    return str(
+        Markup(
+            "<div class='aksf-ps aksf-static'><b>Salesforce Pub/Sub subscription</b> "
+            "<span class='muted'>(as shown when the cell ran)</span><table>{}</table></div>"
+        ).format(body)
+    )
+
+
+def _with_static(box: Any, sub: Viewed) -> Any:
+    """`box`, whose display bundle also has `static_text`/`static_html` of `sub` (the
+    same instance-level wrap as ``kernel._static.with_static``; ipywidgets 8's own bundle
+    is the view and a repr as text)."""
+    own = box._repr_mimebundle_
+
+    def bundle(**kwargs: Any) -> Any:
+        data = dict(own(**kwargs) or {})
+        data["text/plain"] = static_text(sub)
+        data["text/html"] = static_html(sub)
+        return data
+
+    box._repr_mimebundle_ = bundle
+    return box
+
+
 class SubscriptionView:
     """An ipywidgets view of one subscription (made by its ``_ipython_display_``)."""
 
@@ -146,6 +211,7 @@ class SubscriptionView:
                 self.table,
             ]
         )
+        _with_static(self.widget, subscription)
         self._pending: asyncio.TimerHandle | None = None
         subscription.add_listener(self.schedule)
         self.render()
