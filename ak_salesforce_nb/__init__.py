@@ -26,6 +26,7 @@ from .core._exceptions import (
     BulkJobFailed,
     ConfigurationError,
     ConnectionNotFound,
+    CredentialsRefused,
     FlowNotEnabled,
     InvalidField,
     InvalidType,
@@ -36,8 +37,10 @@ from .core._exceptions import (
     ReauthorizationRequired,
     RecordNotFound,
     RequestLimitExceeded,
+    SalesforceCliError,
     SalesforceError,
     SalesforceNotebookError,
+    SecretWarning,
     SessionExpired,
     SignatureMismatch,
     StoreClosedError,
@@ -53,6 +56,7 @@ from .core._exceptions import (
 )
 
 if TYPE_CHECKING:
+    from .core._store import ConnectionRecord
     from .kernel._async_session import AsyncSession
     from .kernel._explorer import Explorer
     from .kernel._form import ConnectForm
@@ -70,6 +74,7 @@ __all__ = [
     "ConfigurationError",
     "ConnectForm",
     "ConnectionNotFound",
+    "CredentialsRefused",
     "Explorer",
     "FlowNotEnabled",
     "InvalidField",
@@ -84,8 +89,10 @@ __all__ = [
     "RecordNotFound",
     "ReplayIdInvalid",
     "RequestLimitExceeded",
+    "SalesforceCliError",
     "SalesforceError",
     "SalesforceNotebookError",
+    "SecretWarning",
     "Session",
     "SessionExpired",
     "SignatureMismatch",
@@ -104,6 +111,8 @@ __all__ = [
     "async_session",
     "connect",
     "explore",
+    "export_auth_url",
+    "import_sf_cli",
     "login",
     "session",
 ]
@@ -160,7 +169,16 @@ def login(name: str = "default", **options: Any) -> Session:
 def session(name: str = "default", **options: Any) -> Session:
     """An authorized session on the connection `name`: queries to DataFrames, describe,
     records, Bulk API 2.0. Options: ``api_version``, ``timeout``, ``parallel_pages``,
-    ``bulk_threshold``, ``progress`` (see `Session` for each)."""
+    ``bulk_threshold``, ``progress`` (see `Session` for each).
+
+    Credentials are looked for in this order: the arguments (``auth_url=`` an sfdx auth
+    URL; or ``flow="client_credentials"`` with ``client_id=``, ``client_secret=``,
+    ``login_url=``; or ``flow="jwt"`` with ``client_id=``, ``username=``,
+    ``jwt_key_file=``, ``login_url=``), then the environment
+    (``AK_SALESFORCE_NB_<NAME>_AUTH_URL``, or ``…_FLOW`` with the same fields), then the
+    store; in a notebook the connect form is shown when none works. Credentials from
+    the arguments or the environment stay in memory unless ``save=True`` (an auth URL
+    only: the other two flows have no refresh token to keep)."""
     from .kernel._session import Session
 
     opened = Session(name, **options)
@@ -186,6 +204,28 @@ def explore(name: str = "default", **options: Any) -> Explorer:
     explorer = Explorer(name, **options)
     _remember(name)
     return explorer
+
+
+def import_sf_cli(
+    alias_or_username: str, name: str | None = None, **options: Any
+) -> ConnectionRecord:
+    """Save an org the Salesforce CLI authorized (``sf org display --verbose --json``) in
+    the store as the connection `name` (default: the alias); the connection's record.
+    Options: ``store``, ``sf_command``, ``timeout``."""
+    from .kernel._interop import import_sf_cli as _import
+
+    record = _import(alias_or_username, name, **options)
+    _remember(record.name)
+    return record
+
+
+def export_auth_url(name: str = "default", **options: Any) -> str:
+    """The sfdx auth URL of the stored connection `name` (for a CI secret such as
+    ``AK_SALESFORCE_NB_<NAME>_AUTH_URL``), with a `SecretWarning`: it holds the refresh
+    token. Its repr hides it; ``print()`` shows it."""
+    from .kernel._interop import export_auth_url as _export
+
+    return _export(name, **options)
 
 
 def __getattr__(attr: str) -> Any:

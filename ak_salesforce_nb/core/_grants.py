@@ -225,6 +225,12 @@ _GRANT_HINTS: dict[str, tuple[tuple[str, str, str, str], ...]] = {
         ),
         (
             "invalid_grant",
+            "expired",
+            "",
+            "the assertion had expired when Salesforce read it: check this computer's clock.",
+        ),
+        (
+            "invalid_grant",
             "audience",
             "login_url",
             "the assertion's audience is wrong for "

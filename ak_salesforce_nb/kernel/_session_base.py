@@ -1,28 +1,42 @@
 """What `Session` and `AsyncSession` share: settings, tokens, URLs, answers, reprs.
 
 Only the sending differs between the two (an `httpx.Client` or an `httpx.AsyncClient`),
-so everything that does not send lives here, once.
+so everything that does not send lives here, once. That includes where the tokens come
+from, resolved in this order (`resolve_tokens`):
+
+1. the session's arguments (``auth_url=``, or ``client_id=`` with ``flow=``…);
+2. the environment (``AK_SALESFORCE_NB_<NAME>_AUTH_URL``…, `kernel._headless`);
+3. the store (the connect form, the server flow, `aksf.import_sf_cli`);
+4. in a notebook, the connect form, shown for the person to authorize, and
+   `NotConnected` saying to run the cell again; in a script, just the error.
+
+Credentials from 1 and 2 stay in memory unless ``save=True`` (auth URLs only).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any, Literal
 
 import httpx
 
 from ..core import _environment as environment
 from ..core._constants import DEFAULT_HTTP_TIMEOUT
+from ..core._exceptions import ConnectionNotFound, NotConnected, ReauthorizationRequired
 from ..core._store import ConnectionRecord, ConnectionStore
 from . import _json
 from ._api_errors import raise_for_salesforce_error
 from ._auth import SalesforceAuth
-from ._tokens import TokenProvider
+from ._headless import Credentials, CredentialsTokenProvider, from_arguments, from_environment
+from ._tokens import StoreTokenProvider, TokenProvider
 
 __all__ = [
     "Engine",
     "QueryMethod",
     "SessionBase",
+    "in_notebook",
+    "resolve_tokens",
     "response_body",
 ]
 
@@ -52,6 +66,79 @@ def response_body(response: httpx.Response) -> Any:
     return response.text
 
 
+def in_notebook() -> bool:
+    """Whether this runs in an IPython kernel that a frontend talks to (JupyterLab, VS
+    Code, Colab, nbclient), where a widget can be shown; not a script or a terminal."""
+    module = sys.modules.get("IPython")
+    shell = module.get_ipython() if module is not None else None
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def _ask_in_notebook(name: str, error: Exception) -> NotConnected:
+    """Show the connect form for `name` and say to run the cell again once it is
+    authorized (the error to raise, after the form is on screen)."""
+    from IPython.display import display
+
+    from ._form import ConnectForm
+
+    display(ConnectForm(name))  # type: ignore[no-untyped-call]
+    state = getattr(error, "state", "not configured")
+    if isinstance(error, ConnectionNotFound):
+        state = "not configured"
+    elif isinstance(error, ReauthorizationRequired):
+        state = "reauthorization required"
+    needed = NotConnected(name, state)
+    needed.args = (
+        f"The Salesforce connection {name!r} is not connected ({state}). Authorize it in "
+        "the form shown above, then run this cell again. To run without a person (CI, "
+        f"papermill), set {environment.connection_variable(name, 'AUTH_URL')} or the "
+        "client-credentials or JWT variables instead.",
+    )
+    return needed
+
+
+def _not_found_note(name: str) -> str:
+    return (
+        f"To run without the store (CI, papermill, a scheduled job), set "
+        f"{environment.connection_variable(name, 'AUTH_URL')} to an sfdx auth URL, or "
+        f"{environment.connection_variable(name, 'FLOW')}=client_credentials|jwt with its "
+        "variables."
+    )
+
+
+def resolve_tokens(
+    name: str,
+    *,
+    arguments: Credentials | None,
+    open_store: Any,
+    http_timeout: float,
+    environ: Any = None,
+) -> TokenProvider:
+    """The tokens of the connection `name`: from `arguments`, else the environment, else
+    the store (`open_store()`), else (in a notebook) the connect form and `NotConnected`.
+
+    The provider has its first token already: a connection that cannot work fails here,
+    with the error that says what to do.
+    """
+    credentials = arguments or from_environment(name, environ)
+    if credentials is not None:
+        provider: TokenProvider = CredentialsTokenProvider(credentials, http_timeout=http_timeout)
+        provider.current()
+        return provider
+    try:
+        store: ConnectionStore = open_store()
+        provider = StoreTokenProvider(store, name, http_timeout=http_timeout)
+        provider.current()
+    except (ConnectionNotFound, NotConnected, ReauthorizationRequired) as exc:
+        if in_notebook():
+            raise _ask_in_notebook(name, exc) from None
+        add_note = getattr(exc, "add_note", None)  # Python 3.11+
+        if isinstance(exc, ConnectionNotFound) and add_note is not None:
+            add_note(_not_found_note(name))
+        raise
+    return provider
+
+
 class SessionBase:
     """The settings and helpers of a session on one connection (see `Session`)."""
 
@@ -69,10 +156,41 @@ class SessionBase:
         progress: bool | None = None,
         write_threshold: int = DEFAULT_WRITE_THRESHOLD,
         confirm_above: int = DEFAULT_CONFIRM_ABOVE,
+        auth_url: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        login_url: str | None = None,
+        flow: str | None = None,
+        username: str | None = None,
+        jwt_key_file: str | os.PathLike[str] | None = None,
+        save: bool = False,
+        tokens: TokenProvider | None = None,
     ) -> None:
         self.name = name
-        self.store = _open_store(store, store_path)
-        self.connection: ConnectionRecord = self.store.get_connection(name)
+        self._store = store
+        self._store_path = store_path
+        if tokens is None:
+            arguments = from_arguments(
+                name,
+                auth_url=auth_url,
+                client_id=client_id,
+                client_secret=client_secret,
+                login_url=login_url,
+                flow=flow,
+                username=username,
+                jwt_key_file=jwt_key_file,
+            )
+            tokens = resolve_tokens(
+                name, arguments=arguments, open_store=lambda: self.store, http_timeout=http_timeout
+            )
+        if save and isinstance(tokens, CredentialsTokenProvider):
+            from ._interop import save_credentials
+
+            save_credentials(self.store, tokens)
+            tokens = StoreTokenProvider(self.store, name, http_timeout=http_timeout)
+        #: Where the tokens come from (`TokenProvider`: the store, the environment, arguments).
+        self.tokens: TokenProvider = tokens
+        self.connection: ConnectionRecord = tokens.record()
         self.api_version = (api_version or environment.api_version()).lstrip("v")
         self.timeout = timeout
         self.parallel_pages = max(1, parallel_pages)
@@ -84,10 +202,22 @@ class SessionBase:
         self.confirm_above = confirm_above
         #: The result frame of the last write (also after Ctrl-C).
         self.last_write: Any = None
-        self.tokens = TokenProvider(self.store, name, http_timeout=http_timeout)
         self.tokens.current()  # fail early, clearly, if not connected
         self._describe_cache: dict[str, Any] = {}
         self.last_limit_info: str = ""
+
+    @property
+    def store(self) -> ConnectionStore:
+        """The connection store, opened when first needed: a session on credentials from
+        the environment never opens it (nor creates its file) unless something asks."""
+        if self._store is None:
+            self._store = _open_store(None, self._store_path)
+        return self._store
+
+    @property
+    def source(self) -> str:
+        """Where the session's credentials come from: store, environment or arguments."""
+        return self.tokens.source
 
     @property
     def instance_url(self) -> str:
@@ -125,8 +255,14 @@ class SessionBase:
 
     # -- reprs: never a token -------------------------------------------------------
 
+    def _record(self) -> ConnectionRecord:
+        """The connection as it stands now (the store's, or the credentials' own)."""
+        if isinstance(self.tokens, StoreTokenProvider):
+            return self.tokens.store.find_connection(self.name) or self.connection
+        return self.tokens.record()
+
     def __repr__(self) -> str:
-        c = self.store.find_connection(self.name) or self.connection
+        c = self._record()
         return (
             f"<{type(self).__name__} {self.name!r} {c.state} user={c.username!r} "
             f"org={c.organization_id!r} instance={c.instance_url!r} api=v{self.api_version}>"
@@ -137,7 +273,9 @@ class SessionBase:
         from ._health import check_in_background
 
         # The card shows the last check with its age; a due check runs in the background
-        # (never in the cell), and the next view shows it.
-        check_in_background(self.store, self.name)
-        record = self.store.find_connection(self.name) or self.connection
+        # (never in the cell), and the next view shows it. Credentials that are not in
+        # the store were checked when they last got a token.
+        if isinstance(self.tokens, StoreTokenProvider):
+            check_in_background(self.tokens.store, self.name)
+        record = self._record()
         return connection_card(record, api_usage=self.last_limit_info, kind=type(self).__name__)
