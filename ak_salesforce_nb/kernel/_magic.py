@@ -9,7 +9,8 @@
 
 Options (``%%soql?`` prints them): ``-c NAME`` the connection; ``-o VAR`` where the result
 goes; ``--all`` deleted and archived rows too (queryAll); ``--bulk`` a Bulk API 2.0 job;
-``--engine polars``; ``-q`` store without displaying.
+``--engine polars``; ``-q`` store without displaying; ``--explain`` the query plan
+(leading operation, rows, relative cost, a warning on a table scan) instead of rows.
 
 - ``:name`` placeholders take variables from the notebook's namespace and are bound as
   SOQL literals, never pasted as text (see `_soql_params`). IPython's own ``{var}``
@@ -24,6 +25,9 @@ goes; ``--all`` deleted and archived rows too (queryAll); ``--bulk`` a Bulk API 
   so its describe cache and HTTP connections are reused.
 - Without ``--bulk`` a result past the session's ``bulk_threshold`` rows switches to
   Bulk API 2.0 by itself (``method="auto"``).
+- Under the result, one line of the org's API usage today (``Sforce-Limit-Info``); past
+  ``%config SoqlMagics.api_usage_warning`` (default 0.8) of the daily limit, a warning.
+  ``%config SoqlMagics.show_api_usage = False`` keeps only the warning.
 - Errors show Salesforce's message and, for a query error at a row and column, the line
   of the cell with a caret under that column: text, not a traceback.
 """
@@ -37,6 +41,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from traitlets import Bool, Float
 
 from ..core._exceptions import SalesforceError, SalesforceNotebookError
 from ._soql_params import BoundQuery, SoqlParameterError, bind_query
@@ -170,6 +175,15 @@ def split_line(line: str) -> tuple[str, str]:
 class SoqlMagics(Magics):
     """``%%soql`` / ``%soql`` (see the module docstring)."""
 
+    #: Share of the org's daily API requests past which a cell warns (``%config``).
+    api_usage_warning = Float(
+        0.8,
+        help="Warn under a %%soql cell once the org has used this share of its daily API "
+        "requests (0.8: 80 %).",
+    ).tag(config=True)
+    #: Show the API usage line under every cell, not only past the warning.
+    show_api_usage = Bool(True, help="Show the org's API usage under each cell.").tag(config=True)
+
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
         #: Sessions by (store path, connection name), for the kernel's life.
@@ -195,6 +209,9 @@ class SoqlMagics(Magics):
     @argument("--bulk", action="store_true", help="run as a Bulk API 2.0 query job")
     @argument("--engine", choices=("pandas", "polars"), default="pandas", help="DataFrame kind")
     @argument("-q", "--quiet", action="store_true", help="store the result without showing it")
+    @argument(
+        "--explain", action="store_true", help="show the query plan instead of running the query"
+    )
     @argument("query", nargs="*", help="the SOQL (line magic); the cell body for %%%%soql")
     @no_var_expand
     @line_cell_magic
@@ -220,12 +237,34 @@ class SoqlMagics(Magics):
         try:
             bound = bind_query(body, shell.user_ns)
             session = self.session(name)
-            result = self._run(session, bound.text, args)
+            if args.explain:
+                result = session.explain(bound.text)
+            else:
+                result = self._run(session, bound.text, args)
         except SalesforceNotebookError as error:
             raise _show_as_text(error, render_error(error, bound, text, lead)) from None
         remember_connection(name)
         shell.user_ns[args.output] = result
+        if not args.quiet:
+            self._report_usage(session)
         return None if args.quiet else result
+
+    def _report_usage(self, session: Any) -> None:
+        """One line of the org's API usage under the cell; a warning past
+        `api_usage_warning` of the daily limit."""
+        from ._explain import parse_api_usage
+
+        usage = parse_api_usage(getattr(session, "last_limit_info", ""))
+        if usage is None:
+            return
+        if usage.share >= self.api_usage_warning:
+            print(
+                f"Warning: {usage}: past {self.api_usage_warning:.0%} of the org's daily "
+                "limit. Bulk API 2.0 (--bulk) uses fewer requests for big results.",
+                file=sys.stderr,
+            )
+        elif self.show_api_usage:
+            print(usage)
 
     @staticmethod
     def _run(session: Any, soql: str, args: Any) -> Any:

@@ -18,7 +18,9 @@ from urllib.parse import quote
 
 import httpx
 
+from ..core._exceptions import SalesforceError
 from ._child_pages import add_child_page, incomplete_children
+from ._explain import QueryPlan
 from ._progress import make_progress
 from ._query_plan import PagePlan, plan_pages
 from ._records import RecordColumns, sobject_of
@@ -73,6 +75,8 @@ class Session(SessionBase):
         transport: httpx.BaseTransport | None = options.pop("transport", None)
         super().__init__(name, **options)
         self._http = httpx.Client(transport=transport, **self._client_kwargs())
+        #: False once the org refused the Query Plan tool: ``method="auto"`` stops asking.
+        self._explain_works = True
         from ._soql_completer import register_in_running_shell
 
         register_in_running_shell()
@@ -298,9 +302,21 @@ class Session(SessionBase):
             return self.bulk_query(
                 soql, include_deleted=include_deleted, engine=engine, progress=progress, typed=typed
             )
+        if method == "auto" and self._planned_rows(soql) > self.bulk_threshold:
+            from ._bulk import bulk_capable
+
+            if bulk_capable(soql):
+                return self.bulk_query(
+                    soql,
+                    include_deleted=include_deleted,
+                    engine=engine,
+                    progress=progress,
+                    typed=typed,
+                )
         pages = self.query_pages(soql, include_deleted=include_deleted, batch_size=batch_size)
         first = next(pages)
         total = int(first.get("totalSize", 0))
+        # The plan is an estimate; the first page's totalSize is the count.
         if method == "auto" and total > self.bulk_threshold:
             from ._bulk import bulk_capable
 
@@ -330,6 +346,24 @@ class Session(SessionBase):
         if engine == "polars":
             return columns.polars_frame(field_types)
         return columns.frame(field_types)
+
+    def explain(self, soql: str) -> QueryPlan:
+        """The query plan of `soql` (``GET query?explain=``): cheapest plan first, its
+        leading operation, expected rows and relative cost, with a plain warning on a
+        table scan. ``plan.frame()`` is the table as a DataFrame."""
+        return QueryPlan.from_answer(soql, self.get("query", params={"explain": soql}))
+
+    def _planned_rows(self, soql: str) -> int:
+        """The plan's row estimate for ``method="auto"``; 0 where there is no plan (an
+        org or query the Query Plan tool refuses: the first page's count decides)."""
+        if not self._explain_works:
+            return 0
+        try:
+            return self.explain(soql).cardinality or 0
+        except SalesforceError as error:
+            if error.status_code in (404, 405, 501) or error.error_code == "API_DISABLED_FOR_ORG":
+                self._explain_works = False
+            return 0
 
     def query_all(self, soql: str, **kwargs: Any) -> pd.DataFrame:
         """`query` including deleted and archived rows (``queryAll``)."""
