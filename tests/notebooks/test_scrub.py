@@ -356,3 +356,14 @@ def test_python_m_scrub_in_a_subprocess(tmp_path: Path) -> None:
         check=True,
     )
     assert probe.stdout.strip() == "[]", probe.stderr
+
+
+def test_pre_commit_hook_runs_this_command() -> None:
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    hooks = yaml.safe_load((root / ".pre-commit-hooks.yaml").read_text())
+    hook = next(h for h in hooks if h["id"] == "ak-salesforce-nb-scrub")
+    assert hook["entry"] == "python -m ak_salesforce_nb scrub"
+    assert hook["types"] == ["jupyter"]
+    assert hook["language"] == "python"
