@@ -142,3 +142,13 @@ class EmulatorConfig:
         run_as = self.client_credentials_user
         if run_as is not None and run_as.lower() not in {user.lower() for user in self.users}:
             raise ValueError("client_credentials_user must be one of the users")
+        if self.jwt_cert is not None:
+            from ._jose import public_key_from_pem  # cryptography only when a cert is given
+
+            try:
+                with open(self.jwt_cert, "rb") as cert:
+                    public_key_from_pem(cert.read())
+            except (OSError, ValueError) as error:
+                raise ValueError(
+                    f"jwt_cert {self.jwt_cert}: not a readable RSA certificate ({error})"
+                ) from None

@@ -12,7 +12,9 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from . import _pages
+from ._grants import JWT_BEARER, client_credentials_grant, jwt_bearer_grant
 from ._oauth import AccessToken, OAuthError, PendingAuthorization, TokenGrant, token_signature
+from ._state import EmulatorState
 from ._web_base import BaseHandler, bearer_token
 
 __all__ = [
@@ -20,6 +22,7 @@ __all__ = [
     "ConsentHandler",
     "IdentityHandler",
     "IntrospectHandler",
+    "JwksHandler",
     "LandingHandler",
     "LoginHandler",
     "LogoutHandler",
@@ -36,7 +39,11 @@ GRANT_STATS = {
     "authorization_code": "code_grants",
     "refresh_token": "refresh_grants",
     "device": "device_grants",
+    "client_credentials": "client_credentials_grants",
+    JWT_BEARER: "jwt_bearer_grants",
 }
+#: Grants whose answer carries an ``id_token`` when ``openid`` is in the scope.
+OIDC_GRANTS = frozenset({"authorization_code", "refresh_token", "device"})
 
 
 def redirect_with(uri: str, params: dict[str, str | None]) -> str:
@@ -315,8 +322,16 @@ class TokenHandler(_JsonOAuthHandler):
             if not code:
                 raise OAuthError("invalid_grant", "invalid device code")
             return oauth.devices.poll(client_id, code)
+        if grant_type == JWT_BEARER:
+            # The assertion is the client's proof: no id, no secret (its iss names the app).
+            assertion = self.get_argument("assertion", "") or ""
+            return jwt_bearer_grant(oauth, oauth.certificates, assertion, {self.state.base_url})
         oauth.check_client(client_id, client_secret)
         assert client_id is not None
+        if grant_type == "client_credentials":
+            if client_secret is None:  # this flow always needs the secret
+                raise OAuthError("invalid_client", "invalid client credentials")
+            return client_credentials_grant(oauth, client_id, self.get_argument("scope", "") or "")
         if grant_type == "authorization_code":
             code = self.get_argument("code", None)
             if not code:
@@ -340,13 +355,32 @@ class TokenHandler(_JsonOAuthHandler):
         identity = state.identity_url(grant.username)
         issued_at = str(grant.issued_at_ms)
         secret = state.config.client_secret + ("-tampered" if bad_signature else "")
+        scope = " ".join(grant.scope)
+        if grant_type == JWT_BEARER:
+            # Salesforce's JWT bearer answer: no signature, no issued_at, no refresh token.
+            return {
+                "access_token": grant.access_token,
+                "scope": scope,
+                "instance_url": state.base_url,
+                "id": identity,
+                "token_type": "Bearer",
+            }
         answer: dict[str, Any] = {"access_token": grant.access_token}
         if grant.refresh_token is not None:
             answer["refresh_token"] = grant.refresh_token
+        answer["signature"] = token_signature(secret, identity, issued_at)
+        answer["scope"] = scope
+        if grant_type in OIDC_GRANTS and "openid" in grant.scope:
+            answer["id_token"] = state.oauth.oidc.id_token(
+                issuer=state.base_url,
+                subject=identity,
+                audience=grant.client_id,
+                access_token=grant.access_token,
+                nonce=grant.nonce,
+                profile=id_token_profile(state, grant.username),
+            )
         answer.update(
             {
-                "signature": token_signature(secret, identity, issued_at),
-                "scope": " ".join(grant.scope),
                 "instance_url": state.base_url,
                 "id": identity,
                 "token_type": "Bearer",
@@ -398,24 +432,50 @@ class _IdentityBase(_JsonOAuthHandler):
         return access.username
 
     def user_details(self, row: int) -> dict[str, Any]:
-        store = self.state.store
-        columns = store.users.columns
-        user_id = columns["Id"][row]
-        base = self.state.base_url
-        return {
-            "user_id": user_id,
-            "username": columns["Username"][row],
-            "name": columns["Name"][row],
-            "first_name": columns["FirstName"][row],
-            "last_name": columns["LastName"][row],
-            "email": columns["Email"][row],
-            "photos": {
-                "picture": f"{base}/profilephoto/005/F",
-                "thumbnail": f"{base}/profilephoto/005/T",
-            },
-            "urls": identity_urls(base, store.org_id, user_id),
-            "updated": columns["LastModifiedDate"][row],
-        }
+        return user_details(self.state, row)
+
+
+def user_details(state: EmulatorState, row: int) -> dict[str, Any]:
+    """What the identity services say about the user in ``row`` of the User table."""
+    store = state.store
+    columns = store.users.columns
+    user_id = columns["Id"][row]
+    base = state.base_url
+    return {
+        "user_id": user_id,
+        "username": columns["Username"][row],
+        "name": columns["Name"][row],
+        "first_name": columns["FirstName"][row],
+        "last_name": columns["LastName"][row],
+        "email": columns["Email"][row],
+        "photos": {
+            "picture": f"{base}/profilephoto/005/F",
+            "thumbnail": f"{base}/profilephoto/005/T",
+        },
+        "urls": identity_urls(base, store.org_id, user_id),
+        "updated": columns["LastModifiedDate"][row],
+    }
+
+
+def id_token_profile(state: EmulatorState, username: str) -> dict[str, Any]:
+    """The profile claims Salesforce puts in an ID token after the standard ones."""
+    row = state.store.user_row(username)
+    assert row is not None
+    details = user_details(state, row)
+    return {
+        "name": details["name"],
+        "preferred_username": details["username"],
+        "nickname": details["username"].split("@")[0],
+        "given_name": details["first_name"],
+        "family_name": details["last_name"],
+        "email": details["email"],
+        "email_verified": True,
+        "zoneinfo": "GMT",
+        "locale": "en_US",
+        "picture": details["photos"]["picture"],
+        "profile": details["urls"]["profile"],
+        "updated_at": details["updated"][:19] + "Z",
+    }
 
 
 class UserInfoHandler(_IdentityBase):
@@ -580,6 +640,13 @@ class IntrospectHandler(_JsonOAuthHandler):
         self.finish(json.dumps(answer))
 
 
+class JwksHandler(_JsonOAuthHandler):
+    """``/id/keys``: the JWKS that verifies the emulator's ID tokens (``jwks_uri``)."""
+
+    def get(self) -> None:
+        self.finish(json.dumps(self.state.oauth.oidc.jwks()))
+
+
 class WellKnownHandler(_JsonOAuthHandler):
     """OpenID discovery metadata, so that OAuth libraries can find the endpoints."""
 
@@ -607,11 +674,19 @@ class WellKnownHandler(_JsonOAuthHandler):
                         "offline_access",
                     ],
                     "response_types_supported": ["code"],
+                    "grant_types_supported": [
+                        "authorization_code",
+                        "refresh_token",
+                        "device",
+                        "client_credentials",
+                        JWT_BEARER,
+                    ],
                     "subject_types_supported": ["public"],
                     "id_token_signing_alg_values_supported": ["RS256"],
                     "token_endpoint_auth_methods_supported": [
                         "client_secret_post",
                         "client_secret_basic",
+                        "none",
                     ],
                     "code_challenge_methods_supported": ["S256"],
                     "claims_supported": [

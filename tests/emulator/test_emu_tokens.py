@@ -375,3 +375,35 @@ def test_identity_url_of_another_user_in_the_org(
     assert (wrong_org.status_code, wrong_org.text) == (403, "Wrong_Org")
     unknown = client.get(f"/id/{emu.org_id}/005Hs00000000ZZAAA", headers=headers)
     assert (unknown.status_code, unknown.text) == (404, "Bad_Id")
+
+
+def test_activity_slides_the_session_timeout(emu: RunningEmulator, client: httpx.Client) -> None:
+    # As on a real org: a use in the second half of the timeout window renews the session.
+    emu.config.session_timeout = 1.5
+    token = get_token(emu)
+    issued = time.time()
+    time.sleep(0.9)
+    assert _limits(client, token["access_token"]).status_code == 200  # renews to ~2.4 s
+    time.sleep(0.9)
+    # 1.8 s after issue: past an absolute timeout, alive because it was used.
+    assert _limits(client, token["access_token"]).status_code == 200
+    introspected = client.post(
+        "/services/oauth2/introspect",
+        data={"token": token["access_token"]},
+        auth=(CLIENT_ID, CLIENT_SECRET),
+    ).json()
+    assert introspected["exp"] >= int(issued + 2.5)
+    time.sleep(2.0)  # idle for longer than the timeout
+    _assert_invalid_session(_limits(client, token["access_token"]))
+
+
+def test_absolute_session_expiry_ignores_activity(
+    emu: RunningEmulator, client: httpx.Client
+) -> None:
+    emu.config.session_timeout = 1.5
+    emu.config.absolute_session_expiry = True
+    token = get_token(emu)
+    time.sleep(0.9)
+    assert _limits(client, token["access_token"]).status_code == 200
+    time.sleep(0.9)
+    _assert_invalid_session(_limits(client, token["access_token"]))
