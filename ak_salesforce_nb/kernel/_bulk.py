@@ -7,9 +7,12 @@
    through `_retry.poll`) until it is JobComplete; a poll that fails in transit is sent again.
    Failed or Aborted raise `BulkJobFailed` with Salesforce's ``errorMessage``; past
    `timeout` the job is aborted and `BulkJobFailed` raised.
-2. The CSV result pages are chained by their ``Sforce-Locator`` header, so the next page
-   is requested as soon as a page's headers arrive, on a helper thread, while this thread
-   parses the page before: download and parsing overlap.
+2. The CSV result pages (gzip-compressed: httpx asks for it and inflates them) come from
+   ``GET jobs/query/ID/resultPages`` (API 58.0+): its links are downloaded
+   `parallel_pages` at a time (the session's setting) on helper threads, each page parsed
+   there too, and the pages joined in order. Before 58.0, when the resource is missing,
+   or with `max_records`, the pages are chained by their ``Sforce-Locator`` header
+   instead: the next one downloads while this thread parses the one before.
 3. Every column is parsed as text (so ids, zip codes and phone numbers keep their
    zeros), empty → NA, number fields straight into numbers, then typed from describe
    exactly like a REST result (the table is in `_types`).
@@ -27,10 +30,12 @@ import contextlib
 import csv
 import io
 import re
+import threading
 import time
 import warnings
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 import httpx
@@ -180,6 +185,51 @@ def _fetch_page(
     )
 
 
+RESULT_PAGES_VERSION = 58.0
+
+
+def _result_links(session: BulkSession, job_id: str) -> list[str] | None:
+    """Every result page's link from ``resultPages`` (five an answer, followed by
+    ``nextRecordsUrl``), or None where the org does not serve it (API before 58.0)."""
+    try:
+        version = float(str(getattr(session, "api_version", "0")))
+    except ValueError:
+        version = 0.0
+    if version < RESULT_PAGES_VERSION:
+        return None
+    links: list[str] = []
+    path = _job_path(job_id) + "/resultPages"
+    while path:
+        try:
+            answer = call_with_retries(partial(session.get, path))
+        except SalesforceError as error:
+            if error.status_code in (404, 405, 501) and not links:
+                return None  # not served here: the caller follows the locator chain
+            raise
+        if not isinstance(answer, dict):
+            return None
+        for page in answer.get("resultPages") or answer.get("resultChunks") or []:
+            link = (
+                (page.get("resultLink") or page.get("resultUrl"))
+                if isinstance(page, dict)
+                else None
+            )
+            if isinstance(link, str) and link:
+                links.append(link)
+        following = answer.get("nextRecordsUrl") or answer.get("nextRecordUrl")
+        path = "" if answer.get("done", True) or not following else str(following)
+    return links or None
+
+
+def _fetch_link(session: BulkSession, link: str) -> _Page:
+    response = call_with_retries(lambda: session.send("GET", link, headers={"Accept": "text/csv"}))
+    return _Page(
+        body=response.content,
+        records=int(response.headers.get("Sforce-NumberOfRecords") or 0),
+        locator=None,
+    )
+
+
 def _pages(
     session: BulkSession, job_id: str, max_records: int | None
 ) -> Generator[_Page, None, None]:
@@ -265,6 +315,60 @@ def _parse_polars(body: bytes, types: dict[str, str] | None = None) -> Any:
 # -- the whole query ----------------------------------------------------------------------
 
 
+class _Typing:
+    """The column types of the result, from the header of whichever page comes first
+    (one describe call, whatever the number of threads asking)."""
+
+    def __init__(self, session: BulkSession, sobject: str, typed: bool) -> None:
+        self.session = session
+        self.sobject = sobject
+        self.typed = typed
+        self.types: dict[str, str] | None = None
+        self.lock = threading.Lock()
+
+    def of(self, body: bytes) -> dict[str, str]:
+        with self.lock:
+            if self.types is None:
+                columns = _header(body)
+                self.types = self.session.field_types(self.sobject, columns) if self.typed else {}
+            return self.types
+
+
+def _parallel_frames(
+    session: BulkSession,
+    links: list[str],
+    parse: Any,
+    typing: _Typing,
+    workers: int,
+    advance: Any,
+) -> list[Any]:
+    """Each link downloaded and parsed on a helper thread, at most `workers` at once (so
+    at most that many pages wait in memory); the frames in the links' order."""
+
+    def load(link: str) -> tuple[int, Any]:
+        page = _fetch_link(session, link)
+        if not page.body.strip():
+            return page.records, None
+        return page.records, parse(page.body, typing.of(page.body))
+
+    frames: list[Any] = []
+    pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="aksf-bulk")
+    try:
+        pending = collections.deque(pool.submit(load, link) for link in links[:workers])
+        following = iter(links[workers:])
+        while pending:
+            records, frame = pending.popleft().result()
+            link = next(following, None)
+            if link is not None:
+                pending.append(pool.submit(load, link))
+            if frame is not None:
+                frames.append(frame)
+            advance(records)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    return frames
+
+
 def run_bulk_query(
     session: BulkSession,
     soql: str,
@@ -279,9 +383,9 @@ def run_bulk_query(
 ) -> Any:
     """Run `soql` as a Bulk API 2.0 query job; its whole result as a DataFrame.
 
-    `max_records` caps the rows per result page (Salesforce picks otherwise);
-    `timeout` bounds the wait for the job, in seconds; `typed=False` keeps every column
-    as text. See the module docstring.
+    `max_records` caps the rows per result page (Salesforce picks otherwise; given, the
+    pages are read one after another by locator); `timeout` bounds the wait for the job,
+    in seconds; `typed=False` keeps every column as text. See the module docstring.
     """
     if engine not in ("pandas", "polars"):
         raise ValueError(f"engine must be 'pandas' or 'polars', not {engine!r}")
@@ -295,26 +399,28 @@ def run_bulk_query(
         match = _FROM.search(soql)
         sobject = match.group(1) if match else ""
     frames: list[Any] = []
-    types: dict[str, str] | None = None
+    typing = _Typing(session, sobject, typed)
     try:
         info = _wait(session, job_id, poll_interval=poll_interval, timeout=timeout)
         total = int(info.get("numberRecordsProcessed") or 0)
         show = progress if progress is not None else session.progress
         bar = make_progress(total, enabled=show, label="Bulk query")
         try:
-            for page in _pages(session, job_id, max_records):
-                if not page.body.strip():
-                    continue
-                if types is None:  # typed from the first page's header, for every page
-                    columns = _header(page.body)
-                    types = session.field_types(sobject, columns) if typed else {}
-                frames.append(parse(page.body, types))
-                bar.advance(page.records)
+            links = None if max_records else _result_links(session, job_id)
+            if links is not None:
+                workers = max(1, int(getattr(session, "parallel_pages", 4) or 1))
+                frames = _parallel_frames(session, links, parse, typing, workers, bar.advance)
+            else:
+                for page in _pages(session, job_id, max_records):
+                    if page.body.strip():
+                        frames.append(parse(page.body, typing.of(page.body)))
+                    bar.advance(page.records)
         finally:
             bar.close()
     except KeyboardInterrupt:
         _abort(session, job_id)
         raise
+    types = typing.types
     if engine == "polars":
         return type_polars(_concat_polars(frames), types)
     return type_pandas(_concat_pandas(frames), types)

@@ -61,6 +61,50 @@ def test_bulk_result_equals_the_rest_result(sf: aksf.Session) -> None:
     assert bulk["Email"].isna().any()  # empty CSV fields are missing values
 
 
+def test_result_pages_read_in_parallel(
+    sf: aksf.Session, emu: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without max_records the pages come from resultPages' links (8 pages of 100 here,
+    4 at a time), never from the locator chain, and join in order."""
+    soql = TYPED + " ORDER BY Id"
+    rest = sf.query(soql)
+    fetched: list[str] = []
+    fetch_link = _bulk._fetch_link
+
+    def counted(session: Any, link: str) -> Any:
+        fetched.append(link)
+        return fetch_link(session, link)
+
+    def no_locators(*args: Any) -> Any:
+        raise AssertionError("the locator chain was used")
+
+    monkeypatch.setattr(_bulk, "_fetch_link", counted)
+    monkeypatch.setattr(_bulk, "_fetch_page", no_locators)
+    size = emu.config.bulk_result_page_size
+    emu.config.bulk_result_page_size = 100
+    try:
+        bulk = sf.bulk_query(soql)
+    finally:
+        emu.config.bulk_result_page_size = size
+    assert len(fetched) == 8 and len(set(fetched)) == 8
+    pd.testing.assert_frame_equal(rest, bulk)
+
+
+def test_before_api_58_the_locator_chain(
+    emu: RunningEmulator, store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An org (or a session) before API 58.0 has no resultPages: locators, same frame."""
+    authorize_store(emu, store_path)
+
+    def no_links(*args: Any) -> Any:
+        raise AssertionError("resultPages was used before API 58.0")
+
+    monkeypatch.setattr(_bulk, "_fetch_link", no_links)
+    with aksf.session("prod", progress=False, api_version="57.0") as old:
+        soql = TYPED + " ORDER BY Id"
+        pd.testing.assert_frame_equal(old.query(soql), old.bulk_query(soql))
+
+
 def test_bulk_with_polars_equals_rest_with_polars(sf: aksf.Session) -> None:
     import polars as pl
     from polars.testing import assert_frame_equal
