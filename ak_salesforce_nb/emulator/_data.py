@@ -7,14 +7,17 @@ seconds. Dates are relative to the anchor date so that ``LAST_N_DAYS:30`` finds 
 
 from __future__ import annotations
 
-import array
 import datetime
 import random
-import sys
-from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from ._config import EmulatorConfig
+from ._data_pools import Clock as _Clock
+from ._data_pools import date_pool as _date_pool
+from ._data_pools import maybe_none as _maybe_none
+from ._data_pools import parents_for as _parents_for
+from ._data_pools import pick as _pick
+from ._data_sales import populate_sales
 from ._ids import to18
 from ._schema import (
     ACCOUNT_TYPES,
@@ -24,9 +27,10 @@ from ._schema import (
     RATINGS,
     SALUTATIONS,
     STAGES,
+    enable_multi_currency,
 )
 from ._store import Store, Table
-from ._values import UTC, format_datetime
+from ._values import UTC
 
 __all__ = ["populate"]
 
@@ -308,72 +312,23 @@ EXTRA_USERS = (
 )
 
 
-def _indexes(rng: random.Random, size: int, count: int) -> Iterable[int]:
-    """``count`` pseudo-random numbers below 65536 (below 256 when ``size`` fits a byte).
-
-    Drawing raw bytes is several times faster than ``random.choices`` for the 500,000
-    records of ``accounts=100000``; the slight modulo bias does not matter for sample data.
-    """
-    if size <= 256:
-        return rng.randbytes(count)
-    numbers = array.array("H", rng.randbytes(2 * count))
-    if sys.byteorder == "big":  # same data on every platform
-        numbers.byteswap()
-    return numbers
-
-
-def _pick(rng: random.Random, pool: Sequence[T], count: int) -> list[T]:
-    """``count`` values drawn from ``pool`` (with replacement)."""
-    size = len(pool)
-    return [pool[i % size] for i in _indexes(rng, size, count)]
-
-
-def _maybe_none(rng: random.Random, values: list[Any], fraction: float) -> list[Any]:
-    """``values`` with about ``fraction`` of them replaced by None (deterministically)."""
-    threshold = int(fraction * 256)
-    return [
-        None if b < threshold else v
-        for v, b in zip(values, rng.randbytes(len(values)), strict=True)
-    ]
-
-
-class _Clock:
-    """Pre-formatted timestamps spread over the three years before the anchor date."""
-
-    def __init__(self, rng: random.Random, anchor: datetime.date) -> None:
-        end = datetime.datetime.combine(anchor, datetime.time(), tzinfo=UTC)
-        start = end - datetime.timedelta(days=3 * 365)
-        span = int((end - start).total_seconds())
-        seconds = sorted(rng.randrange(span) for _ in range(4096))
-        self.pool = [format_datetime(start + datetime.timedelta(seconds=s)) for s in seconds]
-
-    def created_and_modified(self, rng: random.Random, count: int) -> tuple[list[str], list[str]]:
-        """Creation times rising with the row (ids are issued in time order) and later edits."""
-        size = len(self.pool)
-        created_index = [i * size // max(count, 1) for i in range(count)]
-        bumps = _pick(rng, range(0, 400), count)
-        created = [self.pool[i] for i in created_index]
-        modified = [
-            self.pool[min(size - 1, i + b)] for i, b in zip(created_index, bumps, strict=True)
-        ]
-        return created, modified
-
-
-def _date_pool(rng: random.Random, start: datetime.date, days: int, size: int = 2048) -> list[str]:
-    return [(start + datetime.timedelta(days=rng.randrange(days))).isoformat() for _ in range(size)]
-
-
 def populate(store: Store, config: EmulatorConfig) -> None:
     """Fill ``store`` with the org, its users, and the generated business records."""
     rng = random.Random(config.seed)
     anchor = config.anchor_date or datetime.datetime.now(UTC).date()
     clock = _Clock(rng, anchor)
+    if config.multi_currency:
+        enable_multi_currency(store.schema)
+        store.reshape()
     user_ids = _populate_users(store, config, clock)
     _populate_org(store, clock, user_ids[0])
     accounts = store.tables["account"]
     account_ids = _populate_accounts(accounts, rng, clock, config.accounts, user_ids)
     _populate_contacts(store.tables["contact"], rng, clock, account_ids, user_ids, anchor)
     _populate_opportunities(store.tables["opportunity"], rng, clock, account_ids, user_ids, anchor)
+    # The sales and service objects draw from their own generator, so adding them left the
+    # accounts, contacts and opportunities above exactly as they were.
+    populate_sales(store, random.Random(f"{config.seed}:sales"), clock, anchor, user_ids)
 
 
 def _populate_users(store: Store, config: EmulatorConfig, clock: _Clock) -> list[str]:
@@ -438,6 +393,29 @@ def _populate_org(store: Store, clock: _Clock, admin_id: str) -> None:
             "TimeZoneSidKey": ["GMT"],
             "DefaultLocaleSidKey": ["en_US"],
             "LanguageLocaleKey": ["en_US"],
+            "Street": ["1 Market St"],
+            "City": ["San Francisco"],
+            "State": ["CA"],
+            "PostalCode": ["94105"],
+            "Country": ["United States"],
+            "Phone": ["+1 415 555-0100"],
+            "Fax": [None],
+            "PrimaryContact": ["Ada Lovelace"],
+            "DefaultCurrencyIsoCode": ["USD"],
+            "FiscalYearStartMonth": [1],
+            "UsesStartDateAsFiscalYearName": [False],
+            # A Developer Edition org never expires; trial orgs carry a date here.
+            "TrialExpirationDate": [None],
+            "IsReadOnly": [False],
+            "ReceivesInfoEmails": [False],
+            "ReceivesAdminInfoEmails": [False],
+            "PreferencesRequireOpportunityProducts": [False],
+            "DefaultAccountAccess": ["Edit"],
+            "DefaultContactAccess": ["ControlledByParent"],
+            "DefaultOpportunityAccess": ["None"],
+            "DefaultLeadAccess": ["ReadEditTransfer"],
+            "DefaultCaseAccess": ["ReadEditTransfer"],
+            "NumKnowledgeService": [0],
             "CreatedDate": [clock.pool[0]],
             "CreatedById": [admin_id],
             "LastModifiedDate": [clock.pool[0]],
@@ -508,16 +486,6 @@ def _populate_accounts(
         columns["ParentId"][i] = ids[i - 1]
     table.load(columns)
     return ids
-
-
-def _parents_for(
-    rng: random.Random, parent_ids: list[str], count: int, orphans: float
-) -> list[Any]:
-    """Children spread evenly over the parents, in parent order, some without a parent."""
-    if not parent_ids:
-        return [None] * count
-    parents = [parent_ids[i * len(parent_ids) // count] for i in range(count)]
-    return _maybe_none(rng, parents, orphans)
 
 
 def _populate_contacts(

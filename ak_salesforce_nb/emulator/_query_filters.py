@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._ids import to15
+from ._query_functions import date_function, date_function_output
 from ._query_scope import Getter, Predicate, QueryContext, Scope, normalizer
 from ._schema import FieldDef
 from ._soql_dates import date_range
@@ -23,7 +24,9 @@ from ._soql_parser import (
     BoolOp,
     Comparison,
     Condition,
+    DateFunction,
     FieldRef,
+    FunctionField,
     Literal,
     Not,
     Query,
@@ -173,6 +176,14 @@ def compare(operator: str, getter: Getter, target: Value) -> Predicate:
 
 def compile_condition(ctx: QueryContext, scope: Scope, condition: Condition) -> Predicate:
     if isinstance(condition, BoolOp):
+        if condition.operator == "OR":
+            for item in condition.items:
+                if isinstance(item, Comparison) and isinstance(item.value, SubQuery):
+                    raise SoqlError(
+                        "MALFORMED_QUERY",
+                        "Semi join sub-selects are not allowed with the 'OR' operator",
+                        item.offset,
+                    )
         parts = [compile_condition(ctx, scope, item) for item in condition.items]
         if condition.operator == "AND":
             return lambda row: all(p(row) for p in parts)
@@ -183,7 +194,44 @@ def compile_condition(ctx: QueryContext, scope: Scope, condition: Condition) -> 
     return _compile_comparison(ctx, scope, condition)
 
 
+def _compile_date_function(
+    ctx: QueryContext, scope: Scope, comparison: Comparison, call: DateFunction
+) -> Predicate:
+    """``WHERE CALENDAR_YEAR(CloseDate) = 2025``: integers (DAY_ONLY: dates) compared."""
+    assert call.argument is not None
+    resolved = scope.resolve(call.argument)
+    apply = date_function(call.function, resolved.field, call.offset)
+    raw = resolved.getter
+    output = FieldDef(call.text, date_function_output(call.function), call.text)
+
+    def getter(row: int) -> Any:
+        return apply(raw(row))
+
+    operator = comparison.operator
+    value = comparison.value
+    if operator in ("IN", "NOT IN") and isinstance(value, list):
+        wanted = {convert(ctx, output, literal).value for literal in value}
+        if operator == "IN":
+            return lambda row: getter(row) in wanted
+        return lambda row: getter(row) not in wanted
+    if not isinstance(value, Literal) or operator in ("LIKE", "INCLUDES", "EXCLUDES"):
+        raise SoqlError(
+            "INVALID_QUERY_FILTER_OPERATOR",
+            f"invalid operator on {output.type} field: {operator}",
+            comparison.offset,
+        )
+    return compare(operator, getter, convert(ctx, output, value))
+
+
 def _compile_comparison(ctx: QueryContext, scope: Scope, comparison: Comparison) -> Predicate:
+    if isinstance(comparison.left, DateFunction):
+        return _compile_date_function(ctx, scope, comparison, comparison.left)
+    if isinstance(comparison.left, FunctionField) and comparison.left.function != "TOLABEL":
+        raise SoqlError(
+            "MALFORMED_QUERY",
+            f"{comparison.left.text} can not be used in the WHERE clause",
+            comparison.left.offset,
+        )
     if isinstance(comparison.left, AggregateCall):
         raise SoqlError(
             "MALFORMED_QUERY",
@@ -244,6 +292,12 @@ def _compile_comparison(ctx: QueryContext, scope: Scope, comparison: Comparison)
 
 def _semi_join_ids(ctx: QueryContext, subquery: SubQuery, left_field: FieldDef) -> set[Any]:
     inner = subquery.query
+    if inner.count_only or inner.group_by:
+        raise SoqlError(
+            "MALFORMED_QUERY",
+            "Semi join sub-selects can not use aggregate functions or GROUP BY",
+            subquery.offset,
+        )
     if len(inner.select) != 1 or not isinstance(inner.select[0].expr, FieldRef):
         raise SoqlError(
             "MALFORMED_QUERY",

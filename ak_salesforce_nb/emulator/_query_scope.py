@@ -11,12 +11,14 @@ import datetime
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from ._query_functions import CURRENCY_RATES, format_value
 from ._schema import FieldDef, SObjectDef
-from ._soql_parser import FieldRef, Query, SoqlError
+from ._soql_parser import FieldRef, FunctionField, Query, SoqlError, TypeOf
 from ._store import Store, Table
 
 __all__ = [
     "CUSTOM_RELATIONSHIP_HINT",
+    "DerivedField",
     "Getter",
     "MatchedRows",
     "Predicate",
@@ -55,6 +57,23 @@ def invalid_type(name: str, offset: int | None) -> SoqlError:
     return SoqlError(
         "INVALID_TYPE", f"sObject type '{name}' is not supported. {CUSTOM_OBJECT_HINT}", offset
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class DerivedField(FieldDef):
+    """A selected value computed from a stored field (toLabel, FORMAT, convertCurrency, TYPEOF).
+
+    It stands where the stored field would (``type`` is the type of its values), so record
+    queries shape, encode and filter it like any field; ``column_getter`` applies
+    ``transform`` to the ``source`` column, or asks ``make_getter`` for the whole row.
+    """
+
+    source: FieldDef | None = None
+    transform: Callable[[Any], Any] | None = None
+    #: (table) -> row getter, for values that read more than one column.
+    make_getter: Callable[[Table], Getter] | None = None
+    #: A JSON encoder for the values (TYPEOF's nested records), bound to the API version.
+    encoder: Any = None
 
 
 @dataclasses.dataclass
@@ -115,6 +134,18 @@ def parent_row_getter(table: Table, reference: FieldDef, parent: Table) -> Gette
 
 
 def column_getter(table: Table, f: FieldDef) -> Getter:
+    if isinstance(f, DerivedField):
+        if f.make_getter is not None:
+            return f.make_getter(table)
+        assert f.source is not None
+        assert f.transform is not None
+        stored = column_getter(table, f.source)
+        transform = f.transform
+
+        def derived(row: int) -> Any:
+            return transform(stored(row))
+
+        return derived
     if f.type == "address":
         parts = [(key, table.columns[name]) for key, name in f.components]
 
@@ -167,6 +198,19 @@ class Scope:
         return path
 
     def resolve(self, ref: FieldRef) -> Resolved:
+        if isinstance(ref, TypeOf):
+            # Imported here: TYPEOF builds record shapes, and _query_shape builds on this module.
+            from ._query_typeof import resolve_typeof
+
+            return resolve_typeof(self, ref)
+        if isinstance(ref, FunctionField):
+            plain = self.resolve(FieldRef(ref.path, ref.offset))
+            derived = derive_function(self.ctx, plain.field, ref)
+            path = plain.path if ref.alias is None else [*plain.path[:-1], ref.alias]
+            getter = column_getter(self.final_table(ref), derived)
+            if len(plain.path) > 1:
+                getter = compose(self.hops_getter(ref), getter)
+            return Resolved(derived, path, getter)
         path = self.strip_prefix(ref.path)
         table = self.table
         sobject = self.sobject
@@ -199,6 +243,97 @@ class Scope:
         if row_getter is not None:
             getter = compose(row_getter, getter)
         return Resolved(f, canonical, getter)
+
+    def hops(self, ref: FieldRef) -> list[tuple[Getter, Table]]:
+        """Per relationship hop of ``ref``: (parent-row getter, parent table)."""
+        steps: list[tuple[Getter, Table]] = []
+        table = self.table
+        for segment in self.strip_prefix(ref.path)[:-1]:
+            reference = table.sobject.reference_by_relationship(segment)
+            if reference is None:
+                raise SoqlError(
+                    "INVALID_FIELD",
+                    f"Didn't understand relationship '{segment}' in field path. "
+                    + CUSTOM_RELATIONSHIP_HINT,
+                    ref.offset,
+                )
+            parent = self.ctx.store.tables[reference.reference_to[0].lower()]
+            steps.append((parent_row_getter(table, reference, parent), parent))
+            table = parent
+        return steps
+
+    def final_table(self, ref: FieldRef) -> Table:
+        steps = self.hops(ref)
+        return steps[-1][1] if steps else self.table
+
+    def hops_getter(self, ref: FieldRef) -> Getter:
+        getter: Getter | None = None
+        for step, _ in self.hops(ref):
+            getter = step if getter is None else compose(getter, step)
+        assert getter is not None
+        return getter
+
+    def path_steps(self, ref: FieldRef, resolved: Resolved) -> list[Any]:
+        """What ``Shape.add_path`` takes: the hops, then the field's getter on its table."""
+        steps: list[Any] = list(self.hops(ref))
+        steps.append(column_getter(self.final_table(ref), resolved.field))
+        return steps
+
+
+def derive_function(ctx: QueryContext, f: FieldDef, ref: FunctionField) -> DerivedField:
+    """The field toLabel(f), FORMAT(f), convertCurrency(f) or FORMAT(convertCurrency(f)) reads."""
+    function = ref.function
+    if function == "CONVERTCURRENCY" or ref.inner is not None:
+        if not ctx.store.multi_currency:
+            raise SoqlError(
+                "INVALID_FIELD",
+                "convertCurrency can only be used on currency fields in a multi-currency "
+                "organization: " + f.name,
+                ref.offset,
+            )
+        if f.type != "currency":
+            raise SoqlError(
+                "INVALID_FIELD",
+                f"convertCurrency can only be used on currency fields: {f.name}",
+                ref.offset,
+            )
+    if function == "TOLABEL":
+        if f.type not in ("picklist", "multipicklist", "combobox") and f.name != "CurrencyIsoCode":
+            raise SoqlError(
+                "INVALID_FIELD",
+                f"toLabel can only be used on picklist fields: {f.name}",
+                ref.offset,
+            )
+        return DerivedField(
+            f.name, "string", f.label, length=f.length, source=f, transform=f.label_of
+        )
+    converting = function == "CONVERTCURRENCY" or ref.inner is not None
+    formatting = function == "FORMAT"
+    if formatting and f.type not in ("currency", "double", "int", "percent", "date", "datetime"):
+        formatting = False  # FORMAT() of other types answers the value as it is
+    out_type = "string" if formatting else f.type
+
+    def make_getter(table: Table) -> Getter:
+        values = table.columns[f.name]
+        codes = table.columns.get("CurrencyIsoCode")
+
+        def read(row: int) -> Any:
+            value = values[row]
+            if value is None:
+                return None
+            code = codes[row] if codes is not None else None
+            if converting and code is not None:
+                value = round(value / CURRENCY_RATES.get(code, 1.0), 2)
+                code = "USD"
+            if formatting:
+                return format_value(f, value, code)
+            return value
+
+        return read
+
+    return DerivedField(
+        f.name, out_type, f.label, length=f.length, scale=f.scale, source=f, make_getter=make_getter
+    )
 
 
 def normalizer(f: FieldDef) -> Callable[[Any], Any]:

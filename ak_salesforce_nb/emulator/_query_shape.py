@@ -9,7 +9,7 @@ from json.encoder import encode_basestring
 from typing import Any
 
 from ._query_order import sort_rows, window
-from ._query_scope import Getter, Predicate
+from ._query_scope import DerivedField, Getter, Predicate
 from ._schema import FieldDef
 from ._store import Table
 
@@ -26,6 +26,9 @@ _json_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 def value_encoder(f: FieldDef) -> Callable[[Any], str]:
     """A fast JSON encoder for one field's values (text, number, boolean or address)."""
+    if isinstance(f, DerivedField) and f.encoder is not None:
+        encoder: Callable[[Any], str] = f.encoder
+        return encoder
     if f.type == "boolean":
         return lambda v: "null" if v is None else ("true" if v else "false")
     if f.is_number:
@@ -123,9 +126,11 @@ class Shape:
         self.url_prefix = f"/services/data/v{version}/sobjects/{self.type_name}/"
         statics = ['{"attributes":{"type":' + encode_basestring(self.type_name) + ',"url":"']
         statics.append('"}')
-        for key, kind, _, nested, _ in self.items:
+        for key, kind, _, nested, encoder in self.items:
             statics[-1] += "," + encode_basestring(key) + ":"
             statics.append("")
+            if kind == 0 and hasattr(encoder, "bind"):  # TYPEOF: records of several types
+                encoder.bind(version, pager)
             if kind == 1:
                 nested.bind(version, pager)
             elif kind == 2:

@@ -355,6 +355,11 @@ class RecordService:
     def _reference(self, f: FieldDef, value: str) -> str:
         id15 = to15(value)
         target = self.store.table(f.reference_to[0])
+        if f.polymorphic and id15 is not None:
+            # WhatId/WhoId take an id of any of their types: the key prefix says which.
+            by_prefix = self.store.table_for_id(id15)
+            if by_prefix is not None and by_prefix.sobject.name in f.reference_to:
+                target = by_prefix
         assert target is not None
         if id15 is None:
             raise ApiError(
@@ -376,7 +381,8 @@ class RecordService:
 
     @staticmethod
     def _derive(table: Table, values: dict[str, Any], row: int | None) -> None:
-        """Fields Salesforce computes: Contact/User Name, Opportunity IsClosed/IsWon."""
+        """Fields Salesforce computes: Contact/User/Lead Name, Opportunity IsClosed/IsWon,
+        Case/Task IsClosed, CaseNumber, and the default value of picklists."""
         name = table.sobject.name
 
         def current(field_name: str) -> Any:
@@ -384,7 +390,7 @@ class RecordService:
                 return values[field_name]
             return None if row is None else table.columns[field_name][row]
 
-        if name in ("Contact", "User") and ("FirstName" in values or "LastName" in values):
+        if name in ("Contact", "User", "Lead") and ("FirstName" in values or "LastName" in values):
             parts = [current("FirstName"), current("LastName")]
             values["Name"] = " ".join(p for p in parts if p)
         if name == "Opportunity" and "StageName" in values:
@@ -393,6 +399,20 @@ class RecordService:
             values["IsWon"] = stage == "Closed Won"
             if row is None and values.get("Probability") is None:
                 values["Probability"] = float(_STAGE_PROBABILITY.get(stage, 0))
+        if row is None:
+            # Picklists with a default value (Lead.Status, Case.Priority...) start with it.
+            for f in table.sobject.fields:
+                if f.picklist_default is not None and values.get(f.name) is None:
+                    values[f.name] = f.picklist_default
+            if name == "Case":
+                values["CaseNumber"] = f"{len(table) + 1:08d}"
+        if name in ("Task", "Case") and "Status" in values:
+            values["IsClosed"] = values["Status"] in ("Completed", "Closed")
+        if name == "Case" and "Status" in values and row is not None:
+            closed = values["Status"] == "Closed"
+            values["ClosedDate"] = (
+                (table.columns["ClosedDate"][row] or now_datetime()) if closed else None
+            )
 
     def _check_rules(self, table: Table, values: dict[str, Any], row: int | None) -> None:
         """The org's validation rule: no record named with ``validation_rule_prefix``."""

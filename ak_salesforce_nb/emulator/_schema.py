@@ -7,6 +7,7 @@ indexes; answers always use the canonical spelling.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 from ._ids import base62
@@ -30,7 +31,18 @@ __all__ = [
 
 # Types whose values are text in JSON (and quoted string literals in SOQL).
 TEXT_TYPES = frozenset(
-    {"id", "string", "textarea", "picklist", "multipicklist", "reference", "email", "phone", "url"}
+    {
+        "id",
+        "string",
+        "textarea",
+        "picklist",
+        "multipicklist",
+        "combobox",
+        "reference",
+        "email",
+        "phone",
+        "url",
+    }
 )
 NUMBER_TYPES = frozenset({"int", "double", "currency", "percent"})
 
@@ -64,6 +76,46 @@ class FieldDef:
     compound_field_name: str | None = None
     #: A restricted (multi-select) picklist: values outside ``picklist`` are refused.
     restricted: bool = False
+    #: Labels of the picklist values, in ``picklist`` order (empty: each label is its value).
+    #: Custom picklists often store an API name (``in_progress``) shown as ``In Progress``.
+    picklist_labels: tuple[str, ...] = ()
+    #: The picklist value preselected on a new record (describe's ``defaultValue: true``).
+    picklist_default: str | None = None
+
+    def label_of(self, value: Any) -> Any:
+        """The label of a picklist value, as ``toLabel()`` answers (unknown values as they are).
+
+        A multi-select picklist's ``a;b`` becomes ``A label;B label``.
+        """
+        if value is None or not self.picklist_labels:
+            return value
+        labels = self._labels
+        if self.type == "multipicklist":
+            return ";".join(labels.get(part, part) for part in str(value).split(";"))
+        return labels.get(value, value)
+
+    @functools.cached_property
+    def _labels(self) -> dict[str, str]:
+        return dict(zip(self.picklist, self.picklist_labels, strict=True))
+
+    def picklist_entries(self) -> list[dict[str, Any]]:
+        """describe's ``picklistValues``: value, label, active, defaultValue, validFor."""
+        labels = self.picklist_labels or self.picklist
+        return [
+            {
+                "active": True,
+                "defaultValue": value == self.picklist_default,
+                "label": label,
+                "validFor": None,
+                "value": value,
+            }
+            for value, label in zip(self.picklist, labels, strict=True)
+        ]
+
+    @property
+    def polymorphic(self) -> bool:
+        """A lookup to several sObject types (Task.WhatId), read through ``TYPEOF``."""
+        return len(self.reference_to) > 1
 
     @property
     def required_on_create(self) -> bool:
@@ -162,12 +214,18 @@ class Schema:
                                 child_relationship_name,
                                 child.name,
                                 f.name,
-                                cascade_delete=target == "Account" and f.name == "AccountId",
+                                cascade_delete=(child.name, f.name) in _CASCADE_DELETES,
                             )
                         )
 
     def get(self, name: str) -> SObjectDef | None:
         return self._by_lower.get(name.lower())
+
+    def add(self, sobject: SObjectDef) -> None:
+        """Add an sObject without relationships to the others (``CurrencyType``)."""
+        self.sobjects.append(sobject)
+        self._by_lower[sobject.name.lower()] = sobject
+        self._by_prefix[sobject.key_prefix] = sobject
 
     def by_prefix(self, key_prefix: str) -> SObjectDef | None:
         return self._by_prefix.get(key_prefix)
@@ -181,7 +239,30 @@ _CHILD_RELATIONSHIP_NAMES = {
     ("Account", "OwnerId"): "Accounts",
     ("Contact", "OwnerId"): "Contacts",
     ("Opportunity", "OwnerId"): "Opportunities",
+    ("Case", "AccountId"): "Cases",
+    ("Case", "ContactId"): "Cases",
+    ("Case", "ParentId"): "Cases",
+    ("Task", "WhatId"): "Tasks",
+    ("Task", "WhoId"): "Tasks",
+    ("Event", "WhatId"): "Events",
+    ("Event", "WhoId"): "Events",
+    ("Campaign", "ParentId"): "ChildCampaigns",
+    ("Lead", "ConvertedAccountId"): "ConvertedLeads",
+    ("PricebookEntry", "Product2Id"): "PricebookEntries",
+    ("PricebookEntry", "Pricebook2Id"): "PricebookEntries",
+    ("OpportunityLineItem", "OpportunityId"): "OpportunityLineItems",
+    ("OpportunityLineItem", "PricebookEntryId"): "OpportunityLineItems",
+    ("Project__c", "Account__c"): "Projects__r",
 }
+#: Lookups whose children go to the recycle bin with their parent (master-detail-like).
+_CASCADE_DELETES = frozenset(
+    {
+        ("Contact", "AccountId"),
+        ("Opportunity", "AccountId"),
+        ("Case", "AccountId"),
+        ("OpportunityLineItem", "OpportunityId"),
+    }
+)
 
 ACCOUNT_TYPES = (
     "Prospect",
@@ -344,7 +425,7 @@ def _address(prefix: str, label: str) -> list[FieldDef]:
         FieldDef(
             f"{prefix}{suffix}",
             type_,
-            f"{label} {suffix if suffix != 'PostalCode' else 'Zip/Postal Code'}",
+            f"{label} {suffix if suffix != 'PostalCode' else 'Zip/Postal Code'}".strip(),
             length=length,
             compound_field_name=compound,
         )
@@ -354,7 +435,7 @@ def _address(prefix: str, label: str) -> list[FieldDef]:
         FieldDef(
             compound,
             "address",
-            f"{label} Address",
+            f"{label} Address".strip(),
             createable=False,
             updateable=False,
             components=tuple((key, f"{prefix}{suffix}") for key, suffix, _, _ in parts),
@@ -552,11 +633,88 @@ def _organization() -> SObjectDef:
         _text("Division", "Division", 80, **read_only),
         _text("InstanceName", "Instance Name", 5, **read_only),
         FieldDef("IsSandbox", "boolean", "Is Sandbox", nillable=False, **read_only),
-        _picklist("OrganizationType", "Edition", ("Developer Edition",), **read_only),
+        _picklist(
+            "OrganizationType",
+            "Edition",
+            (
+                "Team Edition",
+                "Professional Edition",
+                "Enterprise Edition",
+                "Developer Edition",
+                "Personal Edition",
+                "Unlimited Edition",
+                "Contact Manager Edition",
+                "Base Edition",
+            ),
+            **read_only,
+        ),
         _text("NamespacePrefix", "Namespace Prefix", 15, **read_only),
         _picklist("TimeZoneSidKey", "Default Time Zone", ("GMT",), **read_only),
         _picklist("DefaultLocaleSidKey", "Default Locale", ("en_US",), **read_only),
         _picklist("LanguageLocaleKey", "Language", ("en_US",), **read_only),
+        *[_read_only(f) for f in _address("", "")],
+        _text("Phone", "Phone", 40, "phone", **read_only),
+        _text("Fax", "Fax", 40, "phone", **read_only),
+        _text("PrimaryContact", "Primary Contact", 80, **read_only),
+        _picklist(
+            "DefaultCurrencyIsoCode",
+            "Locale Currency",
+            tuple(c[0] for c in CURRENCIES),
+            **read_only,
+        ),
+        FieldDef("FiscalYearStartMonth", "int", "Fiscal Year Starts In", digits=9, **read_only),
+        FieldDef(
+            "UsesStartDateAsFiscalYearName",
+            "boolean",
+            "Fiscal Year Name by Start",
+            nillable=False,
+            **read_only,
+        ),
+        FieldDef("TrialExpirationDate", "datetime", "Trial Expiration Date", **read_only),
+        FieldDef("IsReadOnly", "boolean", "Is Read Only", nillable=False, **read_only),
+        FieldDef("ReceivesInfoEmails", "boolean", "Info Emails", nillable=False, **read_only),
+        FieldDef(
+            "ReceivesAdminInfoEmails",
+            "boolean",
+            "Info Emails Admin",
+            nillable=False,
+            **read_only,
+        ),
+        FieldDef(
+            "PreferencesRequireOpportunityProducts",
+            "boolean",
+            "Require Opportunity Products",
+            nillable=False,
+            **read_only,
+        ),
+        _picklist(
+            "DefaultAccountAccess", "Default Account Access", ("None", "Read", "Edit"), **read_only
+        ),
+        _picklist(
+            "DefaultContactAccess",
+            "Default Contact Access",
+            ("None", "Read", "Edit", "ControlledByParent"),
+            **read_only,
+        ),
+        _picklist(
+            "DefaultOpportunityAccess",
+            "Default Opportunity Access",
+            ("None", "Read", "Edit"),
+            **read_only,
+        ),
+        _picklist(
+            "DefaultLeadAccess",
+            "Default Lead Access",
+            ("None", "Read", "Edit", "ReadEditTransfer"),
+            **read_only,
+        ),
+        _picklist(
+            "DefaultCaseAccess",
+            "Default Case Access",
+            ("None", "Read", "Edit", "ReadEditTransfer"),
+            **read_only,
+        ),
+        FieldDef("NumKnowledgeService", "int", "Knowledge Licenses", digits=9, **read_only),
         *_system_fields(with_owner=False, with_deleted=False),
     ]
     return SObjectDef(
@@ -598,8 +756,498 @@ def _custom_object(number: int) -> SObjectDef:
     )
 
 
+LEAD_STATUSES = (
+    "Open - Not Contacted",
+    "Working - Contacted",
+    "Closed - Converted",
+    "Closed - Not Converted",
+)
+CASE_STATUSES = ("New", "Working", "Escalated", "Closed")
+CASE_ORIGINS = ("Phone", "Email", "Web")
+CASE_TYPES = ("Mechanical", "Electrical", "Electronic", "Structural", "Other")
+CASE_REASONS = (
+    "Installation",
+    "Equipment Complexity",
+    "Performance",
+    "Breakdown",
+    "Equipment Design",
+    "Feedback",
+    "Other",
+)
+PRIORITIES = ("High", "Medium", "Low")
+TASK_STATUSES = ("Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred")
+TASK_PRIORITIES = ("High", "Normal", "Low")
+TASK_SUBJECTS = ("Call", "Send Letter", "Send Quote", "Other")
+TASK_SUBTYPES = ("Task", "Email", "Call")
+EVENT_SHOW_AS = ("Busy", "OutOfOffice", "Free")
+EVENT_SHOW_AS_LABELS = ("Busy", "Out of Office", "Free")
+CAMPAIGN_TYPES = (
+    "Conference",
+    "Webinar",
+    "Trade Show",
+    "Public Relations",
+    "Partners",
+    "Referral Program",
+    "Advertisement",
+    "Banner Ads",
+    "Direct Mail",
+    "Email",
+    "Telemarketing",
+    "Other",
+)
+CAMPAIGN_STATUSES = ("Planned", "In Progress", "Completed", "Aborted")
+PRODUCT_FAMILIES = ("Hardware", "Software", "Services")
+#: A custom picklist whose stored values (API names) differ from the labels users see.
+PROJECT_STATUSES = ("planned", "in_progress", "on_hold", "done")
+PROJECT_STATUS_LABELS = ("Planned", "In Progress", "On Hold", "Done")
+PROJECT_PHASES = ("discovery", "build", "rollout")
+PROJECT_PHASE_LABELS = ("Discovery", "Build", "Roll-out")
+#: Currencies of a multi-currency org: ISO code, label, rate to the corporate USD, places.
+CURRENCIES = (
+    ("USD", "U.S. Dollar", 1.0, 2),
+    ("EUR", "Euro", 0.92, 2),
+    ("GBP", "British Pound", 0.79, 2),
+    ("JPY", "Japanese Yen", 151.5, 0),
+)
+#: Key prefix of Project__c, outside the a00.. range of the synthetic custom objects.
+PROJECT_KEY_PREFIX = "m0P"
+#: The sObjects that carry the WhatId of a Task or an Event (polymorphic "What").
+WHAT_TYPES = ("Account", "Opportunity", "Campaign", "Case", "Project__c")
+#: The sObjects a Task's or an Event's WhoId points at (polymorphic "Who").
+WHO_TYPES = ("Contact", "Lead")
+
+
+def _lookup(
+    name: str, label: str, targets: tuple[str, ...], relationship: str, **kw: Any
+) -> FieldDef:
+    return FieldDef(
+        name,
+        "reference",
+        label,
+        length=18,
+        reference_to=targets,
+        relationship_name=relationship,
+        **kw,
+    )
+
+
+def _read_only(field: FieldDef) -> FieldDef:
+    return dataclasses.replace(
+        field, createable=False, updateable=False, defaulted_on_create=field.type == "boolean"
+    )
+
+
+def _checkbox(name: str, label: str, **kw: Any) -> FieldDef:
+    return FieldDef(name, "boolean", label, nillable=False, defaulted_on_create=True, **kw)
+
+
+def _money(name: str, label: str, **kw: Any) -> FieldDef:
+    return FieldDef(name, "currency", label, precision=18, scale=2, **kw)
+
+
+def _standard(
+    name: str,
+    label: str,
+    plural: str,
+    prefix: str,
+    fields: list[FieldDef],
+    with_owner: bool = True,
+) -> SObjectDef:
+    """An sObject whose fields are Id, IsDeleted, ``fields``, then the owner and audit ones."""
+    system = _system_fields(with_owner=with_owner)
+    owner = system[:1] if with_owner else []
+    audit = system[2:] if with_owner else system[1:]
+    deleted = system[1:2] if with_owner else system[:1]
+    all_fields = [_id_field(), *deleted, *fields, *owner, *audit]
+    return SObjectDef(name, label, plural, prefix, all_fields)
+
+
+def _lead() -> SObjectDef:
+    return _standard(
+        "Lead",
+        "Lead",
+        "Leads",
+        "00Q",
+        [
+            _text("LastName", "Last Name", 80, nillable=False),
+            _text("FirstName", "First Name", 40),
+            _picklist("Salutation", "Salutation", SALUTATIONS),
+            _read_only(_text("Name", "Full Name", 121, nillable=False, name_field=True)),
+            _text("Title", "Title", 128),
+            _text("Company", "Company", 255, nillable=False),
+            *_address("", "Lead"),
+            _text("Phone", "Phone", 40, "phone"),
+            _text("MobilePhone", "Mobile Phone", 40, "phone"),
+            _text("Email", "Email", 80, "email"),
+            _text("Website", "Website", 255, "url"),
+            _text("Description", "Description", 32000, "textarea"),
+            _picklist("LeadSource", "Lead Source", LEAD_SOURCES),
+            _picklist(
+                "Status",
+                "Status",
+                LEAD_STATUSES,
+                nillable=False,
+                defaulted_on_create=True,
+                picklist_default=LEAD_STATUSES[0],
+            ),
+            _picklist("Industry", "Industry", INDUSTRIES),
+            _picklist("Rating", "Rating", RATINGS),
+            FieldDef("AnnualRevenue", "currency", "Annual Revenue", precision=18, scale=0),
+            FieldDef("NumberOfEmployees", "int", "Employees", digits=8),
+            _read_only(_checkbox("IsConverted", "Converted")),
+            _read_only(FieldDef("ConvertedDate", "date", "Converted Date")),
+            _read_only(
+                _lookup(
+                    "ConvertedAccountId", "Converted Account ID", ("Account",), "ConvertedAccount"
+                )
+            ),
+            _read_only(
+                _lookup(
+                    "ConvertedContactId", "Converted Contact ID", ("Contact",), "ConvertedContact"
+                )
+            ),
+            _read_only(
+                _lookup(
+                    "ConvertedOpportunityId",
+                    "Converted Opportunity ID",
+                    ("Opportunity",),
+                    "ConvertedOpportunity",
+                )
+            ),
+        ],
+    )
+
+
+def _campaign() -> SObjectDef:
+    return _standard(
+        "Campaign",
+        "Campaign",
+        "Campaigns",
+        "701",
+        [
+            _text("Name", "Name", 80, nillable=False, name_field=True),
+            _lookup("ParentId", "Parent Campaign ID", ("Campaign",), "Parent"),
+            _picklist("Type", "Type", CAMPAIGN_TYPES),
+            _picklist("Status", "Status", CAMPAIGN_STATUSES, picklist_default="Planned"),
+            FieldDef("StartDate", "date", "Start Date"),
+            FieldDef("EndDate", "date", "End Date"),
+            _money("ExpectedRevenue", "Expected Revenue in Campaign"),
+            _money("BudgetedCost", "Budgeted Cost in Campaign"),
+            _money("ActualCost", "Actual Cost in Campaign"),
+            FieldDef("ExpectedResponse", "percent", "Expected Response (%)", precision=10, scale=2),
+            FieldDef("NumberSent", "double", "Num Sent in Campaign", precision=18, scale=0),
+            _checkbox("IsActive", "Active"),
+            _text("Description", "Description", 32000, "textarea"),
+        ],
+    )
+
+
+def _case() -> SObjectDef:
+    return _standard(
+        "Case",
+        "Case",
+        "Cases",
+        "500",
+        [
+            _read_only(_text("CaseNumber", "Case Number", 30, nillable=False, name_field=True)),
+            _lookup("ContactId", "Contact ID", ("Contact",), "Contact"),
+            _lookup("AccountId", "Account ID", ("Account",), "Account"),
+            _lookup("ParentId", "Parent Case ID", ("Case",), "Parent"),
+            _text("SuppliedName", "Name", 80),
+            _text("SuppliedEmail", "Email Address", 80, "email"),
+            _picklist("Type", "Case Type", CASE_TYPES),
+            _picklist(
+                "Status", "Status", CASE_STATUSES, defaulted_on_create=True, picklist_default="New"
+            ),
+            _picklist("Reason", "Case Reason", CASE_REASONS),
+            _picklist("Origin", "Case Origin", CASE_ORIGINS),
+            _text("Subject", "Subject", 255),
+            _picklist(
+                "Priority",
+                "Priority",
+                PRIORITIES,
+                defaulted_on_create=True,
+                picklist_default="Medium",
+            ),
+            _text("Description", "Description", 32000, "textarea"),
+            _read_only(_checkbox("IsClosed", "Closed", calculated=True)),
+            _read_only(FieldDef("ClosedDate", "datetime", "Closed Date")),
+            _checkbox("IsEscalated", "Escalated"),
+        ],
+    )
+
+
+def _activity_fields() -> list[FieldDef]:
+    return [
+        _lookup("WhoId", "Name ID", WHO_TYPES, "Who"),
+        _lookup("WhatId", "Related To ID", WHAT_TYPES, "What"),
+        FieldDef("Subject", "combobox", "Subject", length=255, picklist=TASK_SUBJECTS),
+        _read_only(_lookup("AccountId", "Account ID", ("Account",), "Account")),
+        _text("Description", "Description", 32000, "textarea"),
+    ]
+
+
+def _task() -> SObjectDef:
+    return _standard(
+        "Task",
+        "Task",
+        "Tasks",
+        "00T",
+        [
+            *_activity_fields(),
+            FieldDef("ActivityDate", "date", "Due Date Only"),
+            _picklist(
+                "Status",
+                "Status",
+                TASK_STATUSES,
+                nillable=False,
+                defaulted_on_create=True,
+                picklist_default="Not Started",
+            ),
+            _picklist(
+                "Priority",
+                "Priority",
+                TASK_PRIORITIES,
+                nillable=False,
+                defaulted_on_create=True,
+                picklist_default="Normal",
+            ),
+            _read_only(_checkbox("IsClosed", "Closed", calculated=True)),
+            _picklist("TaskSubtype", "Task Subtype", TASK_SUBTYPES),
+            FieldDef("CallDurationInSeconds", "int", "Call Duration", digits=8),
+            FieldDef("CompletedDateTime", "datetime", "Completed Date/Time"),
+        ],
+    )
+
+
+def _event() -> SObjectDef:
+    return _standard(
+        "Event",
+        "Event",
+        "Events",
+        "00U",
+        [
+            *_activity_fields(),
+            _text("Location", "Location", 255),
+            _checkbox("IsAllDayEvent", "All-Day Event"),
+            FieldDef("ActivityDateTime", "datetime", "Due Date Time"),
+            FieldDef("ActivityDate", "date", "Due Date Only"),
+            FieldDef("DurationInMinutes", "int", "Duration", digits=8),
+            FieldDef("StartDateTime", "datetime", "Start Date Time"),
+            FieldDef("EndDateTime", "datetime", "End Date Time"),
+            FieldDef(
+                "ShowAs",
+                "picklist",
+                "Show Time As",
+                length=40,
+                picklist=EVENT_SHOW_AS,
+                picklist_labels=EVENT_SHOW_AS_LABELS,
+                picklist_default="Busy",
+            ),
+        ],
+    )
+
+
+def _product() -> SObjectDef:
+    return _standard(
+        "Product2",
+        "Product",
+        "Products",
+        "01t",
+        [
+            _text("Name", "Product Name", 255, nillable=False, name_field=True),
+            _text("ProductCode", "Product Code", 255),
+            _text("Description", "Product Description", 4000, "textarea"),
+            _checkbox("IsActive", "Active"),
+            _picklist("Family", "Product Family", PRODUCT_FAMILIES),
+        ],
+        with_owner=False,
+    )
+
+
+def _pricebook() -> SObjectDef:
+    return _standard(
+        "Pricebook2",
+        "Price Book",
+        "Price Books",
+        "01s",
+        [
+            _text("Name", "Price Book Name", 255, nillable=False, name_field=True),
+            _checkbox("IsActive", "Active"),
+            _read_only(_checkbox("IsStandard", "Is Standard Price Book")),
+            _text("Description", "Description", 255),
+        ],
+        with_owner=False,
+    )
+
+
+def _pricebook_entry() -> SObjectDef:
+    return _standard(
+        "PricebookEntry",
+        "Price Book Entry",
+        "Price Book Entries",
+        "01u",
+        [
+            _read_only(_text("Name", "Product Name", 255, name_field=True)),
+            _lookup("Pricebook2Id", "Price Book ID", ("Pricebook2",), "Pricebook2", nillable=False),
+            _lookup("Product2Id", "Product ID", ("Product2",), "Product2", nillable=False),
+            _money("UnitPrice", "List Price", nillable=False),
+            _checkbox("IsActive", "Active"),
+            _checkbox("UseStandardPrice", "Use Standard Price"),
+            _read_only(_text("ProductCode", "Product Code", 255)),
+        ],
+        with_owner=False,
+    )
+
+
+def _opportunity_line_item() -> SObjectDef:
+    return _standard(
+        "OpportunityLineItem",
+        "Opportunity Product",
+        "Opportunity Product",
+        "00k",
+        [
+            _lookup(
+                "OpportunityId", "Opportunity ID", ("Opportunity",), "Opportunity", nillable=False
+            ),
+            _read_only(_text("Name", "Opportunity Product Name", 376, name_field=True)),
+            _lookup(
+                "PricebookEntryId", "Price Book Entry ID", ("PricebookEntry",), "PricebookEntry"
+            ),
+            _read_only(_lookup("Product2Id", "Product ID", ("Product2",), "Product2")),
+            _read_only(_text("ProductCode", "Product Code", 255)),
+            FieldDef("Quantity", "double", "Quantity", precision=12, scale=2, nillable=False),
+            _money("UnitPrice", "Sales Price"),
+            _money("TotalPrice", "Total Price"),
+            _read_only(_money("ListPrice", "List Price")),
+            FieldDef("Discount", "percent", "Discount", precision=18, scale=2),
+            FieldDef("ServiceDate", "date", "Date"),
+            _text("Description", "Line Description", 255),
+        ],
+        with_owner=False,
+    )
+
+
+def _project() -> SObjectDef:
+    """A custom object as admins build them: ``__c`` fields and an ``__r`` lookup."""
+    fields = [
+        _id_field(),
+        _system_fields()[1],
+        _text("Name", "Project Name", 80, nillable=False, name_field=True),
+        _lookup("Account__c", "Account", ("Account",), "Account__r", custom=True),
+        FieldDef(
+            "Status__c",
+            "picklist",
+            "Status",
+            length=255,
+            picklist=PROJECT_STATUSES,
+            picklist_labels=PROJECT_STATUS_LABELS,
+            picklist_default="planned",
+            restricted=True,
+            custom=True,
+        ),
+        FieldDef(
+            "Phases__c",
+            "multipicklist",
+            "Phases",
+            length=4099,
+            picklist=PROJECT_PHASES,
+            picklist_labels=PROJECT_PHASE_LABELS,
+            custom=True,
+        ),
+        _money("Budget__c", "Budget", custom=True),
+        FieldDef("Hours__c", "double", "Hours", precision=10, scale=1, custom=True),
+        FieldDef("Start_Date__c", "date", "Start Date", custom=True),
+        FieldDef("End_Date__c", "date", "End Date", custom=True),
+        _checkbox("Is_Billable__c", "Billable", custom=True),
+        _text("Code__c", "Code", 20, external_id=True, unique=True, custom=True),
+        _system_fields()[0],
+        *_system_fields()[2:],
+    ]
+    return SObjectDef("Project__c", "Project", "Projects", PROJECT_KEY_PREFIX, fields, custom=True)
+
+
+def _currency_type() -> SObjectDef:
+    """The rates of a multi-currency org (only there: it is absent from single-currency orgs)."""
+    read_only: dict[str, Any] = {"createable": False, "updateable": False}
+    fields = [
+        _id_field(),
+        FieldDef(
+            "IsoCode",
+            "picklist",
+            "Currency ISO Code",
+            length=3,
+            nillable=False,
+            picklist=tuple(c[0] for c in CURRENCIES),
+            picklist_labels=tuple(c[1] for c in CURRENCIES),
+            name_field=True,
+            **read_only,
+        ),
+        FieldDef("ConversionRate", "double", "Conversion Rate", precision=18, scale=6, **read_only),
+        FieldDef("DecimalPlaces", "int", "Decimal Places", digits=9, **read_only),
+        FieldDef("IsActive", "boolean", "Active", nillable=False, **read_only),
+        FieldDef("IsCorporate", "boolean", "Corporate", nillable=False, **read_only),
+        *_system_fields(with_owner=False, with_deleted=False),
+    ]
+    return SObjectDef(
+        "CurrencyType",
+        "Currency",
+        "Currencies",
+        "01L",
+        fields,
+        createable=False,
+        updateable=False,
+        deletable=False,
+    )
+
+
+def currency_iso_code_field() -> FieldDef:
+    """``CurrencyIsoCode``, on every object of a multi-currency org that has money fields."""
+    return FieldDef(
+        "CurrencyIsoCode",
+        "picklist",
+        "Currency ISO Code",
+        length=3,
+        picklist=tuple(c[0] for c in CURRENCIES),
+        picklist_labels=tuple(f"{c[0]} - {c[1]}" for c in CURRENCIES),
+        picklist_default="USD",
+        restricted=True,
+        defaulted_on_create=True,
+    )
+
+
+def enable_multi_currency(schema: Schema) -> None:
+    """Turn ``schema`` into a multi-currency org's: CurrencyIsoCode fields and CurrencyType.
+
+    Called before any record exists (the org is generated right after), the way an admin
+    enables the feature once; objects without a money field stay as they are, as the
+    User and Organization objects do not get the field in this emulator.
+    """
+    for sobject in schema.sobjects:
+        if sobject.name in ("User", "Organization") or sobject.field("CurrencyIsoCode"):
+            continue
+        if not any(f.type == "currency" for f in sobject.fields):
+            continue
+        position = 2 if sobject.has_is_deleted else 1
+        sobject.fields.insert(position, currency_iso_code_field())
+        sobject.__post_init__()
+    schema.add(_currency_type())
+
+
 def build_schema(extra_objects: int = 0) -> Schema:
     """The org's sObjects: the standard ones the product touches plus synthetic customs."""
     sobjects = [_account(), _contact(), _opportunity(), _user(), _organization()]
+    sobjects += [
+        _lead(),
+        _campaign(),
+        _case(),
+        _task(),
+        _event(),
+        _product(),
+        _pricebook(),
+        _pricebook_entry(),
+        _opportunity_line_item(),
+        _project(),
+    ]
     sobjects += [_custom_object(number) for number in range(1, extra_objects + 1)]
     return Schema(sobjects)

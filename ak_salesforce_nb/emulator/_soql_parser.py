@@ -17,8 +17,12 @@ __all__ = [
     "BoolOp",
     "Comparison",
     "Condition",
+    "DateFunction",
     "FieldRef",
     "FieldsCall",
+    "FormatAggregate",
+    "FunctionField",
+    "GroupingCall",
     "Literal",
     "Not",
     "OrderItem",
@@ -27,6 +31,7 @@ __all__ = [
     "SoqlError",
     "SubQuery",
     "Token",
+    "TypeOf",
     "parse",
     "tokenize",
 ]
@@ -180,9 +185,65 @@ class AggregateCall:
 
 
 @dataclasses.dataclass
+class FunctionField(FieldRef):
+    """``toLabel(f)``, ``FORMAT(f)`` or ``convertCurrency(f)``: a field read through a function.
+
+    It is a FieldRef (the inner field's path) so that record queries treat it as the field
+    it wraps; the answer's key is the alias when there is one, else the field's name.
+    """
+
+    function: str = ""  # TOLABEL FORMAT CONVERTCURRENCY
+    inner: FunctionField | None = None  # FORMAT(convertCurrency(f))
+    alias: str | None = None
+
+    @property
+    def text(self) -> str:
+        inside = self.inner.text if self.inner is not None else ".".join(self.path)
+        return f"{self.function}({inside})"
+
+
+@dataclasses.dataclass
+class TypeOf(FieldRef):
+    """``TYPEOF What WHEN Account THEN Name, Phone ... ELSE Name END`` on a polymorphic field."""
+
+    whens: list[tuple[str, int, list[FieldRef]]] = dataclasses.field(default_factory=list)
+    otherwise: list[FieldRef] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
 class FieldsCall:
     kind: str  # ALL STANDARD CUSTOM
     offset: int
+
+
+class DateFunction(AggregateCall):
+    """``CALENDAR_YEAR(CloseDate)`` and the other date functions (GROUP BY, WHERE, SELECT).
+
+    An AggregateCall, so a query selecting one is an aggregate query as in Salesforce.
+    """
+
+    def __init__(self, function: str, argument: FieldRef, offset: int, in_timezone: bool) -> None:
+        super().__init__(function, argument, offset)
+        self.in_timezone = in_timezone  # convertTimezone(f): the org's zone is GMT
+
+    @property
+    def text(self) -> str:
+        inside = self.argument.text if self.argument else ""
+        if self.in_timezone:
+            inside = f"convertTimezone({inside})"
+        return f"{self.function}({inside})"
+
+
+class GroupingCall(AggregateCall):
+    """``GROUPING(f)``: 1 on the subtotal rows of ROLLUP/CUBE where f is rolled up."""
+
+
+class FormatAggregate(AggregateCall):
+    """``FORMAT(SUM(Amount))``: an aggregate written as locale-formatted text."""
+
+    @property
+    def text(self) -> str:
+        return f"FORMAT({super().text})"
 
 
 @dataclasses.dataclass
@@ -243,7 +304,9 @@ class Query:
     alias: str | None = None
     count_only: bool = False
     where: Condition | None = None
-    group_by: list[FieldRef] = dataclasses.field(default_factory=list)
+    group_by: list[FieldRef | AggregateCall] = dataclasses.field(default_factory=list)
+    #: "ROLLUP" or "CUBE" for GROUP BY ROLLUP(...)/CUBE(...), else None.
+    group_kind: str | None = None
     having: Condition | None = None
     order_by: list[OrderItem] = dataclasses.field(default_factory=list)
     limit: int | None = None
@@ -253,6 +316,26 @@ class Query:
 
 
 AGGREGATE_FUNCTIONS = frozenset({"COUNT", "COUNT_DISTINCT", "SUM", "AVG", "MIN", "MAX"})
+DATE_FUNCTIONS = frozenset(
+    {
+        "CALENDAR_MONTH",
+        "CALENDAR_QUARTER",
+        "CALENDAR_YEAR",
+        "DAY_IN_MONTH",
+        "DAY_IN_WEEK",
+        "DAY_IN_YEAR",
+        "DAY_ONLY",
+        "FISCAL_MONTH",
+        "FISCAL_QUARTER",
+        "FISCAL_YEAR",
+        "HOUR_IN_DAY",
+        "WEEK_IN_MONTH",
+        "WEEK_IN_YEAR",
+    }
+)
+FIELD_FUNCTIONS = frozenset({"TOLABEL", "FORMAT", "CONVERTCURRENCY"})
+#: Functions Salesforce knows that the emulator does not evaluate (answered as unsupported).
+UNSUPPORTED_FUNCTIONS = frozenset({"DISTANCE", "GEOLOCATION"})
 RESERVED = frozenset(
     {
         "SELECT",
@@ -393,10 +476,13 @@ class _Parser:
         if self.is_keyword("GROUP"):
             self.advance()
             self.expect_keyword("BY")
-            query.group_by.append(self.parse_field())
-            while self.current.kind == "COMMA":
+            if self.current.upper in ("ROLLUP", "CUBE") and self.peek().kind == "LPAREN":
+                query.group_kind = self.advance().upper
                 self.advance()
-                query.group_by.append(self.parse_field())
+                query.group_by = self.parse_group_items()
+                self.expect("RPAREN")
+            else:
+                query.group_by = self.parse_group_items()
             if self.is_keyword("HAVING"):
                 self.advance()
                 query.having = self.parse_condition()
@@ -424,6 +510,25 @@ class _Parser:
         elif self.current.kind != "EOF":
             raise self.unexpected()
         return query
+
+    def parse_group_items(self) -> list[FieldRef | AggregateCall]:
+        items = [self.parse_group_item()]
+        while self.current.kind == "COMMA":
+            self.advance()
+            items.append(self.parse_group_item())
+        return items
+
+    def parse_group_item(self) -> FieldRef | AggregateCall:
+        if self.current.kind == "IDENT" and self.peek().kind == "LPAREN":
+            call = self.parse_call()
+            if not isinstance(call, DateFunction | FunctionField):
+                raise SoqlError(
+                    "MALFORMED_QUERY",
+                    f"Grouped field should not be aggregated: {call.text}",
+                    call.offset,
+                )
+            return call
+        return self.parse_field()
 
     def parse_integer(self) -> int:
         token = self.current
@@ -461,6 +566,8 @@ class _Parser:
             subquery.text = self.text[start : self.current.offset]
             self.expect("RPAREN")
             return SelectItem(SubQuery(subquery, token.offset))
+        if token.kind == "IDENT" and token.upper == "TYPEOF":
+            return SelectItem(self.parse_typeof())
         if token.kind != "IDENT" or token.upper in RESERVED:
             raise self.unexpected()
         if self.peek().kind == "LPAREN":
@@ -473,8 +580,12 @@ class _Parser:
                     raise self.unexpected(kind_token)
                 self.expect("RPAREN")
                 return SelectItem(FieldsCall(kind_token.upper, token.offset))
-            call = self.parse_aggregate()
-            return self.with_alias(SelectItem(call))
+            call = self.parse_call()
+            item = self.with_alias(SelectItem(call))
+            if isinstance(call, FunctionField):
+                # Record queries take aliases only on these functions; kept on the node.
+                call.alias, item.alias = item.alias, None
+            return item
         return self.with_alias(SelectItem(self.parse_field()))
 
     def with_alias(self, item: SelectItem) -> SelectItem:
@@ -497,6 +608,84 @@ class _Parser:
         self.expect("RPAREN")
         return AggregateCall(token.upper, argument, token.offset)
 
+    def parse_call(self) -> FieldRef | AggregateCall:
+        """A function call: aggregate, date function, GROUPING, toLabel/FORMAT/convertCurrency."""
+        token = self.current
+        name = token.upper
+        if name in AGGREGATE_FUNCTIONS:
+            return self.parse_aggregate()
+        if name in UNSUPPORTED_FUNCTIONS:
+            raise SoqlError(
+                "MALFORMED_QUERY",
+                f"{token.text}() is not supported by the emulator",
+                token.offset,
+            )
+        self.advance()
+        self.expect("LPAREN")
+        if name in DATE_FUNCTIONS:
+            in_timezone = False
+            if self.is_keyword("CONVERTTIMEZONE") and self.peek().kind == "LPAREN":
+                self.advance()
+                self.advance()
+                in_timezone = True
+                argument = self.parse_field()
+                self.expect("RPAREN")
+            else:
+                argument = self.parse_field()
+            self.expect("RPAREN")
+            return DateFunction(name, argument, token.offset, in_timezone)
+        if name == "GROUPING":
+            argument = self.parse_field()
+            self.expect("RPAREN")
+            return GroupingCall("GROUPING", argument, token.offset)
+        if name in FIELD_FUNCTIONS:
+            if self.current.kind == "IDENT" and self.peek().kind == "LPAREN":
+                inner = self.parse_call()
+                self.expect("RPAREN")
+                if (
+                    name == "FORMAT"
+                    and isinstance(inner, AggregateCall)
+                    and not isinstance(inner, DateFunction | GroupingCall)
+                ):
+                    return FormatAggregate(inner.function, inner.argument, inner.offset)
+                if name == "FORMAT" and isinstance(inner, FunctionField):
+                    if inner.function != "CONVERTCURRENCY":
+                        raise self.unexpected(token)
+                    return FunctionField(list(inner.path), token.offset, name, inner)
+                raise SoqlError(
+                    "MALFORMED_QUERY",
+                    f"Invalid argument of {token.text}(): {inner.text}",
+                    inner.offset,
+                )
+            field = self.parse_field()
+            self.expect("RPAREN")
+            return FunctionField(field.path, token.offset, name)
+        raise SoqlError("MALFORMED_QUERY", f"Unknown function: {token.text}", token.offset)
+
+    def parse_typeof(self) -> TypeOf:
+        start = self.advance()
+        field = self.parse_field()
+        node = TypeOf(field.path, start.offset)
+        if not self.is_keyword("WHEN"):
+            raise self.unexpected()
+        while self.is_keyword("WHEN"):
+            self.advance()
+            type_token = self.expect("IDENT")
+            self.expect_keyword("THEN")
+            node.whens.append((type_token.text, type_token.offset, self.parse_field_list()))
+        if self.is_keyword("ELSE"):
+            self.advance()
+            node.otherwise = self.parse_field_list()
+        self.expect_keyword("END")
+        return node
+
+    def parse_field_list(self) -> list[FieldRef]:
+        fields = [self.parse_field()]
+        while self.current.kind == "COMMA":
+            self.advance()
+            fields.append(self.parse_field())
+        return fields
+
     def parse_field(self) -> FieldRef:
         token = self.current
         if token.kind != "IDENT" or token.upper in RESERVED:
@@ -507,7 +696,7 @@ class _Parser:
     def parse_order_item(self) -> OrderItem:
         expr: FieldRef | AggregateCall
         if self.peek().kind == "LPAREN" and self.current.kind == "IDENT":
-            expr = self.parse_aggregate()
+            expr = self.parse_call()
         else:
             expr = self.parse_field()
         item = OrderItem(expr)
@@ -551,7 +740,7 @@ class _Parser:
         start = self.current
         left: FieldRef | AggregateCall
         if self.current.kind == "IDENT" and self.peek().kind == "LPAREN":
-            left = self.parse_aggregate()
+            left = self.parse_call()
         else:
             left = self.parse_field()
         token = self.current

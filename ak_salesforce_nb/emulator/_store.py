@@ -196,6 +196,19 @@ class Store:
         #: username (lower case) -> User row, for users who can log in.
         self.login_users: dict[str, int] = {}
 
+    def reshape(self) -> None:
+        """Rebuild the tables after the schema changed (multi-currency); only while empty."""
+        for sobject in self.schema.sobjects:
+            table = self.tables.get(sobject.name.lower())
+            if table is not None and len(table):
+                raise RuntimeError("the schema can change only before records exist")
+            self.tables[sobject.name.lower()] = Table(sobject)
+
+    @property
+    def multi_currency(self) -> bool:
+        """Whether the org has multiple currencies (convertCurrency() is allowed)."""
+        return "currencytype" in self.tables
+
     def table(self, sobject_name: str) -> Table | None:
         return self.tables.get(sobject_name.lower())
 

@@ -77,7 +77,8 @@ async def test_widgets_drive_it_like_a_browser(flow: Flow) -> None:
     await flow.connect("prod")
     explorer = aksf.explore("prod")
     explorer.search.value = "opp"  # typing in the search box
-    assert explorer.object_list.options == ("Opportunity",)
+    # Objects whose name holds the text (the org's objects, case-insensitively).
+    assert explorer.object_list.options == ("Opportunity", "OpportunityLineItem")
     explorer.object_list.value = "Opportunity"  # clicking the object
     assert explorer.object_name == "Opportunity"
     with aksf.session("prod") as sf:
