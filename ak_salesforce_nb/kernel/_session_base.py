@@ -255,14 +255,16 @@ class SessionBase:
 
     # -- reprs: never a token -------------------------------------------------------
 
-    def _record(self) -> ConnectionRecord:
-        """The connection as it stands now (the store's, or the credentials' own)."""
+    def connection_record(self) -> ConnectionRecord:
+        """The connection as it stands now, for a card, a summary or a repr (never a
+        secret): the store's record, or for credentials from the environment or the
+        arguments their own, without opening (or creating) the store."""
         if isinstance(self.tokens, StoreTokenProvider):
             return self.tokens.store.find_connection(self.name) or self.connection
         return self.tokens.record()
 
     def __repr__(self) -> str:
-        c = self._record()
+        c = self.connection_record()
         return (
             f"<{type(self).__name__} {self.name!r} {c.state} user={c.username!r} "
             f"org={c.organization_id!r} instance={c.instance_url!r} api=v{self.api_version}>"
@@ -277,5 +279,5 @@ class SessionBase:
         # the store were checked when they last got a token.
         if isinstance(self.tokens, StoreTokenProvider):
             check_in_background(self.tokens.store, self.name)
-        record = self._record()
+        record = self.connection_record()
         return connection_card(record, api_usage=self.last_limit_info, kind=type(self).__name__)
