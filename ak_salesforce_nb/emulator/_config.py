@@ -115,6 +115,10 @@ class EmulatorConfig:
     #: Access tokens expire ``session_timeout`` after issue whatever the activity, instead of
     #: a real org's sliding timeout (activity in the second half of the window renews it).
     absolute_session_expiry: bool = False
+    #: The app's "Admin approved users are pre-authorized" list for the JWT bearer flow (with
+    #: ``jwt_preauthorized``): None approves every user; otherwise the others get
+    #: ``invalid_app_access`` "user is not admin approved to access this app".
+    jwt_admin_approved_users: list[str] | None = None
 
     @property
     def default_username(self) -> str:

@@ -98,8 +98,14 @@ def jwt_bearer_grant(
     username = oauth.canonical_username(subject) if isinstance(subject, str) else None
     if username is None:
         raise OAuthError("invalid_grant", "user hasn't approved this consumer")
-    if not config.jwt_preauthorized and not oauth.has_consent(username, issuer):
-        raise OAuthError("invalid_grant", "user hasn't approved this consumer")
+    if not config.jwt_preauthorized:
+        # "All users may self-authorize": only an earlier approval by the user counts.
+        if not oauth.has_consent(username, issuer):
+            raise OAuthError("invalid_grant", "user hasn't approved this consumer")
+    elif config.jwt_admin_approved_users is not None and username.lower() not in {
+        user.lower() for user in config.jwt_admin_approved_users
+    }:
+        raise OAuthError("invalid_app_access", "user is not admin approved to access this app")
     return oauth.issue_tokens(username, issuer, list(APP_SCOPES), with_refresh=False)
 
 

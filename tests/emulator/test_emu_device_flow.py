@@ -319,3 +319,10 @@ def test_command_line_flags() -> None:
     defaults = config_from_args(build_parser().parse_args([]))
     assert defaults.device_flow is True and defaults.device_interval == 5
     assert defaults.device_code_lifetime == 600
+
+
+def test_user_code_normalization_unit() -> None:
+    from ak_salesforce_nb.emulator._device import normalize_user_code
+
+    assert normalize_user_code(" abcd-ef23 ") == "ABCDEF23"
+    assert normalize_user_code("AB CD\tEF 23") == "ABCDEF23"

@@ -260,6 +260,19 @@ def test_jwt_bearer_needs_the_users_approval_when_not_preauthorized(
         assert_error(refused, "invalid_grant", "user hasn't approved this consumer")
 
 
+def test_jwt_bearer_for_admin_approved_users_only(
+    jwt_emu: RunningEmulator, client: httpx.Client, app_key: tuple[rsa.RSAPrivateKey, Path]
+) -> None:
+    jwt_emu.config.jwt_admin_approved_users = ["Bob@example.com"]
+    bob = jwt_grant(client, assertion(jwt_emu, app_key[0], sub="bob@example.com"))
+    assert bob.status_code == 200, bob.text
+    assert_error(
+        jwt_grant(client, assertion(jwt_emu, app_key[0], sub="ada@example.com")),
+        "invalid_app_access",
+        "user is not admin approved to access this app",
+    )
+
+
 def test_jwt_bearer_switched_off_or_without_certificate(
     jwt_emu: RunningEmulator, client: httpx.Client, app_key: tuple[rsa.RSAPrivateKey, Path]
 ) -> None:
@@ -375,3 +388,18 @@ def test_configuration_is_checked(tmp_path: Path) -> None:
         EmulatorConfig(jwt_cert=str(not_a_cert)).validate()
     with pytest.raises(ValueError, match="jwt_cert"):
         EmulatorConfig(jwt_cert=str(tmp_path / "missing.crt")).validate()
+
+
+def test_rs256_verification_unit(app_key: tuple[rsa.RSAPrivateKey, Path]) -> None:
+    """The emulator's verifier against tokens PyJWT makes, good and tampered."""
+    from ak_salesforce_nb.emulator._jose import JoseError, public_key_from_pem, verify_rs256
+
+    key = public_key_from_pem(app_key[1].read_bytes())
+    good = jwt.encode({"sub": "ada"}, app_key[0], algorithm="RS256")
+    assert verify_rs256(good, key) == {"sub": "ada"}
+    header, _, signature = good.split(".")
+    other_claims = jwt.encode({"sub": "bob"}, app_key[0], algorithm="RS256").split(".")[1]
+    unsigned = jwt.encode({"sub": "ada"}, None, algorithm="none")
+    for bad in (f"{header}.{other_claims}.{signature}", unsigned, good + "x", "a.b", "é.é.é"):
+        with pytest.raises(JoseError):
+            verify_rs256(bad, key)
