@@ -183,6 +183,7 @@ def session(name: str = "default", **options: Any) -> Session:
 
     opened = Session(name, **options)
     _remember(name)
+    _complete_soql_strings()
     return opened
 
 
@@ -194,7 +195,16 @@ def async_session(name: str = "default", **options: Any) -> AsyncSession:
 
     opened = AsyncSession(name, **options)
     _remember(name)
+    _complete_soql_strings()
     return opened
+
+
+def _complete_soql_strings() -> None:
+    # In a notebook, `sf.query("SELECT …")` strings complete from the org's metadata
+    # once a session exists, without `%load_ext` (see kernel/_soql_completer).
+    from .kernel._soql_completer import register_in_running_shell
+
+    register_in_running_shell()
 
 
 def explore(name: str = "default", **options: Any) -> Explorer:

@@ -44,6 +44,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from traitlets import Bool, Float
 
 from ..core._exceptions import SalesforceError, SalesforceNotebookError
+from ._magic_line import last_connection, remember_connection, split_line
 from ._soql_params import BoundQuery, SoqlParameterError, bind_query
 
 __all__ = [
@@ -56,30 +57,8 @@ __all__ = [
 ]
 
 DEFAULT_OUTPUT = "_soql"
-_PACKAGE = "ak_salesforce_nb"
-# Options of the magic that take a value: the line magic splits them from the query.
-_VALUE_OPTIONS = frozenset({"-c", "--connection", "-o", "--output", "--engine"})
 _COUNT_ONLY = re.compile(r"^\s*SELECT\s+COUNT\(\s*\)\s+FROM\b", re.IGNORECASE)
 _POSITION = re.compile(r"ERROR at Row:(\d+):Column:(\d+)")
-
-
-# -- the kernel's current connection ----------------------------------------------------
-
-
-def remember_connection(name: str) -> None:
-    """Make `name` the connection a ``%%soql`` without ``-c`` uses.
-
-    Kept as ``ak_salesforce_nb._last_connection`` so that ``aksf.session()`` and the
-    other entry points can set it (``aksf._remember``) without importing IPython.
-    """
-    package = sys.modules.get(_PACKAGE)
-    if package is not None:
-        package._last_connection = name  # type: ignore[attr-defined]
-
-
-def last_connection() -> str | None:
-    name = getattr(sys.modules.get(_PACKAGE), "_last_connection", None)
-    return name if isinstance(name, str) and name else None
 
 
 def _only_connection() -> str | None:
@@ -154,21 +133,6 @@ def _show_as_text(error: Exception, text: str) -> Exception:
 
 
 # -- the magic --------------------------------------------------------------------------
-
-
-def split_line(line: str) -> tuple[str, str]:
-    """A line magic's leading options, and the query after them (kept verbatim)."""
-    position, expect_value = 0, False
-    for match in re.finditer(r"\S+", line):
-        token = match.group()
-        if expect_value:
-            expect_value = False
-        elif token.startswith("-") and not token[1:2].isdigit():
-            expect_value = token in _VALUE_OPTIONS
-        else:
-            return line[: match.start()], line[match.start() :]
-        position = match.end()
-    return line[:position], ""
 
 
 @magics_class

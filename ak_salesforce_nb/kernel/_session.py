@@ -77,9 +77,6 @@ class Session(SessionBase):
         self._http = httpx.Client(transport=transport, **self._client_kwargs())
         #: False once the org refused the Query Plan tool: ``method="auto"`` stops asking.
         self._explain_works = True
-        from ._soql_completer import register_in_running_shell
-
-        register_in_running_shell()
 
     def close(self) -> None:
         """Close the HTTP connections (``with aksf.session(...) as sf:`` does it)."""

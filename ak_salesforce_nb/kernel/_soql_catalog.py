@@ -121,6 +121,8 @@ class Catalog:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aksf-describe")
         #: The last background error (a revoked token, the org unreachable), for the user.
         self.last_error: Exception | None = None
+        #: What the completer derives from the metadata, kept while the metadata is.
+        self.memo: dict[Any, Any] = {}
 
     def __repr__(self) -> str:
         return f"<Catalog {self.source.name!r} {len(self._entries)} described>"
@@ -131,6 +133,13 @@ class Catalog:
         """The org's objects (name, label, queryable, custom), or None if not known yet."""
         body = self._get(_GLOBAL, wait)
         return None if body is None else list(body.get("sobjects", []))
+
+    def objects_body(self) -> dict[str, Any] | None:
+        """The global describe held in memory now (no fetch): its identity changes when
+        it is replaced, which keys the completer's memo."""
+        with self._lock:
+            entry = self._entries.get(_GLOBAL)
+        return None if entry is None else entry.body
 
     def describe(self, sobject: str, *, wait: float | None = None) -> dict[str, Any] | None:
         """`sobject`'s trimmed describe (fields, child relationships), or None."""

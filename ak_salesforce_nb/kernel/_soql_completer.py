@@ -47,6 +47,8 @@ __all__ = [
 
 #: Seconds one completion may wait for describe calls, all of them together.
 BUDGET = 0.15
+#: Matches one completion answers at most.
+MAX_MATCHES = 200
 _QUERY_METHODS = ("query", "query_records", "query_all", "query_all_records", "bulk_query",
                   "count", "explain", "query_pages")  # fmt: skip
 _CALL = re.compile(
@@ -81,7 +83,7 @@ def find_site(full_text: str, offset: int, namespace: dict[str, Any]) -> SoqlSit
     line = full_text[line_start:offset]
     magic = re.search(r"(?:^|[=\s])%soql\b", line)
     if magic is not None:
-        from ._magic import split_line
+        from ._magic_line import split_line
 
         options, _query = split_line(line[magic.end() :])
         query_start = line_start + magic.end() + len(options)
@@ -197,7 +199,19 @@ def _matching(fragment: str, candidates: Iterable[Candidate]) -> list[Candidate]
         if key.startswith(lowered) and key not in seen:
             seen.add(key)
             found.append(candidate)
+            if len(found) >= MAX_MATCHES:
+                break
     return found
+
+
+def _object_candidates(catalog: Catalog, objects: list[dict[str, Any]]) -> list[Candidate]:
+    # An org has thousands of objects: build their sorted list once per global describe.
+    key = ("objects", len(objects), id(catalog.objects_body()))
+    memo = catalog.memo.get(key)
+    if memo is None:
+        names = [Candidate(str(o["name"]), "object") for o in objects if o.get("queryable", True)]
+        memo = catalog.memo[key] = sorted(names, key=_by_name)
+    return list(memo)
 
 
 _FUNCTIONS = frozenset(
@@ -253,8 +267,7 @@ def complete_soql(
         return spot.fragment, _matching(spot.fragment, keywords)
     if spot.kind is Kind.OBJECT:
         objects = catalog.objects(wait=deadline.left()) or []
-        names = [Candidate(str(o["name"]), "object") for o in objects if o.get("queryable", True)]
-        return spot.fragment, _matching(spot.fragment, sorted(names, key=_by_name))
+        return spot.fragment, _matching(spot.fragment, _object_candidates(catalog, objects))
     if spot.kind is Kind.CHILD_RELATIONSHIP:
         outer = spot.scope.outer
         parent = _object_of_scope(catalog, outer, deadline) if outer is not None else None
@@ -364,7 +377,7 @@ def _session_for(site: SoqlSite, shell: Any) -> Any:
     try:
         if magics is not None:
             return magics.session(magics.connection_name(name))
-        from ._magic import last_connection
+        from ._magic_line import last_connection
         from ._session import Session
 
         return Session(name or last_connection() or "default")
@@ -385,7 +398,8 @@ def _catalog(site: SoqlSite, shell: Any) -> Catalog | None:
 def _matcher(shell: Any) -> Callable[[Any], dict[str, Any]]:
     from IPython.core.completer import SimpleCompletion, context_matcher
 
-    @context_matcher()  # type: ignore[untyped-decorator]
+    # First of all matchers: inside SOQL it suppresses the rest (jedi costs ~10 ms a Tab).
+    @context_matcher(priority=100)  # type: ignore[untyped-decorator]
     def soql_matcher(context: Any) -> dict[str, Any]:
         empty: dict[str, Any] = {"completions": [], "suppress": False}
         lines = context.full_text.split("\n")
@@ -397,8 +411,11 @@ def _matcher(shell: Any) -> Callable[[Any], dict[str, Any]]:
         fragment, candidates = complete_soql(site, _catalog(site, shell), shell.user_ns)
         if not context.full_text[:offset].endswith(fragment):
             return empty
+        # A list longer than a screen helps nobody and costs the frontend: the first
+        # MAX_MATCHES, and typing one more letter narrows the rest.
+        limit = min(MAX_MATCHES, context.limit or MAX_MATCHES)
         return {
-            "completions": [SimpleCompletion(c.text, type=c.type) for c in candidates],
+            "completions": [SimpleCompletion(c.text, type=c.type) for c in candidates[:limit]],
             "matched_fragment": fragment,
             # Inside SOQL, Python's names and file paths are noise.
             "suppress": True,

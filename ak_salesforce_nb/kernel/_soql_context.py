@@ -308,8 +308,9 @@ def locate(soql: str, cursor: int) -> Spot | None:
         return Spot(Kind.PLACEHOLDER, current.text[1:], scope)
 
     fragment = ""
-    if current is not None and current.kind == "name" and current.end == cursor:
-        fragment = current.text
+    if current is not None and current.kind == "name":
+        # At the end of a name or inside it: what is before the cursor is the fragment.
+        fragment = current.text[: cursor - current.start]
         index = tokens.index(current)
     else:
         if before and not before[-1].isspace() and before[-1] not in "(,=<>":
