@@ -52,6 +52,7 @@ from ._web_rest import (
     SObjectHandler,
     VersionsHandler,
 )
+from ._web_search import ParameterizedSearchHandler, SearchHandler
 
 __all__ = ["bind", "start_server"]
 
@@ -84,6 +85,8 @@ def make_app(state: EmulatorState) -> tornado.web.Application:
         (_V + r"/sobjects/(\w+)/([^/]+)/?", RecordHandler),
         (_V + r"/sobjects/(\w+)/(\w+)/([^/]+)/?", ExternalIdHandler),
         (_V + r"/limits/?", LimitsHandler),
+        (_V + r"/search/?", SearchHandler),
+        (_V + r"/parameterizedSearch/?", ParameterizedSearchHandler),
         (_V + r"/jobs/query/?", JobsHandler),
         (_V + r"/jobs/query/(\w+)/?", JobHandler),
         (_V + r"/jobs/query/(\w+)/results/?", JobResultsHandler),

@@ -150,3 +150,84 @@ def test_composite_sobjects_through_restful(sf: Any) -> None:
     assert fetched[0]["Rating"] == "Hot"
     deleted = sf.restful("composite/sobjects", method="DELETE", params={"ids": created[0]["id"]})
     assert deleted == [{"id": created[0]["id"], "success": True, "errors": []}]
+
+
+# -- the bigger org: new objects, a custom object, SOSL, child subqueries with paging
+
+NEW_OBJECTS = (
+    "Lead",
+    "Campaign",
+    "Case",
+    "Task",
+    "Event",
+    "Product2",
+    "Pricebook2",
+    "PricebookEntry",
+    "OpportunityLineItem",
+    "Project__c",
+)
+
+
+def test_new_objects_query_describe_and_crud(sf: Any) -> None:
+    for name in NEW_OBJECTS:
+        result = sf.query(f"SELECT Id FROM {name} LIMIT 5")
+        assert result["done"] is True, name
+        assert 0 < result["totalSize"] == len(result["records"]) <= 5, name
+        assert all(r["attributes"]["type"] == name for r in result["records"])
+    lead = sf.Lead.describe()
+    types = {f["name"]: f["type"] for f in lead["fields"]}
+    assert (
+        types["Email"] == "email"
+        and types["Status"] == "picklist"
+        and types["Address"] == "address"
+    )
+    project = sf.Project__c.describe()
+    assert project["custom"] is True
+    lookup = next(f for f in project["fields"] if f["name"] == "Account__c")
+    assert lookup["relationshipName"] == "Account__r" and lookup["referenceTo"] == ["Account"]
+    account_id = sf.query("SELECT Id FROM Account LIMIT 1")["records"][0]["Id"]
+    created = sf.Project__c.create(
+        {"Name": "Peer Project", "Account__c": account_id, "Status__c": "in_progress"}
+    )
+    fetched = sf.query(
+        "SELECT Name, toLabel(Status__c), Account__r.Id FROM Project__c "
+        f"WHERE Id = '{created['id']}'"
+    )["records"][0]
+    assert fetched["Status__c"] == "In Progress" and fetched["Account__r"]["Id"] == account_id
+    assert sf.Project__c.delete(created["id"]) == 204
+    rollup = sf.query(
+        "SELECT Status, COUNT(Id) n, GROUPING(Status) g FROM Case GROUP BY ROLLUP(Status)"
+    )
+    total = sf.query("SELECT COUNT() FROM Case")["totalSize"]
+    assert rollup["records"][-1]["g"] == 1 and rollup["records"][-1]["n"] == total
+
+
+def test_sosl_through_simple_salesforce(sf: Any) -> None:
+    found = sf.search("FIND {Robotics} IN NAME FIELDS RETURNING Account(Id, Name), Contact(Name)")
+    records = found["searchRecords"]
+    expected = sf.query_all("SELECT Id, Name FROM Account WHERE Name LIKE '%Robotics%'")
+    assert records and {r["Id"] for r in records} == {r["Id"] for r in expected["records"]}
+    quick = sf.quick_search("Robotics")
+    assert {r["Id"] for r in records} <= {r["Id"] for r in quick["searchRecords"]}
+    parameterized = sf.restful(
+        "parameterizedSearch/",
+        params={"q": "Robotics", "sobject": "Account", "Account.fields": "Id,Name"},
+    )
+    assert {r["Id"] for r in parameterized["searchRecords"]} == {r["Id"] for r in records}
+
+
+def test_child_subquery_paging_through_query_all(sf: Any) -> None:
+    """2,500 contacts page through query_all; each carries its tasks (nested pages followed)."""
+    result = sf.query_all("SELECT Id, (SELECT Id, Subject FROM Tasks) FROM Contact")
+    assert result["totalSize"] == 2500 == len(result["records"])
+    seen = 0
+    for contact in result["records"]:
+        tasks = contact["Tasks"]
+        if tasks is None:
+            continue
+        seen += len(tasks["records"])
+        while not tasks["done"]:
+            tasks = sf.query_more(tasks["nextRecordsUrl"], identifier_is_url=True)
+            seen += len(tasks["records"])
+    expected = sf.query("SELECT COUNT() FROM Task WHERE WhoId IN (SELECT Id FROM Contact)")
+    assert seen == expected["totalSize"] > 0
