@@ -167,17 +167,6 @@ class OAuthState:
         self._codes: dict[str, AuthorizationCode] = {}
         self._refresh: dict[str, RefreshToken] = {}
         self._access: dict[str, AccessToken] = {}
-        from ._device import DeviceFlows  # here: _device builds on this module
-
-        #: Device flow authorizations (codes, user codes, decisions).
-        self.devices = DeviceFlows(config, self)
-        from ._grants import CertificateCache  # here: _grants builds on this module
-        from ._oidc import OidcKeys
-
-        #: The app's certificate for JWT bearer assertions (``config.jwt_cert``).
-        self.certificates = CertificateCache()
-        #: The OpenID Connect signing key (made on first use) and its JWKS.
-        self.oidc = OidcKeys()
 
     # -- users and browser sessions
 

@@ -12,9 +12,12 @@ from ._bulk import BulkJobs
 from ._config import EmulatorConfig
 from ._cursors import CursorStore
 from ._data import populate
+from ._device import DeviceFlows
 from ._faults import FaultPlan
+from ._grants import CertificateCache
 from ._ingest import IngestJobs
 from ._oauth import OAuthState
+from ._oidc import OidcKeys
 from ._records import RecordService
 from ._schema import build_schema
 from ._store import Store
@@ -86,6 +89,12 @@ class EmulatorState:
         self.store = Store(self.schema)
         populate(self.store, config)
         self.oauth = OAuthState(config, self.store.org_id[:15], set(self.store.login_users))
+        #: Device flow authorizations (codes, user codes, decisions); they build on `oauth`.
+        self.devices = DeviceFlows(config, self.oauth)
+        #: The app's certificate for JWT bearer assertions (``config.jwt_cert``).
+        self.certificates = CertificateCache()
+        #: The OpenID Connect signing key (made on first use) and its JWKS.
+        self.oidc = OidcKeys()
         self.faults = FaultPlan()
         self.records = RecordService(self.store, config, self.faults)
         self.cursors = CursorStore(config.max_open_cursors)

@@ -36,7 +36,7 @@ class DeviceVerificationHandler(_PageHandler):
 
     def _with_code(self, user_code: str) -> None:
         state = self.state
-        device = state.oauth.devices.pending(user_code)
+        device = state.devices.pending(user_code)
         if device is None:
             self.set_status(400)
             self.finish(pages.device_code_page(user_code, pages.INVALID_CODE))
@@ -44,7 +44,7 @@ class DeviceVerificationHandler(_PageHandler):
         username = self.session_user()
         if state.config.auto_approve:
             approver = username or state.config.default_username
-            state.oauth.devices.decide(device.user_code, approver)
+            state.devices.decide(device.user_code, approver)
             self.finish(pages.device_done_page(approved=True))
             return
         if username is None:
@@ -54,7 +54,7 @@ class DeviceVerificationHandler(_PageHandler):
 
     def _login(self, user_code: str) -> None:
         oauth = self.state.oauth
-        device = oauth.devices.pending(user_code)
+        device = self.state.devices.pending(user_code)
         if device is None:
             self.set_status(400)
             self.finish(pages.device_code_page(user_code, pages.INVALID_CODE))
@@ -71,7 +71,7 @@ class DeviceVerificationHandler(_PageHandler):
 
     def _ask_or_approve(self, user_code: str, username: str) -> None:
         # The device flow always asks: the user must confirm this device is theirs.
-        device = self.state.oauth.devices.pending(user_code)
+        device = self.state.devices.pending(user_code)
         assert device is not None
         self.finish(
             pages.device_consent_page(
@@ -82,7 +82,7 @@ class DeviceVerificationHandler(_PageHandler):
     def _consent(self, user_code: str) -> None:
         oauth = self.state.oauth
         username = self.session_user()
-        if oauth.devices.pending(user_code) is None:
+        if self.state.devices.pending(user_code) is None:
             self.set_status(400)
             self.finish(pages.device_code_page(user_code, pages.INVALID_CODE))
             return
@@ -96,9 +96,9 @@ class DeviceVerificationHandler(_PageHandler):
         approved = decision == "allow"
         if approved:
             oauth.remember_consent(username, self._client_of(user_code))
-        oauth.devices.decide(user_code, username if approved else None)
+        self.state.devices.decide(user_code, username if approved else None)
         self.finish(pages.device_done_page(approved))
 
     def _client_of(self, user_code: str) -> str:
-        device = self.state.oauth.devices.pending(user_code)
+        device = self.state.devices.pending(user_code)
         return device.client_id if device is not None else self.state.config.client_id

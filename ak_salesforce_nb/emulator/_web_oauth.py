@@ -302,7 +302,7 @@ class TokenHandler(_JsonOAuthHandler):
         state.oauth.check_client(client_id, client_secret, secret_optional=True)
         assert client_id is not None
         scope = (self.get_argument("scope", "") or "").split() or list(DEFAULT_SCOPES)
-        device = state.oauth.devices.start(client_id, scope)
+        device = state.devices.start(client_id, scope)
         return {
             "device_code": device.device_code,
             "user_code": device.user_code,
@@ -321,11 +321,13 @@ class TokenHandler(_JsonOAuthHandler):
             code = self.get_argument("code", None)
             if not code:
                 raise OAuthError("invalid_grant", "invalid device code")
-            return oauth.devices.poll(client_id, code)
+            return self.state.devices.poll(client_id, code)
         if grant_type == JWT_BEARER:
             # The assertion is the client's proof: no id, no secret (its iss names the app).
             assertion = self.get_argument("assertion", "") or ""
-            return jwt_bearer_grant(oauth, oauth.certificates, assertion, {self.state.base_url})
+            return jwt_bearer_grant(
+                oauth, self.state.certificates, assertion, {self.state.base_url}
+            )
         oauth.check_client(client_id, client_secret)
         assert client_id is not None
         if grant_type == "client_credentials":
@@ -371,7 +373,7 @@ class TokenHandler(_JsonOAuthHandler):
         answer["signature"] = token_signature(secret, identity, issued_at)
         answer["scope"] = scope
         if grant_type in OIDC_GRANTS and "openid" in grant.scope:
-            answer["id_token"] = state.oauth.oidc.id_token(
+            answer["id_token"] = state.oidc.id_token(
                 issuer=state.base_url,
                 subject=identity,
                 audience=grant.client_id,
@@ -644,7 +646,7 @@ class JwksHandler(_JsonOAuthHandler):
     """``/id/keys``: the JWKS that verifies the emulator's ID tokens (``jwks_uri``)."""
 
     def get(self) -> None:
-        self.finish(json.dumps(self.state.oauth.oidc.jwks()))
+        self.finish(json.dumps(self.state.oidc.jwks()))
 
 
 class WellKnownHandler(_JsonOAuthHandler):
