@@ -13,11 +13,23 @@ check at once, in the background too; nothing here ever makes a cell wait for Sa
 
 A connection the administrator set up (a preset) shows its app fields read-only and no
 secret field: the user only clicks Authorize.
+
+Where our server extension does not answer for this kernel (VS Code, Colab, Databricks,
+a terminal's IPython: see `_flow_choice`), the browser sign-in cannot come back, so the
+form offers the device flow (a code typed on Salesforce's page) and the paste-back flow
+(paste the address the browser lands on) instead, and says why; ``flow=`` forces one.
+An empty Client Secret is a public client (PKCE only), in every flow.
+
+Displayed, the form's output also carries a static text/plain and text/html form of the
+connection (name, state, user, org; never a secret), updated as the state settles, so a
+notebook read where widgets do not render (GitHub, nbviewer) shows what happened.
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
+import threading
 import time
 from typing import Any
 
@@ -28,14 +40,21 @@ from ..core import _environment as environment
 from ..core._check import DEFAULT_CHECK_INTERVAL, DEFAULT_CHECK_TIMEOUT, CheckResult
 from ..core._connections import begin_authorization, configure_connection, revocation_request
 from ..core._constants import DEFAULT_SCOPES, PRODUCTION_LOGIN_URL, SANDBOX_LOGIN_URL
-from ..core._exceptions import SalesforceNotebookError
+from ..core._device import DeviceAuthorization
+from ..core._exceptions import (
+    AuthorizationCancelled,
+    ConfigurationError,
+    SalesforceNotebookError,
+)
 from ..core._store import ConnectionRecord, ConnectionStore
 from ..core._tls import shared_ssl_context
 from ..core._urls import callback_url_under, start_path
 from ..core._validation import normalize_login_url, normalize_scopes, validate_client_id
 from ._cards import ShownState, checked_ago, shown_state, state_badge_style, state_text_style
+from ._flow_choice import FLOWS, FlowChoice, Probe
+from ._form_flows import DevicePanel, PastePanel
 from ._health import ConnectionHealth
-from ._theme import BORDER, FOCUS_STYLE, text_style
+from ._theme import BORDER, FOCUS_STYLE, TEXT, text_style
 from ._watcher import StoreWatcher
 
 __all__ = ["ConnectForm"]
@@ -65,11 +84,25 @@ class ConnectForm:
         watch_interval: float = 0.1,
         check_interval: float | None = DEFAULT_CHECK_INTERVAL,
         check_timeout: float = DEFAULT_CHECK_TIMEOUT,
+        flow: str | None = None,
+        redirect_uri: str | None = None,
     ) -> None:
         """`check_interval`: seconds between background checks against Salesforce while
         the form is shown (None: only the Test button checks); `check_timeout`: how long
-        a check waits for Salesforce before it says *unreachable*."""
+        a check waits for Salesforce before it says *unreachable*; `flow`: ``"server"``,
+        ``"device"`` or ``"paste"`` to force one (None: the server flow where our
+        extension answers, else the other two); `redirect_uri`: the paste-back flow's
+        callback address (default ``http://localhost:1717/OauthRedirect``)."""
+        if flow is not None and flow not in FLOWS:
+            raise ConfigurationError(
+                f"flow={flow!r} is not a sign-in flow: use 'server', 'device' or 'paste'."
+            )
         self.name = name
+        self.forced_flow = flow
+        self.redirect_uri = redirect_uri
+        self._static_key: tuple[str, ...] = ()
+        self._display_handle: Any = None
+        self._display_lock = threading.Lock()
         self.store = store or ConnectionStore()
         self._secret: str | None = None  # held in memory only, until Authorize stores it
         self._page_callback_urls: list[str] = []
@@ -134,6 +167,29 @@ class ConnectForm:
         self.test_button = widgets.Button(description="Test", icon="check")
         self.test_button.on_click(lambda _: self.test_in_background())
         self.buttons = widgets.HBox([authorize, self.disconnect_button, self.test_button])
+        self._authorize_control: Any = authorize
+
+        # The sign-ins that need no server of ours.
+        self.device_button = widgets.Button(description="Sign in with a code", icon="key")
+        self.device_button.on_click(lambda _: self.start_device())
+        self.paste_button = widgets.Button(description="Paste-back sign-in", icon="clipboard")
+        self.paste_button.on_click(lambda _: self.start_paste())
+        self.flow_note = widgets.HTML()
+        self._alternatives_label = widgets.HTML(
+            "<span style='font-size:12px'>Not in JupyterLab or Notebook 7?</span>"
+        )
+        self.alternatives = widgets.HBox(
+            [self._alternatives_label, self.device_button, self.paste_button]
+        )
+        self.device = DevicePanel(self._flow_finished)
+        self.paste = PastePanel(self._flow_finished)
+        self._flow_message: tuple[str, str] | None = None  # (tone, text) of the last flow
+        if flow is not None:
+            self.choice = FlowChoice(flow, flow == "server")
+            self._probe: Probe | None = None
+        else:
+            self._probe = Probe(self._on_probe)
+            self.choice = self._probe.initial
 
         # The focus ring as a <style> element: it holds wherever the form renders.
         self.style = widgets.HTML(FOCUS_STYLE, layout=widgets.Layout(display="none"))
@@ -147,9 +203,13 @@ class ConnectForm:
                 self.custom_url,
                 self.scopes,
                 self.callback,
+                self.flow_note,
                 self.validation,
                 self.buttons,
+                self.alternatives,
                 self.link,
+                self.device.widget,
+                self.paste.widget,
                 self.status,
                 self.details,
             ],
@@ -168,18 +228,84 @@ class ConnectForm:
             current=lambda: self.record,
             on_tick=self._on_tick,
         )
+        self._show_flow()
         self.render()
         self.watcher = StoreWatcher(self.store, self.refresh, interval=watch_interval)
         self.watcher.start()
         if check_interval:
             self.health.start()
+        if self._probe is not None:
+            self._probe.start()
 
     # -- display --------------------------------------------------------------------
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
-        display(self.widget)  # type: ignore[no-untyped-call]
+        with self._display_lock:
+            self._static_key = self._static_state()
+            self._display_handle = display(  # type: ignore[no-untyped-call]
+                self.mimebundle(), raw=True, display_id=True
+            )
+
+    def mimebundle(self) -> dict[str, Any]:
+        """The widget's view, and beside it a static text/plain and text/html form of the
+        connection: what a frontend without widgets (GitHub, nbviewer, a notebook whose
+        widget state was not saved) shows instead of "Loading widget…"."""
+        bundle: dict[str, Any] = dict(self.widget._repr_mimebundle_() or {})
+        bundle["text/plain"] = self.static_text()
+        bundle["text/html"] = self.static_html()
+        return bundle
+
+    def _static_state(self) -> tuple[str, ...]:
+        record = self.record
+        if record is None:
+            return ("not_configured",)
+        return (
+            record.state,
+            record.username,
+            record.organization_name,
+            record.organization_id,
+            record.instance_url,
+        )
+
+    def static_text(self) -> str:
+        """One line about the connection: name, state, user and org (never a secret)."""
+        record = self.record
+        label = f"Salesforce connection {self.name!r}"
+        if record is None:
+            return f"{label}: not configured (run aksf.connect({self.name!r}) to set it up)."
+        if record.state == "connected":
+            org = ", ".join(x for x in (record.organization_name, record.organization_id) if x)
+            return (
+                f"{label}: connected as {record.username or 'unknown user'}"
+                + (f" ({org})" if org else "")
+                + (f" on {record.instance_url}" if record.instance_url else "")
+                + "."
+            )
+        return f"{label}: {shown_state(record).label}. {record.message}".strip()
+
+    def static_html(self) -> str:
+        """`static_text` as a small card (escaped; styled with the theme's variables)."""
+        state = self.record.state if self.record else "not_configured"
+        return (
+            f"<div class='aksf-static' data-state='{html.escape(state)}' "
+            f"style='border:{BORDER};padding:0.4em 0.8em;max-width:44em;font-size:13px'>"
+            f"{html.escape(self.static_text())}</div>"
+        )
+
+    def _update_static(self) -> None:
+        """Replace the output's static form when the connection's state has settled on
+        something new (not while waiting: the view is in use then)."""
+        with self._display_lock:
+            handle = self._display_handle
+            key = self._static_state()
+            if handle is None or key == self._static_key or key[0] == "waiting":
+                return
+            self._static_key = key
+            # A display hint is never worth failing for (a closed frontend, a test).
+            with contextlib.suppress(Exception):
+                handle.update(self.mimebundle(), raw=True)
 
     def __repr__(self) -> str:
         state = self.record.state if self.record else "not_configured"
@@ -189,13 +315,29 @@ class ConnectForm:
         """Stop watching the store and checking the connection; close the widgets."""
         self.watcher.stop()
         self.health.stop()
-        for child in [*self.widget.children, *self.buttons.children]:
+        self.device.close()
+        self.paste.close()
+        for child in {
+            *self.widget.children,
+            *self.buttons.children,
+            self._authorize_control,
+            self.disconnect_button,
+            self.test_button,
+            self.device_button,
+            self.paste_button,
+            self._alternatives_label,
+        }:
             child.close()
         self.widget.close()
 
     @property
     def state(self) -> str:
         return self.record.state if self.record else "not_configured"
+
+    @property
+    def flow(self) -> str:
+        """The flow `authorize` runs: ``server``, ``device`` or ``paste``."""
+        return self.choice.flow
 
     # -- input ------------------------------------------------------------------------
 
@@ -262,14 +404,8 @@ class ConnectForm:
         client_id = validate_client_id(self.client_id.value)
         login_url = self._login_url()
         scopes = normalize_scopes(self.scopes.value)
-        has_secret = bool(self.record and self.record.has_client_secret)
-        if not self._secret and not has_secret:
-            from ..core._exceptions import ConfigurationError
-
-            raise ConfigurationError(
-                "Client Secret is required: copy the Consumer Secret of your app from "
-                "Salesforce Setup."
-            )
+        # No secret given and none stored: a public client (PKCE only); an app that
+        # requires its secret says so when the code is exchanged.
         return {
             "client_id": client_id,
             "client_secret": self._secret,
@@ -280,7 +416,15 @@ class ConnectForm:
     # -- actions ----------------------------------------------------------------------
 
     def authorize(self) -> str | None:
-        """Store the settings, begin an authorization; the start URL (None if invalid)."""
+        """Start a sign-in with the form's flow (`flow`): for the server flow, store the
+        settings and begin an authorization, returning the start URL; for the device
+        flow, the verification page's URL; for the paste-back flow, the sign-in link.
+        None when the input is invalid (said in the form)."""
+        if self.flow == "device":
+            codes = self.start_device()
+            return codes.verification_uri if codes else None
+        if self.flow == "paste":
+            return self.start_paste()
         if self.record is not None and self.record.preset:
             return self._begin(None)
         try:
@@ -292,6 +436,123 @@ class ConnectForm:
             return None
         self.validation.value = ""
         return self._begin(settings)
+
+    # -- the flows that need no server of ours -------------------------------------------
+
+    def _save_settings(self) -> bool:
+        """Validate and store the form's settings (a preset's are the admin's); False,
+        with the reason shown, when they cannot be."""
+        self._flow_message = None
+        if self.record is not None and self.record.preset:
+            return True
+        try:
+            self.record = configure_connection(self.store, self.name, self.validate())
+        except SalesforceNotebookError as exc:
+            self.validation.value = _error_html(str(exc))
+            return False
+        self._secret = None
+        if self.record.has_client_secret:
+            self.client_secret.placeholder = "stored (leave empty to keep it)"
+        self.validation.value = ""
+        return True
+
+    def start_device(self) -> DeviceAuthorization | None:
+        """Sign in with the device flow: store the settings, get a user code from
+        Salesforce, show it with the verification link and a countdown, and wait for
+        approval in the background. The codes, or None (the reason shown)."""
+        self.paste.cancel()
+        if not self._save_settings():
+            return None
+        try:
+            codes = self.device.start(self.store, self.name)
+        except SalesforceNotebookError as exc:
+            self.validation.value = _error_html(str(exc))
+            self.refresh()
+            return None
+        self.link.value = ""
+        self.refresh()
+        return codes
+
+    def start_paste(self) -> str | None:
+        """Sign in with the paste-back flow: store the settings and show the sign-in
+        link and the field for the address the browser lands on. The link, or None."""
+        self.device.cancel()
+        if not self._save_settings():
+            return None
+        try:
+            link = self.paste.start(self.store, self.name, self.redirect_uri)
+        except SalesforceNotebookError as exc:
+            self.validation.value = _error_html(str(exc))
+            return None
+        self.link.value = ""
+        self.refresh()
+        return link
+
+    def submit_paste(self, address: str) -> ConnectionRecord | None:
+        """Finish the paste-back sign-in with the pasted `address` (blocking: for
+        scripts; the field does it in the background). The record, or None."""
+        return self.paste.submit(address)
+
+    def cancel(self) -> None:
+        """Cancel a device-flow or paste-back sign-in that is waiting."""
+        self.device.cancel()
+        self.paste.cancel()
+
+    def _flow_finished(self, record: ConnectionRecord | None, error: BaseException | None) -> None:
+        """A device or paste-back sign-in ended (on its thread, or the kernel's)."""
+        if error is None:
+            self._flow_message = None
+        elif isinstance(error, AuthorizationCancelled):
+            self._flow_message = ("", str(error))
+        else:
+            self._flow_message = ("error", str(error))
+        self.refresh()
+
+    def _on_probe(self, choice: FlowChoice) -> None:
+        """The probe found that our server does not answer: offer the other flows."""
+        if self.forced_flow is None:
+            self.choice = choice
+            self._show_flow()
+            self.render()
+
+    def _show_flow(self) -> None:
+        """Show the controls of the form's flow; the sentence saying why, if any."""
+        server = self.flow == "server"
+        self._authorize_control.layout.display = "" if server else "none"
+        self.callback.layout.display = ""
+        if server:
+            self.buttons.children = (
+                self._authorize_control,
+                self.disconnect_button,
+                self.test_button,
+            )
+            self.device_button.button_style = ""
+            self.paste_button.button_style = ""
+            # A remote server seen from VS Code answers too: the way out stays visible.
+            self.alternatives.layout.display = "none" if self.forced_flow else ""
+            self.alternatives.children = (
+                self._alternatives_label,
+                self.device_button,
+                self.paste_button,
+            )
+        else:
+            first, second = (
+                (self.device_button, self.paste_button)
+                if self.flow == "device"
+                else (self.paste_button, self.device_button)
+            )
+            first.button_style = "primary"
+            second.button_style = ""
+            shown = (first,) if self.forced_flow else (first, second)
+            self.buttons.children = (*shown, self.disconnect_button, self.test_button)
+            self.alternatives.children = ()
+            self.alternatives.layout.display = "none"
+        self.flow_note.value = (
+            f"<div class='aksf-flow-reason' style='font-size:12px;max-width:40em;{TEXT}'>"
+            f"{html.escape(self.choice.reason)}</div>"
+            if self.choice.reason and not self.forced_flow
+            else ""
+        )
 
     def _begin(self, settings: dict[str, Any] | None) -> str | None:
         """Save `settings` (None: a preset, nothing to save) and begin a sign-in."""
@@ -429,7 +690,11 @@ class ConnectForm:
         state = record.state if record else "not_configured"
         connected = state == "connected" and record is not None
         shown = self._shown()
-        self.status.value = _status_html(shown.state, shown.sentence)
+        if self._flow_message is not None and not connected:
+            tone, text = self._flow_message
+            self.status.value = _status_html("error" if tone else shown.state, text)
+        else:
+            self.status.value = _status_html(shown.state, shown.sentence)
         self.callback.value = self._callback_html()
         self.disconnect_button.disabled = not (record and record.has_tokens)
         self.test_button.disabled = not (record and record.has_tokens)
@@ -470,8 +735,11 @@ class ConnectForm:
             f"style='{state_badge_style(shown.state)}'>"
             f"{html.escape(shown.label)}</span>{preset}</div>"
         )
+        self._update_static()
 
     def _callback_html(self) -> str:
+        if self.flow != "server":
+            return self._app_settings_html()
         where = (
             "in your Salesforce app (Setup → External Client App Manager → your app → OAuth "
             "Settings → Callback URL)"
@@ -501,6 +769,27 @@ class ConnectForm:
             "<div style='font-size:12px;max-width:34em'>Callback URL to register: "
             "<code>https://YOUR-JUPYTER-HOST/…/oauth/redirect/salesforce</code> (the exact "
             "URL shows here after you click Authorize).</div>"
+        )
+
+    def _app_settings_html(self) -> str:
+        """What the app needs for the flows without our server, said once."""
+        from ._paste_flow import DEFAULT_PASTE_REDIRECT_URI
+
+        redirect = self.redirect_uri or environment.paste_redirect_uri()
+        redirect = redirect or DEFAULT_PASTE_REDIRECT_URI
+        device = (
+            "For a code sign-in, your app needs <b>Enable for Device Flow</b> (Setup → "
+            "External Client App Manager → your app → OAuth Settings)."
+        )
+        paste = (
+            "For the paste-back sign-in, its Callback URL list must hold "
+            f"<code class='aksf-paste-callback' style='user-select:all'>"
+            f"{html.escape(redirect)}</code> (nothing needs to run there)."
+        )
+        parts = {"device": [device], "paste": [paste]}.get(self.forced_flow or "", [device, paste])
+        return (
+            f"<div class='aksf-app-settings' style='font-size:12px;max-width:34em'>"
+            f"{' '.join(parts)}</div>"
         )
 
 

@@ -9,17 +9,27 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import httpx
 import ipywidgets
 import pytest
 
 import ak_salesforce_nb as aksf
-from ak_salesforce_nb.core._environment import ENV_ALLOWED_LOGIN_HOSTS, ENV_LABEXTENSION
+from ak_salesforce_nb.core._environment import (
+    ENV_ALLOWED_LOGIN_HOSTS,
+    ENV_BASE_URL,
+    ENV_LABEXTENSION,
+    ENV_SERVER_URL,
+)
 from ak_salesforce_nb.core._store import ConnectionStore
+from ak_salesforce_nb.emulator import RunningEmulator
+from ak_salesforce_nb.kernel._flow_choice import choose_flow, notebook_host, probe_server
 from tests.conftest import CLIENT_SECRET, Flow
+from tests.kernel.flows import approve_link, open_verification_page
 
 
 def fill(form: Any, emu_url: str, secret: str = CLIENT_SECRET) -> None:
@@ -87,12 +97,10 @@ async def test_watcher_sees_the_callback_quickly(flow: Flow) -> None:
 
 
 def test_inline_validation_before_anything_is_sent(store_path: Path) -> None:
-    form = aksf.connect("prod", enhanced=False)
+    form = aksf.connect("prod", enhanced=False, flow="server")
     assert form.authorize() is None
     assert "Client ID is required" in form.validation.value
     form.client_id.value = "abc"
-    assert form.authorize() is None
-    assert "Client Secret is required" in form.validation.value
     form.client_secret.value = "s3cret"
     form.login_host.value = "custom"
     form.custom_url.value = "http://not-loopback.example.com"
@@ -186,7 +194,7 @@ async def test_widget_state_holds_no_secret_or_token(flow: Flow, store_path: Pat
 def test_disconnect_while_waiting_drops_the_sign_in(store_path: Path) -> None:
     """Disconnect before the callback: the waiting sign-in's link stops working and the
     connection is ready to authorize again (there are no tokens to revoke)."""
-    form = aksf.connect("prod", enhanced=False)
+    form = aksf.connect("prod", enhanced=False, flow="server")
     fill(form, "https://login.salesforce.com")
     form.login_host.value = "https://login.salesforce.com"
     start_url = form.authorize()
@@ -204,7 +212,7 @@ def test_login_hosts_follow_the_servers_rule(
 ) -> None:
     """The form refuses what the server's REST API refuses, and accepts what the
     server's admin allowed (exported to the kernel), before anything is stored."""
-    form = aksf.connect("prod", enhanced=False)
+    form = aksf.connect("prod", enhanced=False, flow="server")
     fill(form, "https://login.example.org")
     assert form.authorize() is None
     assert "not a Salesforce login host" in form.validation.value
@@ -217,4 +225,220 @@ def test_login_hosts_follow_the_servers_rule(
     assert form.authorize() is not None
     record = ConnectionStore(store_path).get_connection("prod")
     assert record.login_url == "https://login.example.org"
+    form.close()
+
+
+# -- where our server extension does not answer: the device and paste-back flows ---------
+
+
+def _until(condition: Any, timeout: float = 15.0) -> None:
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
+
+
+def test_without_a_server_the_form_offers_a_code_and_paste_back(store_path: Path) -> None:
+    form = aksf.connect("prod", enhanced=False, check_interval=None)
+    assert form.flow == "device"
+    assert form.authorize_button.layout.display == "none"
+    assert list(form.buttons.children)[:2] == [form.device_button, form.paste_button]
+    assert form.device_button.button_style == "primary"
+    assert "outside a Jupyter server" in form.flow_note.value
+    assert "Enable for Device Flow" in form.callback.value
+    assert "http://localhost:1717/OauthRedirect" in form.callback.value
+    assert "YOUR-JUPYTER-HOST" not in form.callback.value
+    form.close()
+
+
+def test_the_reason_names_the_notebook_product(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "15.4")
+    form = aksf.connect("prod", enhanced=False, check_interval=None)
+    assert "runs in Databricks" in form.flow_note.value
+    form.close()
+    choice = choose_flow({"VSCODE_PID": "1"})
+    assert (choice.flow, choice.server_available) == ("device", False)
+    assert "in VS Code" in choice.reason
+    assert notebook_host({}, {"google.colab": object()}) == "Google Colab"
+
+
+def test_a_forced_flow_shows_only_its_controls(store_path: Path) -> None:
+    server = aksf.connect("a", enhanced=False, check_interval=None, flow="server")
+    assert server.flow == "server" and server.authorize_button.layout.display == ""
+    assert server.alternatives.layout.display == "none" and server.flow_note.value == ""
+    server.close()
+    paste = aksf.connect("b", enhanced=False, check_interval=None, flow="paste")
+    assert paste.buttons.children[0] is paste.paste_button
+    assert paste.device_button not in paste.buttons.children
+    assert "Enable for Device Flow" not in paste.callback.value
+    paste.close()
+    with pytest.raises(aksf.ConfigurationError, match="not a sign-in flow"):
+        aksf.connect("c", flow="popup")
+
+
+def test_device_flow_in_the_form(flows_emu: RunningEmulator, store_path: Path) -> None:
+    form = aksf.connect("prod", enhanced=False, check_interval=None, flow="device")
+    fill(form, flows_emu.url)
+    codes = form.start_device()
+    assert codes is not None, form.validation.value
+    assert codes.user_code in form.device.code.value
+    assert f"{flows_emu.url}/setup/connect" in form.device.code.value
+    assert "valid for another 10:00" in form.device.countdown.value
+    assert form.device.widget.layout.display == ""
+    open_verification_page(codes.verification_uri, codes.user_code)
+    _until(lambda: form.state == "connected")
+    assert "Connected as ada@example.com" in form.status.value
+    _until(lambda: form.device.widget.layout.display == "none")
+    assert "connected as ada@example.com" in form.static_text()
+    form.close()
+
+
+def test_device_flow_cancel_and_not_enabled(flows_emu: RunningEmulator, store_path: Path) -> None:
+    form = aksf.connect("prod", enhanced=False, check_interval=None)
+    fill(form, flows_emu.url)
+    assert form.authorize() == f"{flows_emu.url}/setup/connect"  # the device flow
+    thread = form.device.thread
+    assert thread is not None
+    form.cancel()
+    thread.join(5)
+    assert not thread.is_alive()
+    assert "Sign-in cancelled" in form.status.value
+    assert form.state == "ready"
+    flows_emu.config.device_flow = False
+    assert form.start_device() is None
+    assert "Enable for Device Flow" in form.validation.value
+    assert "paste-back" in form.validation.value
+    form.close()
+
+
+def test_paste_back_in_the_form(flows_emu: RunningEmulator, store_path: Path) -> None:
+    form = aksf.connect("prod", enhanced=False, check_interval=None)
+    fill(form, flows_emu.url)
+    link = form.start_paste()
+    assert link is not None and form.paste.widget.layout.display == ""
+    assert html_escape(link) in form.paste.link.value
+    assert form.state == "waiting"
+    form.paste.address.value = "not an address"  # as the frontend syncs a paste
+    assert form.paste.address.value == ""  # taken out of the widget at once
+    _until(lambda: "no sign-in answer" in form.paste.note.value)
+    address = approve_link(link)
+    code = dict(parse_qsl(urlsplit(address).query))["code"]
+    form.paste.address.value = address
+    assert form.paste.address.value == ""
+    _until(lambda: form.state == "connected")
+    assert form.paste.widget.layout.display == "none"
+    state = json.dumps(ipywidgets.Widget.get_manager_state(drop_defaults=False))
+    assert code not in state and code[:20] not in state
+    form.close()
+
+
+def test_paste_back_denied_and_public_client(flows_emu: RunningEmulator, store_path: Path) -> None:
+    form = aksf.connect("pub", enhanced=False, check_interval=None, flow="paste")
+    fill(form, flows_emu.url, secret="")  # a public client: no secret at all
+    flows_emu.config.require_client_secret = False
+    link = form.start_paste()
+    assert link is not None
+    state = dict(parse_qsl(urlsplit(link).query))["state"]
+    denied = f"http://localhost:1717/OauthRedirect?error=access_denied&state={state}"
+    assert form.submit_paste(denied) is None
+    assert "choose Allow" in form.status.value and form.state == "error"
+    form.start_paste()
+    assert form.paste.flow is not None
+    address = approve_link(form.paste.flow.link)
+    record = form.submit_paste(address)
+    assert record is not None and record.state == "connected"
+    assert not record.has_client_secret
+    form.close()
+
+
+async def test_public_client_through_the_server_flow(flow: Flow) -> None:
+    flow.emu.config.require_client_secret = False
+    try:
+        form = aksf.connect("prod", enhanced=False, flow="server", check_interval=None)
+        fill(form, flow.emu.url, secret="")
+        start_url = form.authorize()
+        assert start_url, form.validation.value
+        page = await finish_in_browser(flow, start_url)
+        assert page.code == 200
+        await wait_for(form, "connected")
+        form.close()
+    finally:
+        flow.emu.config.require_client_secret = True
+
+
+async def test_the_probe_keeps_the_server_flow_where_our_server_answers(flow: Flow) -> None:
+    await flow.api()  # the server is up
+    await asyncio.sleep(0)  # it exports its address once its loop runs
+    form = aksf.connect("prod", enhanced=False, check_interval=None)
+    assert form.flow == "server" and form._probe is not None
+    await asyncio.to_thread(form._probe.done.wait, 10)
+    assert form._probe.result is not None and form._probe.result.server_available
+    assert form.flow == "server"
+    assert form.alternatives.layout.display == ""  # the way out, for VS Code users
+    form.close()
+
+
+def test_the_probe_offers_the_other_flows_when_the_server_is_gone(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENV_BASE_URL, "/")
+    monkeypatch.setenv(ENV_SERVER_URL, "http://127.0.0.1:9/")  # nothing listens there
+    form = aksf.connect("prod", enhanced=False, check_interval=None)
+    assert form.flow == "server"  # what the environment says, at once
+    assert form._probe is not None and form._probe.done.wait(10)
+    assert form.flow == "device"
+    assert "does not answer" in form.flow_note.value
+    assert form.authorize_button.layout.display == "none"
+    form.close()
+
+
+def test_probe_answers() -> None:
+    def answering(status: int, body: str) -> httpx.MockTransport:
+        return httpx.MockTransport(lambda request: httpx.Response(status, text=body))
+
+    ours = '<main data-outcome="error">No authorization in progress</main>'
+    assert probe_server("http://h:1/", transport=answering(400, ours))
+    assert not probe_server("http://h:2/", transport=answering(404, "Not Found"))
+    calls: list[int] = []
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        raise httpx.ReadTimeout("slow", request=request)
+
+    assert not probe_server("http://h:3/", transport=httpx.MockTransport(slow), attempts=3)
+    assert len(calls) == 3  # a timeout is tried again; a refusal is final
+
+
+def test_output_carries_a_static_form(flows_emu: RunningEmulator, store_path: Path) -> None:
+    form = aksf.connect("prod", enhanced=False, check_interval=None, flow="paste")
+    bundle = form.mimebundle()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["text/plain"].startswith("Salesforce connection 'prod': not configured")
+    assert "aksf-static" in bundle["text/html"]
+
+    class Handle:
+        def __init__(self) -> None:
+            self.updates: list[dict[str, Any]] = []
+
+        def update(self, data: dict[str, Any], raw: bool = False) -> None:
+            self.updates.append(data)
+
+    handle = Handle()
+    form._display_handle = handle
+    fill(form, flows_emu.url)
+    link = form.start_paste()
+    assert link is not None
+    assert handle.updates == [] or "waiting" not in handle.updates[-1]["text/plain"]
+    form.submit_paste(approve_link(link))
+    last = handle.updates[-1]
+    assert "connected as ada@example.com" in last["text/plain"]
+    assert "ada@example.com" in last["text/html"] and flows_emu.url in last["text/plain"]
+    tokens = ConnectionStore(store_path).get_tokens("prod")
+    assert tokens is not None
+    for data in handle.updates:
+        text = json.dumps(data)
+        assert CLIENT_SECRET not in text and tokens.access_token not in text
     form.close()
