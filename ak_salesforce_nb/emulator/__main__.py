@@ -159,6 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="access tokens die --session-timeout after issue, activity or not "
         "(default: activity extends them, as on a real org)",
     )
+    add(
+        "--short-pages",
+        action="store_true",
+        help="cut REST query pages after the first short of the batch size, as Salesforce "
+        "may, so clients must follow nextRecordsUrl",
+    )
     return parser
 
 
@@ -198,6 +204,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         jwt_bearer=not args.no_jwt_bearer,
         require_client_secret=not args.no_client_secret,
         absolute_session_expiry=args.absolute_session_expiry,
+        short_pages=args.short_pages,
     )
 
 

@@ -12,6 +12,7 @@ import tornado.web
 from tornado.log import access_log
 
 from ._state import EmulatorState
+from ._web_base import RepeatedSlashHandler
 from ._web_bulk import JobHandler, JobResultPagesHandler, JobResultsHandler, JobsHandler
 from ._web_collections import (
     CollectionsHandler,
@@ -62,6 +63,7 @@ MAX_BODY_SIZE = 150 * 1024 * 1024
 
 def make_app(state: EmulatorState) -> tornado.web.Application:
     handlers: list[tuple[str, type[tornado.web.RequestHandler]]] = [
+        (r".*//.*", RepeatedSlashHandler),  # first: served as the path with single slashes
         (r"/", LandingHandler),
         (r"/services/oauth2/authorize/?", AuthorizeHandler),
         (r"/login/?", LoginHandler),

@@ -115,6 +115,10 @@ class EmulatorConfig:
     #: Access tokens expire ``session_timeout`` after issue whatever the activity, instead of
     #: a real org's sliding timeout (activity in the second half of the window renews it).
     absolute_session_expiry: bool = False
+    #: Cut REST query pages after the first one short of the batch size by varying amounts,
+    #: as Salesforce may ("fewer records than the limit"); read at each page. Salesforce-like
+    #: short pages for wide rows and child subqueries happen either way (_short_pages).
+    short_pages: bool = False
     #: The app's "Admin approved users are pre-authorized" list for the JWT bearer flow (with
     #: ``jwt_preauthorized``): None approves every user; otherwise the others get
     #: ``invalid_app_access`` "user is not admin approved to access this app".

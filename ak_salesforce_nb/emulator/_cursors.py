@@ -5,6 +5,10 @@ page ``01g...-OFFSET`` can be served, in any order and in parallel, as Salesforc
 Each user keeps at most ``max_open_cursors`` (Salesforce: 10, the oldest is released)
 and a cursor idle for 15 minutes expires.
 
+Every ``nextRecordsUrl`` names the ``query`` resource, also for a ``queryAll`` (Salesforce
+documents that form, and serves the locator under both ``query/`` and ``queryAll/``).
+A page may hold fewer records than the batch size: see ``_short_pages``.
+
 A child subquery's nested ``nextRecordsUrl`` (a parent with more than 200 children) is a
 cursor of its own over that parent's children, served by the same queryMore route. Those
 are kept apart, up to ``MAX_CHILD_CURSORS`` per user, so that one page of parents with
@@ -23,7 +27,14 @@ from ._query import RecordsResult
 from ._query_shape import CHILD_BATCH, ChildPager, Shape
 from ._store import Table
 
-__all__ = ["Cursor", "CursorStore", "batch_size_from_header", "encode_json", "encode_page"]
+__all__ = [
+    "Cursor",
+    "CursorStore",
+    "batch_size_from_header",
+    "encode_json",
+    "encode_page",
+    "next_records_url",
+]
 
 IDLE_TIMEOUT = 15 * 60.0
 DEFAULT_BATCH = 2000
@@ -56,12 +67,12 @@ class CursorStore:
         """A cursor over one parent's child rows (its first batch is already inline)."""
         return self._open(self._children, MAX_CHILD_CURSORS, owner, result, CHILD_BATCH)
 
-    def child_pager(self, owner: str, version: str, resource: str) -> ChildPager:
+    def child_pager(self, owner: str, version: str) -> ChildPager:
         """What a page's child subqueries call to page a parent's children."""
 
         def pager(table: Table, rows: list[int], shape: Shape) -> str:
             cursor = self.open_children(owner, RecordsResult(table, rows, shape, []))
-            return f"/services/data/v{version}/{resource}/{cursor.locator}-{CHILD_BATCH}"
+            return next_records_url(version, cursor.locator, CHILD_BATCH)
 
         return pager
 
@@ -109,17 +120,23 @@ def batch_size_from_header(header: str | None) -> int:
     return DEFAULT_BATCH
 
 
+def next_records_url(version: str, locator: str, offset: int) -> str:
+    """``/services/data/vXX.X/query/01g...-OFFSET``: the form Salesforce answers, for
+    ``query`` and ``queryAll`` alike."""
+    return f"/services/data/v{version}/query/{locator}-{offset}"
+
+
 def encode_page(
     result: RecordsResult,
     start: int,
     size: int,
     version: str,
-    resource: str,
     locator: str | None,
     pager: ChildPager | None = None,
 ) -> bytes:
-    """One page of a query result as Salesforce's JSON QueryResult; ``pager`` opens the
-    cursors of child subqueries longer than one batch."""
+    """One page of a query result as Salesforce's JSON QueryResult (``size`` records
+    from ``start``); ``pager`` opens the cursors of child subqueries longer than one
+    batch."""
     rows = result.rows[start : start + size]
     end = start + len(rows)
     total = len(result.rows)
@@ -127,7 +144,8 @@ def encode_page(
     shape.bind(version, pager)
     next_url = ""
     if end < total:
-        next_url = f'"nextRecordsUrl":"/services/data/v{version}/{resource}/{locator}-{end}",'
+        assert locator is not None, "a page short of the end needs a cursor"
+        next_url = f'"nextRecordsUrl":"{next_records_url(version, locator, end)}",'
     records = ",".join(shape.encode_rows(rows))
     done = "true" if end >= total else "false"
     text = f'{{"totalSize":{total},"done":{done},{next_url}"records":[{records}]}}'

@@ -26,7 +26,7 @@ from ._query_scope import (
     parent_row_getter,
 )
 from ._query_shape import ChildPlan, Shape
-from ._schema import SObjectDef
+from ._schema import FieldDef, SObjectDef
 from ._soql_parser import (
     AggregateCall,
     FieldRef,
@@ -51,6 +51,10 @@ class RecordsResult:
     shape: Shape
     columns: list[tuple[str, Getter]]  # flat (dotted header, getter) for Bulk CSV
     bulk_problem: str | None = None
+    #: The selected fields (parents' included), for the page-size rules of _short_pages.
+    selected: list[FieldDef] = dataclasses.field(default_factory=list)
+    #: The child subqueries, in SELECT order.
+    child_plans: list[ChildPlan] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -82,6 +86,8 @@ def execute_records(ctx: QueryContext, query: Query) -> RecordsResult:
     columns: list[tuple[str, Getter]] = []
     seen: set[str] = set()
     bulk_problem: str | None = None
+    selected: list[FieldDef] = []
+    child_plans: list[ChildPlan] = []
     for item in query.select:
         if item.alias is not None:
             raise SoqlError(
@@ -92,6 +98,7 @@ def execute_records(ctx: QueryContext, query: Query) -> RecordsResult:
             bulk_problem = "Parent-to-child relationship queries are not supported in Bulk API 2.0"
             plan = _child_plan(ctx, scope, expr, seen)
             shape.add_children(plan)
+            child_plans.append(plan)
             continue
         refs = _expand_fields(sobject, item, query) if isinstance(expr, FieldsCall) else [expr]
         for ref in refs:
@@ -112,12 +119,13 @@ def execute_records(ctx: QueryContext, query: Query) -> RecordsResult:
                 bulk_problem = "Compound fields are not supported in Bulk API 2.0"
             shape.add_path(resolved.path, _path_getters(scope, ref, resolved), resolved.field)
             columns.append((dotted, resolved.getter))
+            selected.append(resolved.field)
     rows = base_rows(ctx, scope, query)
     rows = sort_rows(rows, order_keys(scope, query))
     rows = window(rows, query.limit, query.offset)
     if query.offset:
         bulk_problem = bulk_problem or "OFFSET is not supported in Bulk API 2.0"
-    return RecordsResult(scope.table, rows, shape, columns, bulk_problem)
+    return RecordsResult(scope.table, rows, shape, columns, bulk_problem, selected, child_plans)
 
 
 def _path_getters(scope: Scope, ref: FieldRef, resolved: Resolved) -> list[Any]:

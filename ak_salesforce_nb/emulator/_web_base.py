@@ -3,20 +3,45 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Awaitable
 from types import TracebackType
 from typing import Any
 
+import tornado.httputil
 import tornado.web
 
 from ._cursors import encode_json
-from ._errors import ApiError, invalid_session, not_found
+from ._errors import ApiError, invalid_session
 from ._state import EmulatorState
+from ._versions import API_VERSIONS, check_version
 
-__all__ = ["API_VERSIONS", "ApiHandler", "BaseHandler", "bearer_token"]
+__all__ = [
+    "API_VERSIONS",
+    "ApiHandler",
+    "BaseHandler",
+    "JsonHandler",
+    "RepeatedSlashHandler",
+    "allowed_methods",
+    "bearer_token",
+]
 
-FIRST_VERSION = 31
-LAST_VERSION = 66
-API_VERSIONS = [f"{major}.0" for major in range(FIRST_VERSION, LAST_VERSION + 1)]
+#: Salesforce's order in ``Allow`` and in the METHOD_NOT_ALLOWED message.
+_METHOD_ORDER = ("HEAD", "GET", "POST", "PUT", "PATCH", "DELETE")
+_SLASHES = re.compile(r"/{2,}")
+
+
+def allowed_methods(handler_class: type[tornado.web.RequestHandler]) -> list[str]:
+    """The methods a handler implements, HEAD included wherever GET is."""
+    base = tornado.web.RequestHandler
+    implemented = {
+        m
+        for m in _METHOD_ORDER
+        if m != "HEAD" and getattr(handler_class, m.lower()) is not getattr(base, m.lower())
+    }
+    if "GET" in implemented:
+        implemented.add("HEAD")
+    return [m for m in _METHOD_ORDER if m in implemented]
 
 
 def bearer_token(handler: tornado.web.RequestHandler) -> str | None:
@@ -40,8 +65,103 @@ class BaseHandler(tornado.web.RequestHandler):
         del chunk
 
 
-class ApiHandler(BaseHandler):
-    """Base of every ``/services/data`` handler: bearer auth, usage counting, JSON errors."""
+@tornado.web.stream_request_body
+class RepeatedSlashHandler(BaseHandler):
+    """A path with repeated slashes, e.g. ``//services/data/v66.0/query`` (what a client
+    builds from an instance URL ending in ``/``): Salesforce serves it as the path with
+    single slashes, so this hands the request, body and all, to the handler of that path.
+
+    It streams so that the body is parsed once, by the handler that answers.
+    """
+
+    SUPPORTED_METHODS = ("GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS")
+
+    def prepare(self) -> None:
+        request = self.request
+        request.path = _SLASHES.sub("/", request.path)
+        self._target = self.application.find_handler(request)
+        start = tornado.httputil.RequestStartLine(
+            request.method or "GET", request.uri or request.path, request.version
+        )
+        self._target.headers_received(start, request.headers)
+
+    def data_received(self, chunk: bytes) -> None:
+        # The targets do not stream: they only collect the chunks.
+        self._target.data_received(chunk)
+
+    def _forward(self, *args: str, **kwargs: str) -> None:
+        del args, kwargs
+        self._finished = True  # the target handler answers on the same connection
+        self._target.finish()
+
+    get = head = post = delete = patch = put = options = _forward
+
+
+class JsonHandler(BaseHandler):
+    """Answers errors as Salesforce's JSON error list, HEAD as GET without a body, and
+    a method the resource does not take as 405 with ``Allow``."""
+
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Type", "application/json;charset=UTF-8")
+
+    def head(self, *args: str, **kwargs: str) -> Awaitable[None] | None:
+        # Tornado sends the headers (Content-Length included) and drops the body of HEAD.
+        if "GET" not in allowed_methods(type(self)):
+            raise tornado.web.HTTPError(405)
+        return self.get(*args, **kwargs)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc_info = kwargs.get("exc_info")
+        error = exc_info[1] if exc_info else None
+        if isinstance(error, ApiError):
+            self.set_status(error.status)
+            self.finish(encode_json(error.body()))
+            return
+        if isinstance(error, tornado.web.HTTPError) and status_code == 405:
+            allowed = ",".join(allowed_methods(type(self)))
+            self.set_header("Allow", allowed)
+            self.finish(
+                encode_json(
+                    [
+                        {
+                            "errorCode": "METHOD_NOT_ALLOWED",
+                            "message": f"HTTP Method '{self.request.method}' not allowed. "
+                            f"Allowed are {allowed}",
+                        }
+                    ]
+                )
+            )
+            return
+        self.finish(
+            encode_json(
+                [
+                    {
+                        "errorCode": "UNKNOWN_EXCEPTION",
+                        "message": "An unexpected error occurred. Please include this ErrorId "
+                        "if you contact support: 0000000000-00000 (0000000000)",
+                    }
+                ]
+            )
+        )
+
+    def log_exception(
+        self,
+        typ: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if isinstance(value, ApiError):
+            return  # an expected Salesforce error answer, not a server fault
+        super().log_exception(typ, value, tb)
+
+    def send_json(self, value: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(encode_json(value))
+
+
+class ApiHandler(JsonHandler):
+    """Base of every ``/services/data/vXX.X`` handler: bearer auth, usage counting, the
+    version check, JSON errors."""
 
     username = ""
     user_id = ""
@@ -81,50 +201,8 @@ class ApiHandler(BaseHandler):
         self.username = access.username
         self.user_id = state.store.user_id(access.username)
         version = self.path_kwargs.get("version") or (self.path_args[0] if self.path_args else None)
-        if version is not None and version not in API_VERSIONS:
-            raise not_found()
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc_info = kwargs.get("exc_info")
-        error = exc_info[1] if exc_info else None
-        if isinstance(error, ApiError):
-            self.set_status(error.status)
-            self.finish(encode_json(error.body()))
-            return
-        if isinstance(error, tornado.web.HTTPError) and status_code == 405:
-            self.finish(
-                encode_json(
-                    [
-                        {
-                            "errorCode": "METHOD_NOT_ALLOWED",
-                            "message": f"HTTP Method '{self.request.method}' not allowed. "
-                            "Allowed are GET,HEAD",
-                        }
-                    ]
-                )
-            )
-            return
-        self.finish(
-            encode_json(
-                [
-                    {
-                        "errorCode": "UNKNOWN_EXCEPTION",
-                        "message": "An unexpected error occurred. Please include this ErrorId "
-                        "if you contact support: 0000000000-00000 (0000000000)",
-                    }
-                ]
-            )
-        )
-
-    def log_exception(
-        self,
-        typ: type[BaseException] | None,
-        value: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if isinstance(value, ApiError):
-            return  # an expected Salesforce error answer, not a server fault
-        super().log_exception(typ, value, tb)
+        if version is not None:
+            check_version(version)
 
     def json_body(self) -> Any:
         body = self.request.body
@@ -144,7 +222,3 @@ class ApiHandler(BaseHandler):
                 "JSON_PARSER_ERROR",
                 f"Unexpected character in the request body at [line:{line}, column:{column}]",
             ) from None
-
-    def send_json(self, value: Any, status: int = 200) -> None:
-        self.set_status(status)
-        self.finish(encode_json(value))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from . import _pubsub_capture as changes
@@ -10,8 +11,10 @@ from ._describe import describe_global, describe_sobject, global_entry
 from ._errors import ApiError, not_found
 from ._query import CountResult, execute
 from ._query_aggregate import AggregateResult
+from ._short_pages import page_length
 from ._soql_parser import SoqlError
-from ._web_base import API_VERSIONS, ApiHandler, BaseHandler
+from ._versions import check_version, version_list
+from ._web_base import ApiHandler, JsonHandler
 
 __all__ = [
     "DescribeHandler",
@@ -29,26 +32,11 @@ __all__ = [
 ]
 
 
-def release_label(version: str) -> str:
-    """``31.0`` -> ``Summer '14``: three releases a year, Summer '14 being 31.0."""
-    index = int(float(version)) - 31
-    season = ("Summer", "Winter", "Spring")[index % 3]
-    return f"{season} '{14 + (index + 2) // 3:02d}"
-
-
-class VersionsHandler(BaseHandler):
+class VersionsHandler(JsonHandler):
     """``GET /services/data``: the supported API versions (no authentication needed)."""
 
     def get(self) -> None:
-        self.set_header("Content-Type", "application/json;charset=UTF-8")
-        self.finish(
-            encode_json(
-                [
-                    {"label": release_label(v), "url": f"/services/data/v{v}", "version": v}
-                    for v in API_VERSIONS
-                ]
-            )
-        )
+        self.send_json(version_list())
 
 
 class ResourcesHandler(ApiHandler):
@@ -58,6 +46,9 @@ class ResourcesHandler(ApiHandler):
         resources: dict[str, str] = {name: f"{base}/{name}" for name in names}
         resources["identity"] = self.state.identity_url(self.username)
         self.send_json(dict(sorted(resources.items())))
+
+
+_VERSION_PREFIX = re.compile(r"/services/data/v(\d+\.\d+)(?:/|$)")
 
 
 def soql_failure(error: SoqlError, text: str) -> ApiError:
@@ -85,11 +76,12 @@ class QueryHandler(ApiHandler):
             )
             return
         batch = batch_size_from_header(self.request.headers.get("Sforce-Query-Options"))
+        size = page_length(result, 0, batch, state.config.short_pages)
         locator = None
-        if len(result.rows) > batch:
+        if len(result.rows) > size:
             locator = state.cursors.open(self.username, result, batch).locator
-        pager = state.cursors.child_pager(self.username, version, resource)
-        self.finish(encode_page(result, 0, batch, version, resource, locator, pager))
+        pager = state.cursors.child_pager(self.username, version)
+        self.finish(encode_page(result, 0, size, version, locator, pager))
 
 
 class QueryMoreHandler(ApiHandler):
@@ -108,8 +100,9 @@ class QueryMoreHandler(ApiHandler):
             raise invalid
         header = self.request.headers.get("Sforce-Query-Options")
         batch = batch_size_from_header(header) if header else cursor.batch_size
-        pager = self.state.cursors.child_pager(self.username, version, resource)
-        self.finish(encode_page(cursor.result, offset, batch, version, resource, cursor_id, pager))
+        size = page_length(cursor.result, offset, batch, self.state.config.short_pages)
+        pager = self.state.cursors.child_pager(self.username, version)
+        self.finish(encode_page(cursor.result, offset, size, version, cursor_id, pager))
 
 
 class GlobalDescribeHandler(ApiHandler):
@@ -259,9 +252,14 @@ class LimitsHandler(ApiHandler):
 
 
 class NotFoundHandler(ApiHandler):
-    """Any other ``/services/data`` path: Salesforce's NOT_FOUND array (after auth)."""
+    """Any other ``/services/data`` path: Salesforce's NOT_FOUND array (after auth), or
+    410 under a retired version, where every resource is gone."""
 
     def prepare(self) -> None:
         super().prepare()
-        if not self.dropped:
-            raise not_found()
+        if self.dropped:
+            return
+        match = _VERSION_PREFIX.match(self.request.path)
+        if match:
+            check_version(match[1])
+        raise not_found()

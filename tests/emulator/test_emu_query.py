@@ -70,6 +70,7 @@ def test_versions_and_resources(client: httpx.Client, api: httpx.Client) -> None
     versions = client.get("/services/data/").json()
     assert versions[0] == {"label": "Summer '14", "url": "/services/data/v31.0", "version": "31.0"}
     assert versions[-1] == {"label": "Spring '26", "url": "/services/data/v66.0", "version": "66.0"}
+    assert {"label": "Winter '24", "url": "/services/data/v59.0", "version": "59.0"} in versions
     assert [v["version"] for v in versions] == [f"{n}.0" for n in range(31, 67)]
     resources = api.get("/").json()
     assert resources["sobjects"] == "/services/data/v66.0/sobjects"
@@ -89,11 +90,14 @@ def test_authentication_and_unknown_paths(emu: RunningEmulator, api: httpx.Clien
             }
     token = api.headers["Authorization"]
     with http_client(emu.url, headers={"Authorization": token}) as other:
-        for path in ("/services/data/v20.0/limits", "/services/data/v66.0/nothing/here"):
+        for path in ("/services/data/v67.0/limits", "/services/data/v66.0/nothing/here"):
             assert error_of(other.get(path), 404) == {
                 "message": "The requested resource does not exist",
                 "errorCode": "NOT_FOUND",
             }
+        # Retired versions (7.0-30.0) are gone, whatever the resource.
+        for path in ("/services/data/v20.0/limits", "/services/data/v30.0/nothing/here"):
+            assert error_of(other.get(path), 410)["errorCode"] == "GONE"
 
 
 def _usage(answer: httpx.Response) -> int:

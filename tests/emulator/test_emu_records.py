@@ -282,7 +282,8 @@ def test_extra_objects_in_the_global_describe() -> None:
         headers = {"Authorization": f"Bearer {token['access_token']}"}
         with http_client(f"{emu.url}/services/data/v66.0", headers=headers) as api:
             sobjects = api.get("/sobjects").json()["sobjects"]
-            custom = [s for s in sobjects if s["custom"]]
+            # Only the synthetic objects: the org has custom objects of its own too.
+            custom = [s for s in sobjects if s["custom"] and s["name"].startswith("Custom_")]
             assert len(custom) == 1200
             assert custom[0]["name"] == "Custom_0001__c" and custom[-1]["name"] == "Custom_1200__c"
             assert len({s["keyPrefix"] for s in sobjects}) == len(sobjects)
