@@ -101,6 +101,12 @@ def main() -> None:
         default=0.3,
         help="seconds the emulator takes to process a Bulk job (its default: 0.3)",
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=METHODS,
+        help="run only this method (repeatable; the ratios need both peers)",
+    )
     parser.add_argument("--child", choices=METHODS)
     parser.add_argument("--instance", default="")
     args = parser.parse_args()
@@ -115,7 +121,7 @@ def main() -> None:
             authorize_store(ConnectionStore(), url)
             results: dict[str, list[dict[str, float]]] = {m: [] for m in METHODS}
             for _ in range(args.runs):
-                for method in METHODS:  # interleaved, so drift hits every method alike
+                for method in args.only or METHODS:  # interleaved: drift hits all alike
                     out = subprocess.run(
                         [sys.executable, __file__, "--child", method, "--instance", url],
                         capture_output=True,
@@ -126,6 +132,10 @@ def main() -> None:
                     results[method].append(json.loads(out.stdout.strip().splitlines()[-1]))
         finally:
             stop_process(emulator)
+    if args.only:
+        for method in args.only:
+            print(method, json.dumps(results[method]))
+        return
     peer = METHODS[2]
     peer_rate = statistics.median(r["rows"] / r["seconds"] for r in results[peer])
     peer_mb = statistics.median(r["peak_mb"] for r in results[peer])

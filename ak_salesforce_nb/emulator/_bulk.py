@@ -6,7 +6,9 @@ seen by clients moves UploadComplete -> InProgress -> JobComplete as time passes
 
 Like Salesforce, which writes a job's result files while the job is in progress and then
 serves them, the CSV lines are rendered once, on a worker thread started with the job,
-and result pages are slices of them: a page costs a join, not a rendering.
+in parts of ``RENDER_PART`` rows (so a page waits only for the parts it holds, and the
+first pages can be served while later ones are still being written), and result pages
+are slices of them: a page costs a join, not a rendering.
 
 Results come as Salesforce sends them: every field quoted, the header too, a null as an
 empty quoted field (``""``); gzip-compressed when the request says ``Accept-Encoding:
@@ -49,6 +51,8 @@ RESULT_LINKS_PER_ANSWER = 5
 #: ``resultPages`` exists from API version 58.0 on.
 RESULT_PAGES_VERSION = 58.0
 FINAL_STATES = ("JobComplete", "Failed", "Aborted")
+#: Rows rendered as one unit of work on the renderer.
+RENDER_PART = 10_000
 # One worker: rendering is CPU-bound Python, more threads would only share the GIL.
 _RENDERER = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="emulator-bulk-csv")
 
@@ -61,26 +65,55 @@ class CsvLines:
     lines: list[str]
 
 
+def _texts(values: list[Any]) -> list[str]:
+    """A column's values as Bulk API 2.0 writes them (`csv_text`), by the column's types:
+    one pass for the usual all-text, integer or decimal columns."""
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    if kinds <= {str}:
+        return ["" if v is None else v for v in values] if None in values else values
+    if kinds == {int}:
+        return ["" if v is None else str(v) for v in values]
+    if kinds == {float}:
+        return [
+            "" if v is None else (str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v))
+            for v in values
+        ]
+    return [v if type(v) is str else csv_text(v) for v in values]
+
+
 def _quoted_column(values: list[Any]) -> list[str]:
     """One column's values as CSV texts, quotes doubled (the caller adds the outer ones)."""
-    texts = [v if type(v) is str else csv_text(v) for v in values]
+    texts = _texts(values)
     if '"' not in "".join(texts):
         return texts  # the usual case: one scan of the whole column, nothing to double
     return [text.replace('"', '""') for text in texts]
 
 
-def render_csv(result: RecordsResult, delimiter: str, line_ending: str) -> CsvLines:
-    """Every record of `result` as a CSV line, every field quoted as Salesforce quotes it
-    (so a delimiter, a quote, a CR or LF inside a value needs nothing more), built column
-    by column: several times faster than `csv.writer` row by row."""
-    rows = result.rows
+def render_header(result: RecordsResult, delimiter: str, line_ending: str) -> str:
     separator = '"' + delimiter + '"'
-    names = _quoted_column([name for name, _ in result.columns])
-    header = '"' + separator.join(names) + '"' + line_ending
+    return '"' + separator.join(_quoted_column([n for n, _ in result.columns])) + '"' + line_ending
+
+
+def render_lines(
+    result: RecordsResult, delimiter: str, line_ending: str, start: int = 0, stop: int | None = None
+) -> list[str]:
+    """Records ``start`` to ``stop`` of `result` as CSV lines, every field quoted as
+    Salesforce quotes it (so a delimiter, a quote, a CR or LF inside a value needs nothing
+    more), built column by column: several times faster than `csv.writer` row by row."""
+    rows = result.rows[start:stop]
+    separator = '"' + delimiter + '"'
     columns = [_quoted_column(list(map(getter, rows))) for _, getter in result.columns]
     end = '"' + line_ending
-    lines = ['"' + separator.join(values) + end for values in zip(*columns, strict=True)]
-    return CsvLines(header, lines)
+    return ['"' + separator.join(values) + end for values in zip(*columns, strict=True)]
+
+
+def render_csv(result: RecordsResult, delimiter: str, line_ending: str) -> CsvLines:
+    """Every record of `result` as CSV: the header and one line per record."""
+    return CsvLines(
+        render_header(result, delimiter, line_ending),
+        render_lines(result, delimiter, line_ending),
+    )
 
 
 def encode_locator(offset: int) -> str:
@@ -121,30 +154,57 @@ class QueryJob:
     result: RecordsResult | None
     failure: str | None = None
     aborted_at: str | None = None
-    rendering: concurrent.futures.Future[CsvLines] | None = None
+    #: The header line, and the CSV lines by parts of ``RENDER_PART`` rows, being rendered.
+    header: str = ""
+    parts: list[concurrent.futures.Future[list[str]]] = dataclasses.field(default_factory=list)
+    total: int = 0
     #: Gzip-compressed pages by (first row, size): a page read again is not compressed again.
     compressed: dict[tuple[int, int], bytes] = dataclasses.field(default_factory=dict)
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
-    def csv_lines(self) -> CsvLines:
-        """The rendered result (waits for the renderer if a client is faster than it)."""
-        assert self.rendering is not None, "only a job with a result is rendered"
-        return self.rendering.result()
+    def start_rendering(self) -> None:
+        """Queue the rendering of every part on the renderer thread, in order."""
+        assert self.result is not None
+        delimiter, line_ending = DELIMITERS[self.column_delimiter], LINE_ENDINGS[self.line_ending]
+        self.total = len(self.result.rows)
+        self.header = render_header(self.result, delimiter, line_ending)
+        self.parts = [
+            _RENDERER.submit(
+                render_lines, self.result, delimiter, line_ending, first, first + RENDER_PART
+            )
+            for first in range(0, self.total, RENDER_PART)
+        ]
+
+    def stop_rendering(self) -> None:
+        for part in self.parts:
+            part.cancel()  # a part not started yet never runs
+
+    def parts_of(self, start: int, stop: int) -> list[concurrent.futures.Future[list[str]]]:
+        """The parts holding rows ``start`` to ``stop``."""
+        return self.parts[start // RENDER_PART : -(-stop // RENDER_PART)]
+
+    def lines(self, start: int, stop: int) -> list[str]:
+        """Rendered lines ``start`` to ``stop`` (waits for their parts if need be)."""
+        lines: list[str] = []
+        first = start // RENDER_PART
+        for number, part in enumerate(self.parts_of(start, stop), start=first):
+            offset = number * RENDER_PART
+            lines += part.result()[max(0, start - offset) : stop - offset]
+        return lines
 
     def page(self, start: int, size: int, use_gzip: bool) -> ResultPage:
         """Rows ``start`` to ``start + size`` as one CSV page (any thread: it only reads the
         rendered lines, and compresses off the serving loop)."""
-        rendered = self.csv_lines()
-        lines = rendered.lines[start : start + size]
-        end = start + len(lines)
-        following = encode_locator(end) if end < len(rendered.lines) else "null"
+        stop = min(start + size, self.total)
+        lines = self.lines(start, stop)
+        following = encode_locator(stop) if stop < self.total else "null"
         if not use_gzip:
-            body = (rendered.header + "".join(lines)).encode("utf-8")
+            body = (self.header + "".join(lines)).encode("utf-8")
             return ResultPage(body, len(lines), following, compressed=False)
         with self.lock:
             cached = self.compressed.get((start, size))
         if cached is None:
-            text = (rendered.header + "".join(lines)).encode("utf-8")
+            text = (self.header + "".join(lines)).encode("utf-8")
             cached = gzip.compress(text, compresslevel=1, mtime=0)
             with self.lock:
                 self.compressed[(start, size)] = cached
@@ -259,9 +319,7 @@ class BulkJobs:
             ),
         )
         if result is not None and problem is None:
-            job.rendering = _RENDERER.submit(
-                render_csv, result, DELIMITERS[delimiter], LINE_ENDINGS[line_ending]
-            )
+            job.start_rendering()
         self.jobs[job.id] = job
         return job
 
@@ -280,8 +338,7 @@ class BulkJobs:
         if job.state(time.time()) in FINAL_STATES:
             raise ApiError(400, "INVALIDJOBSTATE", "Aborting already Completed Job not allowed")
         job.aborted_at = now_datetime()
-        if job.rendering is not None:
-            job.rendering.cancel()  # a render not started yet never runs
+        job.stop_rendering()
         return job
 
     def delete(self, job_id: str) -> None:
@@ -291,9 +348,9 @@ class BulkJobs:
                 400, "INVALIDJOBSTATE", "The job must be complete, failed or aborted to be deleted"
             )
         del self.jobs[job_id]
-        if job.rendering is not None:
-            job.rendering.cancel()
-        job.result = job.rendering = None  # its rows and CSV lines go with it
+        job.stop_rendering()
+        job.result = None  # its rows and CSV lines go with it
+        job.parts = []
         job.compressed = {}
 
     def _complete(self, job_id: str) -> QueryJob:

@@ -79,13 +79,13 @@ def _same_version(job: QueryJob, version: str) -> None:
         )
 
 
-async def _rendered(job: QueryJob) -> None:
-    """Wait for the job's CSV without holding up the loop (a client faster than the
-    renderer)."""
-    rendering = job.rendering
-    if rendering is not None and not rendering.done() and job.state(time.time()) == "JobComplete":
-        with contextlib.suppress(concurrent.futures.CancelledError):
-            await asyncio.wrap_future(rendering)
+async def _rendered(job: QueryJob, start: int, size: int) -> None:
+    """Wait for the parts of the job's CSV a page holds without holding up the loop (a
+    client faster than the renderer)."""
+    for part in job.parts_of(start, min(start + size, job.total)):
+        if not part.done():
+            with contextlib.suppress(concurrent.futures.CancelledError):
+                await asyncio.wrap_future(part)
 
 
 def accepts_gzip(header: str | None) -> bool:
@@ -105,13 +105,13 @@ class JobResultsHandler(ApiHandler):
     async def get(self, version: str, job_id: str) -> None:
         job = self.state.bulk.get(job_id)
         _same_version(job, version)
-        await _rendered(job)
         job, start, size = self.state.bulk.locate(
             job_id,
             self.get_query_argument("locator", None),
             self.get_query_argument("maxRecords", None),
             self.state.config.bulk_result_page_size,
         )
+        await _rendered(job, start, size)
         use_gzip = accepts_gzip(self.request.headers.get("Accept-Encoding"))
         # Joining and compressing 50,000 lines takes a while: off the loop.
         page = await asyncio.get_running_loop().run_in_executor(
@@ -134,7 +134,6 @@ class JobResultPagesHandler(ApiHandler):
             raise not_found()
         job = self.state.bulk.get(job_id)
         _same_version(job, version)
-        await _rendered(job)
         self.send_json(
             self.state.bulk.result_pages(
                 job_id,

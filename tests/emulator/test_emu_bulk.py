@@ -282,3 +282,37 @@ def _csv_text(value: Any) -> str:
     from ak_salesforce_nb.emulator._values import csv_text
 
     return csv_text(value)
+
+
+def test_pages_cut_across_render_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A job's CSV is rendered in parts; any page (start, size) is the same slice of the
+    whole rendering, whichever parts it spans, gzip or not."""
+    from ak_salesforce_nb.emulator import _bulk
+
+    monkeypatch.setattr(_bulk, "RENDER_PART", 7)
+    table = [
+        [f"n{i}", i, i * 1.5 if i % 3 else None, 'q"' if i % 5 == 0 else ""] for i in range(40)
+    ]
+    result = _FakeResult(
+        rows=list(range(40)),
+        columns=[(f"C{c}", lambda row, c=c: table[row][c]) for c in range(4)],
+    )
+    jobs = _bulk.BulkJobs()
+    job = jobs.create(
+        {"operation": "query", "query": "SELECT x FROM Account"},
+        "66.0",
+        "005000000000001AAA",
+        0.0,
+        lambda text, deleted: ("Account", result, None),
+    )
+    assert len(job.parts) == 6
+    whole = _bulk.render_csv(result, ",", "\n")  # type: ignore[arg-type]
+    for start, size in [(0, 40), (0, 7), (3, 9), (6, 1), (7, 7), (13, 50), (39, 5), (40, 3)]:
+        page = job.page(start, size, use_gzip=False)
+        expected = whole.header + "".join(whole.lines[start : start + size])
+        assert page.body.decode() == expected and page.records == len(whole.lines[start:][:size])
+        assert page.locator == (
+            "null" if start + size >= 40 else _bulk.encode_locator(start + size)
+        )
+        packed = job.page(start, size, use_gzip=True)
+        assert gzip.decompress(packed.body) == page.body and packed.compressed
