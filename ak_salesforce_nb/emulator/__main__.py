@@ -89,8 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--bulk-result-page-size",
         type=int,
         default=defaults.bulk_result_page_size,
-        help="records per Bulk API 2.0 query result page without maxRecords "
-        "(default %(default)s)",
+        help="records per Bulk API 2.0 query result page without maxRecords (default %(default)s)",
     )
     add(
         "--shuffle-results",
@@ -165,6 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="cut REST query pages after the first short of the batch size, as Salesforce "
         "may, so clients must follow nextRecordsUrl",
     )
+    add(
+        "--multi-currency",
+        action="store_true",
+        help="a multi-currency org: CurrencyIsoCode fields, CurrencyType rates and "
+        "convertCurrency() in SOQL (refused in a single-currency org, the default)",
+    )
     return parser
 
 
@@ -205,6 +210,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         require_client_secret=not args.no_client_secret,
         absolute_session_expiry=args.absolute_session_expiry,
         short_pages=args.short_pages,
+        multi_currency=args.multi_currency,
     )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ._query_functions import CURRENCY_RATES, format_value
-from ._schema import FieldDef, SObjectDef
+from ._schema import FieldDef, NameFieldDef, SObjectDef
 from ._soql_parser import FieldRef, FunctionField, Query, SoqlError, TypeOf
 from ._store import Store, Table
 
@@ -116,8 +116,16 @@ class QueryContext:
         self.run_records = run_records
 
 
+def polymorphic_parent(parent: Table, reference: FieldDef) -> Table:
+    """The table a hop over ``reference`` lands in: the Name view for What/Who lookups."""
+    if reference.polymorphic and parent.owner is not None:
+        return parent.owner.name_table()
+    return parent
+
+
 def parent_row_getter(table: Table, reference: FieldDef, parent: Table) -> Getter:
     refs = table.columns[reference.name]
+    parent = polymorphic_parent(parent, reference)
     index = parent.index
     deleted = parent.columns.get("IsDeleted")
 
@@ -130,10 +138,15 @@ def parent_row_getter(table: Table, reference: FieldDef, parent: Table) -> Gette
             return None
         return parent_row_number
 
+    if parent.sobject.name == "Name":
+        # Shape.add_path reads this to write What/Who records from the Name view.
+        parent_row.name_table = parent  # type: ignore[attr-defined]
     return parent_row
 
 
 def column_getter(table: Table, f: FieldDef) -> Getter:
+    if isinstance(f, NameFieldDef) and table.sobject.name != "Name" and table.owner is not None:
+        table = table.owner.name_table()  # reached through What/Who: the Name view's column
     if isinstance(f, DerivedField):
         if f.make_getter is not None:
             return f.make_getter(table)
@@ -225,7 +238,9 @@ class Scope:
                     + CUSTOM_RELATIONSHIP_HINT,
                     ref.offset,
                 )
-            parent = self.ctx.store.tables[reference.reference_to[0].lower()]
+            parent = polymorphic_parent(
+                self.ctx.store.tables[reference.reference_to[0].lower()], reference
+            )
             step = parent_row_getter(table, reference, parent)
             row_getter = step if row_getter is None else compose(row_getter, step)
             canonical.append(reference.relationship_name or segment)
@@ -257,7 +272,9 @@ class Scope:
                     + CUSTOM_RELATIONSHIP_HINT,
                     ref.offset,
                 )
-            parent = self.ctx.store.tables[reference.reference_to[0].lower()]
+            parent = polymorphic_parent(
+                self.ctx.store.tables[reference.reference_to[0].lower()], reference
+            )
             steps.append((parent_row_getter(table, reference, parent), parent))
             table = parent
         return steps

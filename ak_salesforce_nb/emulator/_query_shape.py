@@ -13,7 +13,7 @@ from ._query_scope import DerivedField, Getter, Predicate
 from ._schema import FieldDef
 from ._store import Table
 
-__all__ = ["CHILD_BATCH", "ChildPager", "ChildPlan", "Shape"]
+__all__ = ["CHILD_BATCH", "ChildPager", "ChildPlan", "NameShape", "Shape"]
 
 #: Child rows a parent carries inline (Salesforce returns about 200 and a nested locator).
 CHILD_BATCH = 200
@@ -113,7 +113,8 @@ class Shape:
                 nested.add_path(path[1:], getters[1:], f)
                 return
         row_getter, parent_table = getters[0]
-        nested_shape = Shape(parent_table)
+        name_table = getattr(row_getter, "name_table", None)
+        nested_shape = NameShape(name_table) if name_table is not None else Shape(parent_table)
         self.items.append((path[0], 1, row_getter, nested_shape, None))
         nested_shape.add_path(path[1:], getters[1:], f)
 
@@ -139,10 +140,14 @@ class Shape:
         statics[-1] += "}"
         self.template = "{}".join(_escape_braces(piece) for piece in statics)
 
-    def encode_rows(self, rows: list[int]) -> list[str]:
+    def record_urls(self, rows: list[int]) -> list[str]:
         ids = self.ids
         prefix = self.url_prefix
-        columns: list[list[str]] = [[prefix + ids[r] for r in rows]]
+        return [prefix + ids[r] for r in rows]
+
+    def encode_rows(self, rows: list[int]) -> list[str]:
+        ids = self.ids
+        columns: list[list[str]] = [self.record_urls(rows)]
         for _, kind, function, nested, encode in self.items:
             if kind == 0:
                 columns.append(list(map(encode, map(function, rows))))
@@ -154,3 +159,16 @@ class Shape:
                 columns.append([nested.encode(ids[r]) for r in rows])
         template = self.template.format
         return [template(*values) for values in zip(*columns, strict=True)]
+
+
+class NameShape(Shape):
+    """A What/Who record: ``attributes.type`` is ``Name``, the url names the real type."""
+
+    def bind(self, version: str, pager: ChildPager | None = None) -> None:
+        super().bind(version, pager)
+        self.version_prefix = f"/services/data/v{version}/sobjects/"
+
+    def record_urls(self, rows: list[int]) -> list[str]:
+        types = self.table.columns["Type"]
+        prefix = self.version_prefix
+        return [f"{prefix}{types[r]}/{self.ids[r]}" for r in rows]

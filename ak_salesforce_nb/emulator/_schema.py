@@ -24,9 +24,11 @@ __all__ = [
     "TIERS",
     "ChildRelationship",
     "FieldDef",
+    "NameFieldDef",
     "SObjectDef",
     "Schema",
     "build_schema",
+    "name_sobject",
 ]
 
 # Types whose values are text in JSON (and quoted string literals in SOQL).
@@ -1232,6 +1234,31 @@ def enable_multi_currency(schema: Schema) -> None:
         sobject.fields.insert(position, currency_iso_code_field())
         sobject.__post_init__()
     schema.add(_currency_type())
+
+
+@dataclasses.dataclass(frozen=True)
+class NameFieldDef(FieldDef):
+    """A field of the ``Name`` entity, read from the org's Name view rather than a table."""
+
+
+def name_sobject() -> SObjectDef:
+    """The ``Name`` entity behind polymorphic relationships (``What.Name``, ``Who.Type``).
+
+    Not an sObject one can query or describe: records reached through What/Who answer
+    with ``attributes.type`` ``Name`` and the url of the record's real type, as Salesforce.
+    """
+    read_only: dict[str, Any] = {"createable": False, "updateable": False}
+    fields: list[FieldDef] = [
+        NameFieldDef("Id", "id", "Record ID", length=18, nillable=False, **read_only),
+        NameFieldDef("Name", "string", "Name", length=255, name_field=True, **read_only),
+        NameFieldDef("Type", "picklist", "Object Type", length=40, **read_only),
+        NameFieldDef("FirstName", "string", "First Name", length=40, **read_only),
+        NameFieldDef("LastName", "string", "Last Name", length=80, **read_only),
+        NameFieldDef("Email", "email", "Email", length=80, **read_only),
+        NameFieldDef("Phone", "phone", "Phone", length=40, **read_only),
+        NameFieldDef("Title", "string", "Title", length=128, **read_only),
+    ]
+    return SObjectDef("Name", "Name", "Names", "000", fields, createable=False)
 
 
 def build_schema(extra_objects: int = 0) -> Schema:

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ._ids import IdAllocator, to15
-from ._schema import FieldDef, Schema, SObjectDef
+from ._schema import FieldDef, Schema, SObjectDef, name_sobject
 
 __all__ = ["Store", "Table", "Transaction"]
 
@@ -51,6 +51,8 @@ class Table:
         self.purged: set[int] = set()
         #: The open transaction's journal, or None outside a transaction.
         self.journal: list[JournalEntry] | None = None
+        #: The store holding this table (set by Store), for the Name view of What/Who.
+        self.owner: Store | None = None
 
     def __len__(self) -> int:
         return len(self.columns["Id"])
@@ -190,11 +192,58 @@ class Store:
 
     def __init__(self, schema: Schema) -> None:
         self.schema = schema
-        self.tables: dict[str, Table] = {s.name.lower(): Table(s) for s in schema.sobjects}
+        self.tables: dict[str, Table] = {}
+        for sobject in schema.sobjects:
+            self._add_table(Table(sobject))
+        self._name_table: tuple[tuple[int, ...], Table] | None = None
         self.org_id = ""
         self.org_name = ""
         #: username (lower case) -> User row, for users who can log in.
         self.login_users: dict[str, int] = {}
+
+    def _add_table(self, table: Table) -> None:
+        table.owner = self
+        self.tables[table.sobject.name.lower()] = table
+
+    def name_table(self) -> Table:
+        """The ``Name`` view: every record a polymorphic lookup can reach, one row each.
+
+        Rebuilt when one of those tables changed since the last build, so What.Name and
+        Who.Type read current values; deleted records are left out.
+        """
+        sources = [
+            table
+            for table in self.tables.values()
+            if table.sobject.name in self._polymorphic_targets()
+        ]
+        versions = tuple(table.version for table in sources)
+        if self._name_table is not None and self._name_table[0] == versions:
+            return self._name_table[1]
+        view = Table(name_sobject())
+        view.owner = self
+        columns: dict[str, list[Any]] = {name: [] for name in view.columns}
+        for table in sources:
+            rows = list(table.live_rows())
+            name_field = table.sobject.name_field
+            for name, column in columns.items():
+                if name == "Type":
+                    column.extend([table.sobject.name] * len(rows))
+                    continue
+                source_name = name_field.name if name == "Name" and name_field else name
+                source = table.columns.get(source_name)
+                column.extend([None] * len(rows) if source is None else [source[r] for r in rows])
+        view.load(columns)
+        self._name_table = (versions, view)
+        return view
+
+    def _polymorphic_targets(self) -> set[str]:
+        return {
+            target
+            for sobject in self.schema.sobjects
+            for f in sobject.fields
+            if f.polymorphic
+            for target in f.reference_to
+        }
 
     def reshape(self) -> None:
         """Rebuild the tables after the schema changed (multi-currency); only while empty."""
@@ -202,7 +251,7 @@ class Store:
             table = self.tables.get(sobject.name.lower())
             if table is not None and len(table):
                 raise RuntimeError("the schema can change only before records exist")
-            self.tables[sobject.name.lower()] = Table(sobject)
+            self._add_table(Table(sobject))
 
     @property
     def multi_currency(self) -> bool:

@@ -231,3 +231,11 @@ def test_multi_currency_is_a_switch() -> None:
     assert user is not None and user.field("CurrencyIsoCode") is None
     codes = set(multi.store.tables["opportunity"].columns["CurrencyIsoCode"])
     assert codes == {"USD", "EUR", "GBP", "JPY"}
+
+
+def test_the_command_line_switches_multi_currency_on() -> None:
+    from ak_salesforce_nb.emulator.__main__ import build_parser, config_from_args
+
+    assert config_from_args(build_parser().parse_args([])).multi_currency is False
+    config = config_from_args(build_parser().parse_args(["--multi-currency"]))
+    assert config.multi_currency is True

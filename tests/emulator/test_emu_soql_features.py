@@ -307,3 +307,27 @@ def test_unsupported_functions_answer_salesforce_errors(api: httpx.Client) -> No
         error = error_of(api, soql)
         assert error["errorCode"] in ("MALFORMED_QUERY", "INVALID_FIELD"), error
         assert "ERROR at Row:1" in error["message"]
+
+
+def test_polymorphic_relationship_fields_read_the_name_entity(api: httpx.Client) -> None:
+    tasks = records(
+        api,
+        "SELECT WhatId, What.Name, What.Type, Who.Name FROM Task "
+        "WHERE What.Type IN ('Opportunity', 'Case') ORDER BY What.Name",
+    )
+    assert tasks
+    names = {r["Id"]: r["Name"] for r in records(api, "SELECT Id, Name FROM Opportunity")} | {
+        r["Id"]: r["CaseNumber"] for r in records(api, "SELECT Id, CaseNumber FROM Case")
+    }
+    for task in tasks:
+        what = task["What"]
+        assert what["attributes"]["type"] == "Name"  # as Salesforce answers What/Who
+        assert what["attributes"]["url"].endswith(f"/sobjects/{what['Type']}/{task['WhatId']}")
+        assert what["Name"] == names[task["WhatId"]]
+    shown = [t["What"]["Name"].casefold() for t in tasks]
+    assert shown == sorted(shown)
+    by_type = records(api, "SELECT What.Type, COUNT(Id) n FROM Task GROUP BY What.Type")
+    total = records(api, "SELECT COUNT(Id) n FROM Task")[0]["n"]
+    assert sum(r["n"] for r in by_type) == total and {r["Type"] for r in by_type} >= {"Account"}
+    unknown = error_of(api, "SELECT What.Nope FROM Task")
+    assert unknown["errorCode"] == "INVALID_FIELD" and "entity 'Name'" in unknown["message"]
