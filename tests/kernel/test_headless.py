@@ -8,16 +8,20 @@ refresh-token grant with an auth URL, in a store-less run.
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID
 
 import ak_salesforce_nb as aksf
 from ak_salesforce_nb.core import _grants
@@ -34,7 +38,7 @@ from ak_salesforce_nb.core._exceptions import (
     TokenRequestError,
 )
 from ak_salesforce_nb.core._store import ConnectionStore
-from ak_salesforce_nb.emulator import RunningEmulator
+from ak_salesforce_nb.emulator import EmulatorConfig, RunningEmulator, start_emulator
 from ak_salesforce_nb.kernel._headless import (
     CredentialsTokenProvider,
     from_arguments,
@@ -604,3 +608,197 @@ def test_script_without_any_credentials_says_how_to_get_them(store_path: Path) -
     assert "aksf.connect('nowhere')" in str(info.value)
     notes = getattr(info.value, "__notes__", ["AK_SALESFORCE_NB_NOWHERE_AUTH_URL"])
     assert "AK_SALESFORCE_NB_NOWHERE_AUTH_URL" in " ".join(notes)
+
+
+# -- end to end: the emulator's client-credentials and JWT bearer grants ----------------
+
+
+@pytest.fixture(scope="module")
+def grants_emu(
+    rsa_key: rsa.RSAPrivateKey, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningEmulator]:
+    """An org of its own whose app has the certificate of `rsa_key` (``--jwt-cert``)."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ak-salesforce-nb test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(rsa_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .sign(rsa_key, hashes.SHA256())
+    )
+    path = tmp_path_factory.mktemp("jwt") / "server.crt"
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    with start_emulator(EmulatorConfig(accounts=40, seed=5, jwt_cert=str(path))) as emu:
+        yield emu
+
+
+@pytest.fixture
+def gemu(grants_emu: RunningEmulator) -> Iterator[RunningEmulator]:
+    """`grants_emu`, its app switches put back after each test."""
+    yield grants_emu
+    config = grants_emu.config
+    config.client_credentials = True
+    config.jwt_bearer = True
+    config.jwt_admin_approved_users = None
+    config.require_client_secret = True
+
+
+def client_credentials_env(emu: RunningEmulator, **override: str) -> dict[str, str]:
+    values = {
+        "FLOW": "client_credentials",
+        "CLIENT_ID": CLIENT_ID,
+        "CLIENT_SECRET": CLIENT_SECRET,
+        "LOGIN_URL": emu.url,
+    }
+    values.update(override)
+    return {var("nightly", k): v for k, v in values.items()}
+
+
+def jwt_env(emu: RunningEmulator, key: Path, **override: str) -> dict[str, str]:
+    values = {
+        "FLOW": "jwt",
+        "CLIENT_ID": CLIENT_ID,
+        "USERNAME": emu.config.default_username,
+        "JWT_KEY_FILE": str(key),
+        "LOGIN_URL": emu.url,
+    }
+    values.update(override)
+    return {var("nightly", k): v for k, v in values.items()}
+
+
+def set_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_client_credentials_end_to_end_mint_again_after_expiry(
+    gemu: RunningEmulator, no_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_env(monkeypatch, client_credentials_env(gemu))
+    with aksf.session("nightly") as sf:
+        assert sf.count("SELECT COUNT() FROM Account") == 40
+        before = gemu.stats["client_credentials_grants"]
+        gemu.expire_access_tokens()
+        assert len(sf.query("SELECT Id FROM Account LIMIT 2")) == 2
+        assert gemu.stats["client_credentials_grants"] == before + 1
+        assert sf.tokens.current().refresh_token is None  # this grant has none
+        assert sf.connection_record().username == ""  # the run-as user is Salesforce's
+    assert not no_store.exists()
+
+
+def test_jwt_end_to_end_mint_again_after_expiry(
+    gemu: RunningEmulator, key_file: Path, no_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_env(monkeypatch, jwt_env(gemu, key_file))
+    with aksf.session("nightly") as sf:
+        assert sf.source == "environment"
+        assert sf.limits()
+        before = gemu.stats["jwt_bearer_grants"]
+        gemu.expire_access_tokens()
+        assert sf.count("SELECT COUNT() FROM Contact") > 0
+        assert gemu.stats["jwt_bearer_grants"] == before + 1
+    assert not no_store.exists()
+
+
+def test_jwt_as_arguments(gemu: RunningEmulator, key_file: Path, no_store: Path) -> None:
+    with aksf.session(
+        "script",
+        flow="jwt",
+        client_id=CLIENT_ID,
+        username=gemu.config.default_username,
+        jwt_key_file=key_file,
+        login_url=gemu.url,
+    ) as sf:
+        assert sf.source == "arguments"
+        assert len(sf.query("SELECT Id FROM Account LIMIT 1")) == 1
+    with pytest.raises(ConfigurationError, match="Only an auth URL can be saved"):
+        aksf.session(
+            "script",
+            flow="jwt",
+            client_id=CLIENT_ID,
+            username=gemu.config.default_username,
+            jwt_key_file=key_file,
+            login_url=gemu.url,
+            save=True,
+        )
+
+
+@pytest.mark.parametrize(
+    ("setup", "override", "setting"),
+    [
+        ("client_credentials_off", {}, "AK_SALESFORCE_NB_NIGHTLY_FLOW"),
+        ("", {"CLIENT_SECRET": "wrong-secret"}, "AK_SALESFORCE_NB_NIGHTLY_CLIENT_SECRET"),
+        ("", {"CLIENT_ID": "unknown-client"}, "AK_SALESFORCE_NB_NIGHTLY_CLIENT_ID"),
+    ],
+)
+def test_client_credentials_refusals_name_the_variable(
+    gemu: RunningEmulator,
+    no_store: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    setup: str,
+    override: dict[str, str],
+    setting: str,
+) -> None:
+    if setup == "client_credentials_off":
+        gemu.config.client_credentials = False
+    set_env(monkeypatch, client_credentials_env(gemu, **override))
+    with pytest.raises(CredentialsRefused) as info:
+        aksf.session("nightly")
+    assert info.value.setting == setting
+    assert "wrong-secret" not in str(info.value) and CLIENT_SECRET not in str(info.value)
+
+
+def test_jwt_refusals_name_the_variable(
+    gemu: RunningEmulator,
+    key_file: Path,
+    tmp_path: Path,
+    no_store: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refused(**override: str) -> CredentialsRefused:
+        set_env(monkeypatch, jwt_env(gemu, key_file, **override))
+        with pytest.raises(CredentialsRefused) as info:
+            aksf.session("nightly")
+        assert "BEGIN" not in str(info.value)
+        return info.value
+
+    other = tmp_path / "other.key"
+    other.write_bytes(
+        rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    assert refused(JWT_KEY_FILE=str(other)).setting == "AK_SALESFORCE_NB_NIGHTLY_JWT_KEY_FILE"
+    assert refused(USERNAME="nobody@example.com").setting == "AK_SALESFORCE_NB_NIGHTLY_USERNAME"
+    assert refused(CLIENT_ID="unknown-client").setting == "AK_SALESFORCE_NB_NIGHTLY_CLIENT_ID"
+    gemu.config.jwt_admin_approved_users = ["someone.else@example.com"]
+    error = refused()
+    assert error.error == "invalid_app_access"
+    assert error.setting == "AK_SALESFORCE_NB_NIGHTLY_USERNAME"
+    gemu.config.jwt_admin_approved_users = None
+    gemu.config.jwt_bearer = False  # the app is not enabled for the flow
+    error = refused()
+    assert error.setting == "AK_SALESFORCE_NB_NIGHTLY_JWT_KEY_FILE"
+    assert "Use Digital Signatures" in str(error)
+
+
+def test_public_client_auth_url_with_an_empty_secret(
+    gemu: RunningEmulator, no_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gemu.config.require_client_secret = False
+    refresh_token = get_token(gemu)["refresh_token"]
+    auth_url = format_auth_url(
+        client_id=CLIENT_ID, client_secret="", refresh_token=refresh_token, instance_url=gemu.url
+    )
+    assert f"force://{CLIENT_ID}::" in auth_url
+    monkeypatch.setenv(var("nightly", "AUTH_URL"), auth_url)
+    with aksf.session("nightly") as sf:
+        gemu.expire_access_tokens()
+        assert sf.limits()
+        assert sf.tokens.refresh_count == 1
