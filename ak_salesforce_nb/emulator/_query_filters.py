@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._ids import to15
-from ._query_functions import date_function, date_function_output
+from ._query_functions import CURRENCY_RATES, date_function, date_function_output
 from ._query_scope import Getter, Predicate, QueryContext, Scope, normalizer
 from ._schema import FieldDef
 from ._soql_dates import date_range
@@ -282,12 +282,37 @@ def _compile_comparison(ctx: QueryContext, scope: Scope, comparison: Comparison)
             comparison.offset,
         )
     assert isinstance(value, Literal)
+    if value.kind == "currency":
+        return _compile_currency(ctx, scope, comparison, f, value)
     target = convert(ctx, f, value)
     if f.type == "address":
         raise SoqlError(
             "INVALID_FIELD", f"field '{f.name}' can not be filtered in a query call", value.offset
         )
     return compare(operator, getter, target)
+
+
+def _compile_currency(
+    ctx: QueryContext, scope: Scope, comparison: Comparison, f: FieldDef, literal: Literal
+) -> Predicate:
+    """``Amount > USD5000``: both sides compared in the corporate currency (multi-currency)."""
+    assert isinstance(literal.value, tuple)
+    code: str = literal.value[0]
+    amount: float = literal.value[1]
+    path = scope.strip_prefix(comparison.left.path) if isinstance(comparison.left, FieldRef) else []
+    codes = scope.table.columns.get("CurrencyIsoCode")
+    if not ctx.store.multi_currency or f.type != "currency" or codes is None or len(path) != 1:
+        raise _type_error(f, literal)
+    if code not in CURRENCY_RATES:
+        raise SoqlError("INVALID_FIELD", f"invalid currency code: {code}", literal.offset)
+    raw = scope.table.columns[f.name]
+    rates = CURRENCY_RATES
+
+    def corporate(row: int) -> Any:
+        value = raw[row]
+        return None if value is None else value / rates.get(codes[row], 1.0)
+
+    return compare(comparison.operator, corporate, Value(amount / rates[code]))
 
 
 def _semi_join_ids(ctx: QueryContext, subquery: SubQuery, left_field: FieldDef) -> set[Any]:

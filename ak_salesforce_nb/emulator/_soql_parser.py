@@ -261,7 +261,7 @@ class SelectItem:
 
 @dataclasses.dataclass
 class Literal:
-    kind: str  # string number null boolean date datetime date_literal
+    kind: str  # string number null boolean date datetime date_literal currency
     value: object
     offset: int
     argument: int | None = None  # the n of LAST_N_DAYS:n
@@ -803,6 +803,18 @@ class _Parser:
             if word in DATE_LITERALS:
                 self.advance()
                 return Literal("date_literal", word, token.offset)
+            if re.fullmatch(r"[A-Z]{3}\d+", word):
+                # An amount in a currency (multi-currency orgs): USD5000, EUR1500.50.
+                self.advance()
+                text = token.text[3:]
+                after = self.current
+                if (
+                    after.kind == "NUMBER"
+                    and after.text.startswith(".")
+                    and (after.offset == token.offset + len(token.text))
+                ):
+                    text += self.advance().text
+                return Literal("currency", (word[:3], float(text)), token.offset)
             if word in DATE_LITERALS_WITH_N:
                 self.advance()
                 self.expect("COLON")

@@ -87,6 +87,8 @@ def test_convert_currency_is_refused_in_a_single_currency_org(api: httpx.Client)
     assert error["errorCode"] == "INVALID_FIELD" and "multi-currency" in error["message"]
     missing = error_of(api, "SELECT Id FROM CurrencyType")
     assert missing["errorCode"] == "INVALID_TYPE"
+    iso_amount = error_of(api, "SELECT Id FROM Opportunity WHERE Amount > USD5000")
+    assert iso_amount["errorCode"] == "INVALID_FIELD"
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +123,16 @@ def test_convert_currency_in_a_multi_currency_org(mc_api: httpx.Client) -> None:
     described = mc_api.get("/sobjects/Opportunity/describe").json()
     iso = next(f for f in described["fields"] if f["name"] == "CurrencyIsoCode")
     assert iso["type"] == "picklist" and {p["value"] for p in iso["picklistValues"]} == set(rates)
-    # Aggregates answer in the corporate currency; convertCurrency() is not allowed in WHERE.
+    # Amounts with an ISO code compare in the corporate currency, whatever the record's.
+    over = records(mc_api, "SELECT Id FROM Opportunity WHERE Amount > EUR100000.50")
+    threshold = 100000.50 / rates["EUR"]
+    assert {r["Id"] for r in over} == {
+        r["Id"]
+        for r in records(mc_api, "SELECT Id, Amount, CurrencyIsoCode FROM Opportunity")
+        if r["Amount"] is not None and r["Amount"] / rates[r["CurrencyIsoCode"]] > threshold
+    }
+    assert 0 < len(over) < len(rows)
+    # convertCurrency() is not allowed in WHERE.
     error = error_of(mc_api, "SELECT Id FROM Opportunity WHERE convertCurrency(Amount) > 10")
     assert error["errorCode"] == "MALFORMED_QUERY"
 
