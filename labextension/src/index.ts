@@ -6,6 +6,8 @@
  *   widget (module `ak-salesforce-nb`) with ipywidgets, when ipywidgets is
  *   there. `@jupyter-widgets/base` is only imported dynamically, so this
  *   extension still loads without ipywidgets.
+ * - `ak-salesforce-nb:soql`: SOQL highlighting in `%%soql` cells and `.soql`
+ *   files, and Salesforce query errors underlined in the cell (`soqlPlugin`).
  */
 import {
   ILayoutRestorer,
@@ -22,6 +24,7 @@ import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import { ConnectionsApi } from './api';
 import { sessionCellSource } from './cells';
 import { salesforceIcon } from './icon';
+import { soqlPlugin } from './soqlPlugin';
 import { ConnectionsPanel, PANEL_ID } from './panel';
 import { validateConnectionName } from './validation';
 import { MODULE_NAME, MODULE_VERSION } from './version';
@@ -185,6 +188,6 @@ const widgetsPlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-const plugins: JupyterFrontEndPlugin<void>[] = [panelPlugin, widgetsPlugin];
+const plugins: JupyterFrontEndPlugin<void>[] = [panelPlugin, widgetsPlugin, soqlPlugin];
 
 export default plugins;
