@@ -11,6 +11,7 @@ import tornado.httpserver
 import tornado.web
 from tornado.log import access_log
 
+from ._reports import install as install_reports
 from ._state import EmulatorState
 from ._web_base import RepeatedSlashHandler
 from ._web_bulk import JobHandler, JobResultPagesHandler, JobResultsHandler, JobsHandler
@@ -40,7 +41,15 @@ from ._web_oauth import (
     UserInfoHandler,
     WellKnownHandler,
 )
+from ._web_reports import (
+    ReportDescribeHandler,
+    ReportHandler,
+    ReportInstanceHandler,
+    ReportInstancesHandler,
+    ReportListHandler,
+)
 from ._web_rest import (
+    CompositeResourcesHandler,
     DescribeHandler,
     ExternalIdHandler,
     GlobalDescribeHandler,
@@ -62,6 +71,7 @@ MAX_BODY_SIZE = 150 * 1024 * 1024
 
 
 def make_app(state: EmulatorState) -> tornado.web.Application:
+    install_reports(state)  # the Report sObject and the seeded reports, once
     handlers: list[tuple[str, type[tornado.web.RequestHandler]]] = [
         (r".*//.*", RepeatedSlashHandler),  # first: served as the path with single slashes
         (r"/", LandingHandler),
@@ -100,9 +110,15 @@ def make_app(state: EmulatorState) -> tornado.web.Application:
             _V + r"/jobs/ingest/(\w+)/((?i:successfulResults|failedResults|unprocessedRecords))/?",
             IngestResultsHandler,
         ),
+        (_V + r"/composite/?", CompositeResourcesHandler),
         (_V + r"/composite/sobjects/?", CollectionsHandler),
         (_V + r"/composite/sobjects/(\w+)/?", CollectionsRetrieveHandler),
         (_V + r"/composite/sobjects/(\w+)/(\w+)/?", CollectionsUpsertHandler),
+        (_V + r"/analytics/reports/?", ReportListHandler),
+        (_V + r"/analytics/reports/(\w+)/?", ReportHandler),
+        (_V + r"/analytics/reports/(\w+)/describe/?", ReportDescribeHandler),
+        (_V + r"/analytics/reports/(\w+)/instances/?", ReportInstancesHandler),
+        (_V + r"/analytics/reports/(\w+)/instances/(\w+)/?", ReportInstanceHandler),
         (r"/services/data/.*", NotFoundHandler),
     ]
     return tornado.web.Application(
