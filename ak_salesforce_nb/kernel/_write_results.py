@@ -137,10 +137,30 @@ class Matcher:
         self.rows = rows
         self.key_column = key_column
         self._key = _id_key if id_key else str.strip
-        self._full: dict[Key, collections.deque[int]] = {}
+        # Key → its row's position; twins (rare: `rounds` keeps them in separate jobs) put
+        # their later positions in `_twins`. One int a row, not a queue object a row.
+        self._full: dict[Key, int] = {}
+        self._twins: dict[Key, collections.deque[int]] = {}
         for position, key in enumerate(keys):
-            self._full.setdefault(_normal_key(key), collections.deque()).append(position)
+            normal = _normal_key(key)
+            if self._full.setdefault(normal, position) != position:
+                self._twins.setdefault(normal, collections.deque()).append(position)
         self._taken = [False] * len(keys)
+
+    def _take_full(self, normal: Key) -> int | None:
+        """The first untaken row sending exactly `normal`, now taken; None if none."""
+        position = self._full.pop(normal, None)
+        if position is None or self._taken[position]:
+            queue = self._twins.get(normal)
+            position = None
+            while queue:
+                candidate = queue.popleft()
+                if not self._taken[candidate]:
+                    position = candidate
+                    break
+        if position is not None:
+            self._taken[position] = True
+        return position
 
     @staticmethod
     def rounds(keys: Sequence[Key], limit: int) -> list[int]:
@@ -184,15 +204,11 @@ class Matcher:
         unplaced: list[tuple[int, Key]] = []
         for number, echoed in enumerate(lines):
             normal = _normal_key(echoed)
-            queue = self._full.get(normal)
-            while queue:
-                position = queue.popleft()
-                if not self._taken[position]:
-                    self._taken[position] = True
-                    pairs.append((number, self.rows[position]))
-                    break
-            else:
+            position = self._take_full(normal)
+            if position is None:
                 unplaced.append((number, normal))
+            else:
+                pairs.append((number, self.rows[position]))
         budget = [_WILDCARD_BUDGET]
         for number, normal in unplaced:
             found = self._by_key(normal)

@@ -150,6 +150,15 @@ def test_twins_go_to_separate_rounds_and_nulls_match_blank_echoes() -> None:
     assert sorted(matcher.match([("Beta", "x"), ("Acme", "")])) == [(0, 2), (1, 0)]
 
 
+def test_twins_in_one_job_each_take_one_line() -> None:
+    """Past the round limit twins share a job: each identical line takes one twin, in
+    order, and a line too many is left unplaced."""
+    keys = [("Acme", "1"), ("Beta", "2"), ("Acme", "1"), ("Acme", "1")]
+    matcher = Matcher(["Name", "Ext"], keys, [10, 11, 12, 13], key_column=None, id_key=False)
+    lines = [("Acme", "1"), ("Acme", "1"), ("Beta", "2"), ("Acme", "1"), ("Acme", "1")]
+    assert matcher.match(lines) == [(0, 10), (1, 12), (2, 11), (3, 13)]
+
+
 def test_a_line_echoed_with_blanks_is_placed_by_key_then_by_what_it_echoes() -> None:
     keys = [("001000000000001AAA", "One"), ("001000000000002AAA", "Two")]
     matcher = Matcher(["Id", "Name"], keys, [0, 1], key_column=0, id_key=True)
