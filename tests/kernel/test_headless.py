@@ -65,15 +65,7 @@ def rsa_key() -> rsa.RSAPrivateKey:
 
 @pytest.fixture
 def key_file(tmp_path: Path, rsa_key: rsa.RSAPrivateKey) -> Path:
-    path = tmp_path / "server.key"
-    path.write_bytes(
-        rsa_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return path
+    return write_private_key(rsa_key, tmp_path / "server.key")
 
 
 def token_answer(n: int = 1, **extra: Any) -> dict[str, Any]:
@@ -613,25 +605,41 @@ def test_script_without_any_credentials_says_how_to_get_them(store_path: Path) -
 # -- end to end: the emulator's client-credentials and JWT bearer grants ----------------
 
 
-@pytest.fixture(scope="module")
-def grants_emu(
-    rsa_key: rsa.RSAPrivateKey, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningEmulator]:
-    """An org of its own whose app has the certificate of `rsa_key` (``--jwt-cert``)."""
+def write_private_key(key: rsa.RSAPrivateKey, path: Path) -> Path:
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return path
+
+
+def write_certificate(key: rsa.RSAPrivateKey, path: Path) -> Path:
+    """A self-signed certificate of `key`: what a user uploads to the app for JWT."""
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ak-salesforce-nb test")])
     now = datetime.datetime.now(datetime.timezone.utc)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
-        .public_key(rsa_key.public_key())
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=30))
-        .sign(rsa_key, hashes.SHA256())
+        .sign(key, hashes.SHA256())
     )
-    path = tmp_path_factory.mktemp("jwt") / "server.crt"
     path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return path
+
+
+@pytest.fixture(scope="module")
+def grants_emu(
+    rsa_key: rsa.RSAPrivateKey, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningEmulator]:
+    """An org of its own whose app has the certificate of `rsa_key` (``--jwt-cert``)."""
+    path = write_certificate(rsa_key, tmp_path_factory.mktemp("jwt") / "server.crt")
     with start_emulator(EmulatorConfig(accounts=40, seed=5, jwt_cert=str(path))) as emu:
         yield emu
 
@@ -681,10 +689,10 @@ def test_client_credentials_end_to_end_mint_again_after_expiry(
     set_env(monkeypatch, client_credentials_env(gemu))
     with aksf.session("nightly") as sf:
         assert sf.count("SELECT COUNT() FROM Account") == 40
-        before = gemu.stats["client_credentials_grants"]
+        before = gemu.stats.get("client_credentials_grants", 0)
         gemu.expire_access_tokens()
         assert len(sf.query("SELECT Id FROM Account LIMIT 2")) == 2
-        assert gemu.stats["client_credentials_grants"] == before + 1
+        assert gemu.stats.get("client_credentials_grants", 0) == before + 1
         assert sf.tokens.current().refresh_token is None  # this grant has none
         assert sf.connection_record().username == ""  # the run-as user is Salesforce's
     assert not no_store.exists()
@@ -697,10 +705,10 @@ def test_jwt_end_to_end_mint_again_after_expiry(
     with aksf.session("nightly") as sf:
         assert sf.source == "environment"
         assert sf.limits()
-        before = gemu.stats["jwt_bearer_grants"]
+        before = gemu.stats.get("jwt_bearer_grants", 0)
         gemu.expire_access_tokens()
         assert sf.count("SELECT COUNT() FROM Contact") > 0
-        assert gemu.stats["jwt_bearer_grants"] == before + 1
+        assert gemu.stats.get("jwt_bearer_grants", 0) == before + 1
     assert not no_store.exists()
 
 
@@ -766,13 +774,8 @@ def test_jwt_refusals_name_the_variable(
         assert "BEGIN" not in str(info.value)
         return info.value
 
-    other = tmp_path / "other.key"
-    other.write_bytes(
-        rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+    other = write_private_key(
+        rsa.generate_private_key(public_exponent=65537, key_size=2048), tmp_path / "other.key"
     )
     assert refused(JWT_KEY_FILE=str(other)).setting == "AK_SALESFORCE_NB_NIGHTLY_JWT_KEY_FILE"
     assert refused(USERNAME="nobody@example.com").setting == "AK_SALESFORCE_NB_NIGHTLY_USERNAME"

@@ -10,15 +10,18 @@ behind, and keep no secret in the outputs it saves.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ak_salesforce_nb.core._auth_url import format_auth_url
 from ak_salesforce_nb.core._environment import ENV_KEYRING, ENV_STORE, connection_variable
-from ak_salesforce_nb.emulator import RunningEmulator
+from ak_salesforce_nb.emulator import EmulatorConfig, RunningEmulator, start_emulator
 from tests.emulator.helpers import get_token
+from tests.kernel.test_headless import write_certificate, write_private_key
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 #: The demo notebooks that only name a connection (01 is the one that shows the form).
@@ -121,3 +124,45 @@ def test_without_credentials_a_notebook_shows_the_form_and_says_to_run_again(
     )
     shown = [o for o in failing.outputs if o.output_type == "display_data"]
     assert any("application/vnd.jupyter.widget-view+json" in o.data for o in shown)
+
+
+@pytest.fixture(scope="module")
+def jwt_org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningEmulator, Path]]:
+    """An org whose app has a certificate (``--jwt-cert``), and the key file that signs."""
+    folder = tmp_path_factory.mktemp("jwt-org")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = write_certificate(key, folder / "server.crt")
+    with start_emulator(EmulatorConfig(accounts=60, seed=7, jwt_cert=str(cert))) as emu:
+        yield emu, write_private_key(key, folder / "server.key")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("flow", ["client_credentials", "jwt"])
+def test_demo_notebook_runs_with_a_grant_from_the_environment(
+    flow: str,
+    jwt_org: tuple[RunningEmulator, Path],
+    headless_env: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    emu, key_file = jwt_org
+    settings = {"FLOW": flow, "CLIENT_ID": CLIENT_ID, "LOGIN_URL": emu.url}
+    if flow == "client_credentials":
+        settings["CLIENT_SECRET"] = CLIENT_SECRET
+    else:
+        settings.update(USERNAME=emu.config.default_username, JWT_KEY_FILE=str(key_file))
+    for field, value in settings.items():
+        monkeypatch.setenv(connection_variable("demo", field), value)
+    stat = "client_credentials_grants" if flow == "client_credentials" else "jwt_bearer_grants"
+    grants = emu.stats.get(stat, 0)
+
+    nb, errors = run(NOTEBOOKS / "03-pipeline-report.ipynb", tmp_path)
+
+    assert errors == []
+    assert emu.stats.get(stat, 0) == grants + 1  # one token for the whole run
+    assert not headless_env.exists()
+    nbformat.write(nb, tmp_path / "out.ipynb")
+    text = (tmp_path / "out.ipynb").read_text()
+    assert CLIENT_SECRET not in text and "PRIVATE KEY" not in text
+    assert not TOKEN_LIKE.search(text)
