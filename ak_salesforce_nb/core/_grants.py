@@ -319,6 +319,8 @@ def grant_error(
     said = f"Salesforce refused the {_GRANT_NAMES.get(grant, grant)} ({exc.error}"
     said += f": {exc.description})" if exc.description else ")"
     where = f" Fix {setting}: " if setting else " "
+    if not setting:
+        advice = advice[:1].upper() + advice[1:]
     return CredentialsRefused(
         f"{said}.{where}{advice}",
         error=exc.error,

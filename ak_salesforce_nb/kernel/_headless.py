@@ -398,7 +398,9 @@ class CredentialsTokenProvider(TokenProvider):
         tokens = self._tokens
         org_id, user_id = _identity_ids(self._identity_url)
         how = _FLOW_NAMES[c.grant]
-        where = f"{c.where} ({c.source})" if c.where else c.source
+        where = (
+            f"{c.where} (environment)" if c.source == "environment" else "the session's arguments"
+        )
         message = f"Connected with the {how} from {where}; not saved in the store."
         return ConnectionRecord(
             name=self.name,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import httpx
@@ -110,9 +111,9 @@ def resolve_tokens(
     name: str,
     *,
     arguments: Credentials | None,
-    open_store: Any,
+    open_store: Callable[[], ConnectionStore],
     http_timeout: float,
-    environ: Any = None,
+    environ: Mapping[str, str] | None = None,
 ) -> TokenProvider:
     """The tokens of the connection `name`: from `arguments`, else the environment, else
     the store (`open_store()`), else (in a notebook) the connect form and `NotConnected`.
@@ -126,8 +127,7 @@ def resolve_tokens(
         provider.current()
         return provider
     try:
-        store: ConnectionStore = open_store()
-        provider = StoreTokenProvider(store, name, http_timeout=http_timeout)
+        provider = StoreTokenProvider(open_store(), name, http_timeout=http_timeout)
         provider.current()
     except (ConnectionNotFound, NotConnected, ReauthorizationRequired) as exc:
         if in_notebook():
