@@ -17,7 +17,7 @@ from . import _environment as environment
 from . import _oauth
 from ._constants import DEFAULT_LOGIN_URL, DEFAULT_SCOPES, STATE_TTL_SECONDS
 from ._exceptions import ConfigurationError, PresetLocked
-from ._store import ConnectionRecord, ConnectionStore, PendingAuthorization
+from ._store import _HOST_CHANGED_MESSAGE, ConnectionRecord, ConnectionStore, PendingAuthorization
 from ._validation import (
     check_login_url,
     check_text,
@@ -184,6 +184,13 @@ def begin_authorization(
     if not record.client_id:
         raise ConfigurationError(
             f"The connection {name!r} needs a Client ID before it can be authorized."
+        )
+    if record.message == _HOST_CHANGED_MESSAGE and not record.has_client_secret:
+        # The secret of the previous host was just forgotten: most likely the app needs
+        # it again, and signing in without would only fail at Salesforce's token step.
+        raise ConfigurationError(
+            f"{record.message} If your app has no secret (a public client), save the "
+            "settings again without one."
         )
     return store.create_pending(
         name,

@@ -167,3 +167,18 @@ def test_redirect_uri_is_configurable_and_checked(
     for bad in ("javascript:alert(1)", "http://localhost:1717/x#f", "localhost:1717"):
         with pytest.raises(aksf.ConfigurationError):
             check_redirect_uri(bad)
+
+
+def test_after_a_host_change_the_secret_is_asked_for_again(
+    store: ConnectionStore, paste_emu: RunningEmulator
+) -> None:
+    """The old host's secret is forgotten with the host; the next sign-in asks for it
+    (most apps need it), unless the settings are saved again without one: a public
+    client then."""
+    other_host = paste_emu.url.replace("127.0.0.1", "localhost")
+    settings = {"client_id": CLIENT_ID, "login_url": other_host}
+    configure_connection(store, "prod", settings)
+    with pytest.raises(aksf.ConfigurationError, match="Client Secret again"):
+        PasteFlow(store, "prod").begin()
+    configure_connection(store, "prod", settings)
+    assert "state=" in PasteFlow(store, "prod").begin()
