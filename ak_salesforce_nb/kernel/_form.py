@@ -638,6 +638,10 @@ class ConnectForm:
 
     def _on_page_callback_urls(self, change: dict[str, Any]) -> None:
         self._page_callback_urls = [str(u) for u in change["new"] if u]
+        if self._page_callback_urls and self.flow == "server":
+            # The labextension drew the form: the page is JupyterLab or Notebook 7 on our
+            # server, so the server flow works and the other ways are only clutter.
+            self.alternatives.layout.display = "none"
         self.render()
 
     def _on_bridge_message(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:

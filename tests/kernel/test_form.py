@@ -156,6 +156,7 @@ async def test_enhanced_bridge_protocol(flow: Flow, monkeypatch: pytest.MonkeyPa
     form.bridge.page_callback_urls = ["http://127.0.0.1:8888/a%40b/oauth/redirect/salesforce"]
     assert form.callback_url() == "http://127.0.0.1:8888/a%40b/oauth/redirect/salesforce"
     assert "under the Authorize button" in form.callback.value
+    assert form.alternatives.layout.display == "none"  # drawn by JupyterLab: no detours
     # Authorize clicked with an empty form: the view is told to close its popup.
     form._on_bridge_message(form.bridge, {"event": "authorize-clicked"}, None)
     assert sent == [{"command": "close-popup"}]
