@@ -244,6 +244,8 @@ def register_magics(ipython: Any) -> None:
     """Register `SoqlMagics` on `ipython` (``%load_ext ak_salesforce_nb``), and SOQL
     completion and inspection (see `_soql_completer`)."""
     from ._soql_completer import register
+    from ._sosl_magic import SoslMagics
 
     ipython.register_magics(SoqlMagics)
+    ipython.register_magics(SoslMagics)  # %%sosl shares SoqlMagics' sessions
     register(ipython)

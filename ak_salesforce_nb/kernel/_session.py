@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import re
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -52,6 +53,12 @@ _WRITE_OPTIONS = frozenset(
         "timeout",
         "external_id",
     }
+)
+
+
+# `LIMIT n` closing the outer query (optionally followed by OFFSET and FOR/UPDATE clauses).
+_TOP_LEVEL_LIMIT = re.compile(
+    r"\bLIMIT\s+(\d+)(?:\s+OFFSET\s+\d+)?(?:\s+(?:FOR|UPDATE)\s+\w+)*\s*$", re.IGNORECASE
 )
 
 
@@ -356,11 +363,14 @@ class Session(SessionBase):
         if not self._explain_works:
             return 0
         try:
-            return self.explain(soql).cardinality or 0
+            estimate = self.explain(soql).cardinality or 0
         except SalesforceError as error:
             if error.status_code in (404, 405, 501) or error.error_code == "API_DISABLED_FOR_ORG":
                 self._explain_works = False
             return 0
+        # The plan counts the rows the filters select; a LIMIT caps what comes back.
+        limit = _TOP_LEVEL_LIMIT.search(soql)
+        return min(estimate, int(limit[1])) if limit else estimate
 
     def query_all(self, soql: str, **kwargs: Any) -> pd.DataFrame:
         """`query` including deleted and archived rows (``queryAll``)."""
@@ -459,6 +469,27 @@ class Session(SessionBase):
         """Delete for good, past the recycle bin (Bulk API 2.0 only; the user needs the
         "Bulk API Hard Delete" permission). The result frame and options of `insert`."""
         return self._write("hardDelete", sobject, data, **options)
+
+    # -- reports and search (kernel/_reports, kernel/_search) ---------------------------
+
+    def report(self, report: str, filters: Any = None, **options: Any) -> pd.DataFrame:
+        """A report's rows (Id, name or developer name) as a DataFrame, past 2,000 rows;
+        ``aggregates=True`` for its summary. Options: see `_reports.run_report`."""
+        from ._reports import run_report
+
+        return run_report(self, report, filters, **options)
+
+    def reports(self, search: str | None = None, *, recent: bool = False) -> Any:
+        """The org's reports (``SELECT … FROM Report``), `search` matching their names."""
+        from ._reports import list_reports
+
+        return list_reports(self, search, recent=recent)
+
+    def search(self, sosl: str, **options: Any) -> Any:
+        """A SOSL search (``FIND {…} RETURNING …``): a dict of DataFrames per object."""
+        from ._search import search
+
+        return search(self, sosl, **options)
 
     # -- bridges ----------------------------------------------------------------------
 
