@@ -156,6 +156,12 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--bulk-job-delay", type=float, default=0.3)
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=METHODS,
+        help="run only this method (repeatable; the ratios need the tuned peer)",
+    )
     parser.add_argument("--child", choices=METHODS)
     parser.add_argument("--instance", default="")
     parser.add_argument("--tag", default="")
@@ -172,6 +178,8 @@ def main() -> None:
             results: dict[str, list[dict[str, Any]]] = {m: [] for m in METHODS}
             for run in range(args.runs):
                 for number, method in enumerate(METHODS):  # interleaved: drift hits all alike
+                    if args.only and method not in args.only:
+                        continue
                     command = [
                         sys.executable,
                         __file__,
@@ -190,6 +198,10 @@ def main() -> None:
                     results[method].append(json.loads(out.stdout.strip().splitlines()[-1]))
         finally:
             stop_process(emulator)
+    if args.only:
+        for method in args.only:
+            print(method, json.dumps(results[method]))
+        return
     peer_rate = statistics.median(r["rows"] / r["seconds"] for r in results[PEER])
     peer_mb = statistics.median(r["peak_mb"] for r in results[PEER])
     print(

@@ -6,6 +6,10 @@ Bulk API 2.0 answers with three CSV files (successful, failed, unprocessed) whos
 Salesforce does not promise, each line echoing the fields of the input line it answers.
 So a line is matched to its row by what the row sent:
 
+0. when every row of the job sent its own key (an Id or external id no other row of the
+   job sent), by the echoed key alone: then only the key, ``sf__Id`` and
+   ``sf__Created``/``sf__Error`` columns of a file are read (a third of the memory of
+   reading every echoed field); lines it cannot place go on to the steps below;
 1. by every field sent, exactly (``#N/A`` and an empty field count as the same). Rows
    that sent exactly the same fields cannot be told apart by any answer; the writer
    sends such twins in separate jobs (`Matcher.rounds`), so within one job every row's
@@ -21,6 +25,7 @@ A row no line answers gets ``RESULT_MISSING``: its outcome is unknown (never gue
 from __future__ import annotations
 
 import collections
+import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -137,18 +142,52 @@ class Matcher:
         self.rows = rows
         self.key_column = key_column
         self._key = _id_key if id_key else str.strip
+        self._taken = [False] * len(keys)
+        self._full_built = False
         # Key → its row's position; twins (rare: `rounds` keeps them in separate jobs) put
         # their later positions in `_twins`. One int a row, not a queue object a row.
+        # Built when first needed: step 0 places every line of the usual write.
         self._full: dict[Key, int] = {}
         self._twins: dict[Key, collections.deque[int]] = {}
-        for position, key in enumerate(keys):
+        #: Step 0's index (the key sent → position), when every row sent its own key.
+        self.keyed: dict[str, int] | None = None
+        if key_column is not None:
+            index = {self._key(_normal(key[key_column])): p for p, key in enumerate(keys)}
+            if len(index) == len(keys) and "" not in index:
+                self.keyed = index
+
+    @property
+    def key_name(self) -> str | None:
+        return None if self.key_column is None else self.names[self.key_column]
+
+    def _build_full(self) -> None:
+        if self._full_built:
+            return
+        self._full_built = True
+        for position, key in enumerate(self.keys):
             normal = _normal_key(key)
             if self._full.setdefault(normal, position) != position:
                 self._twins.setdefault(normal, collections.deque()).append(position)
-        self._taken = [False] * len(keys)
+
+    def match_keys(self, echoed: Sequence[str]) -> tuple[list[tuple[int, int]], list[int]]:
+        """Step 0: (line number, row) pairs for lines whose echoed key names an untaken
+        row, and the numbers of the lines it could not place."""
+        assert self.keyed is not None
+        keyed, taken, rows, normalize = self.keyed, self._taken, self.rows, self._key
+        pairs: list[tuple[int, int]] = []
+        unplaced: list[int] = []
+        for number, value in enumerate(echoed):
+            position = keyed.get(normalize(value)) if value else None
+            if position is None or taken[position]:
+                unplaced.append(number)
+            else:
+                taken[position] = True
+                pairs.append((number, rows[position]))
+        return pairs, unplaced
 
     def _take_full(self, normal: Key) -> int | None:
         """The first untaken row sending exactly `normal`, now taken; None if none."""
+        self._build_full()
         position = self._full.pop(normal, None)
         if position is None or self._taken[position]:
             queue = self._twins.get(normal)
@@ -220,8 +259,16 @@ class Matcher:
         return pairs
 
 
-def _read_csv(body: bytes) -> tuple[list[str], list[list[str]]]:
-    """The header and the columns (text, exactly as written) of a result file."""
+def _header(body: bytes) -> list[str]:
+    first = body.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8-sig")
+    return next(csv.reader([first]), [])
+
+
+def _read_csv(
+    body: bytes, usecols: Sequence[str] | None = None
+) -> tuple[list[str], list[list[str]]]:
+    """The header and the columns (text, exactly as written) of a result file (only
+    `usecols`, if given)."""
     if not body.strip():
         return [], []
     import pandas as pd
@@ -233,9 +280,45 @@ def _read_csv(body: bytes) -> tuple[list[str], list[list[str]]]:
         keep_default_na=False,
         na_filter=False,
         encoding="utf-8-sig",
+        usecols=list(usecols) if usecols is not None else None,
     )
     header = [str(c) for c in frame.columns]
     return header, [frame.iloc[:, i].tolist() for i in range(frame.shape[1])]
+
+
+_OUTCOME_COLUMNS = ("sf__id", "sf__created", "sf__error")
+
+
+def _pairs(
+    matcher: Matcher, body: bytes
+) -> tuple[list[tuple[int, int]], dict[str, list[str]], int]:
+    """(line number, row) pairs for a result file, its outcome columns by lowered name,
+    and its number of lines: step 0 on the key and outcome columns when it applies, the
+    whole file read only for what step 0 leaves."""
+    header = _header(body) if body.strip() else []
+    lowered = {name.lower(): name for name in header}
+    key_name = matcher.key_name
+    pairs: list[tuple[int, int]] = []
+    todo: list[int] | None = None  # line numbers left for steps 1-3 (None: every line)
+    if matcher.keyed is not None and key_name is not None and key_name.lower() in lowered:
+        wanted = [lowered[n] for n in (*_OUTCOME_COLUMNS, key_name.lower()) if n in lowered]
+        names, columns = _read_csv(body, wanted)
+        by_name = {n.lower(): c for n, c in zip(names, columns, strict=True)}
+        count = len(columns[0]) if columns else 0
+        pairs, todo = matcher.match_keys(by_name[key_name.lower()] if count else [])
+        outcome = {n: by_name[n] for n in _OUTCOME_COLUMNS if n in by_name}
+        if not todo:
+            return pairs, outcome, count
+    names, columns = _read_csv(body)
+    count = len(columns[0]) if columns else 0
+    by_name = {n.lower(): c for n, c in zip(names, columns, strict=True)}
+    blank = [""] * count
+    sent = [by_name.get(n.lower(), blank) for n in matcher.names]
+    lines = list(zip(*sent, strict=True))
+    numbers = list(range(count)) if todo is None else todo
+    for found, row in matcher.match([lines[n] for n in numbers]):
+        pairs.append((numbers[found], row))
+    return pairs, {n: by_name[n] for n in _OUTCOME_COLUMNS if n in by_name}, count
 
 
 def apply_bulk_file(
@@ -249,17 +332,14 @@ def apply_bulk_file(
 ) -> int:
     """Record the lines of one result file (`kind`: ``successful``, ``failed`` or
     ``unprocessed``) on their rows; how many lines it had."""
-    header, columns = _read_csv(body)
-    count = len(columns[0]) if columns else 0
+    pairs, outcome, count = _pairs(matcher, body)
     if not count:
         return 0
-    lowered = {name.lower(): i for i, name in enumerate(header)}
     blank = [""] * count
-    sent = [columns[lowered[n.lower()]] if n.lower() in lowered else blank for n in matcher.names]
-    ids = columns[lowered["sf__id"]] if "sf__id" in lowered else blank
-    created_column = columns[lowered["sf__created"]] if "sf__created" in lowered else blank
-    errors = columns[lowered["sf__error"]] if "sf__error" in lowered else blank
-    for number, row in matcher.match(zip(*sent, strict=True)):
+    ids = outcome.get("sf__id", blank)
+    created_column = outcome.get("sf__created", blank)
+    errors = outcome.get("sf__error", blank)
+    for number, row in pairs:
         record_id = ids[number] or None
         if kind == "successful":
             created = operation == "insert" or created_column[number].strip().lower() == "true"

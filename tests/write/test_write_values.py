@@ -159,6 +159,31 @@ def test_twins_in_one_job_each_take_one_line() -> None:
     assert matcher.match(lines) == [(0, 10), (1, 12), (2, 11), (3, 13)]
 
 
+def test_rows_with_their_own_keys_are_placed_by_the_key_alone() -> None:
+    """Step 0: every row sent its own external id, so a line is placed by its echoed key
+    (other echoed fields need not even agree); a line echoing a blank key falls back to
+    the whole line; a job whose rows share a key has no step 0."""
+    from ak_salesforce_nb.kernel._write_frames import Outcomes
+    from ak_salesforce_nb.kernel._write_results import apply_bulk_file
+
+    keys = [(f"ext-{i}", f"Name {i}") for i in range(4)]
+    matcher = Matcher(["Ext__c", "Name"], keys, [10, 11, 12, 13], key_column=0, id_key=False)
+    assert matcher.keyed == {"ext-0": 0, "ext-1": 1, "ext-2": 2, "ext-3": 3}
+    body = (
+        b'"sf__Id","sf__Created","Ext__c","Name"\n'
+        b'"001A","true","ext-3","echoed differently"\n'
+        b'"001B","false","","Name 1"\n'
+        b'"001C","true","ext-0","Name 0"\n'
+    )
+    outcomes = Outcomes(14)
+    assert apply_bulk_file(outcomes, matcher, body, kind="successful", operation="upsert") == 3
+    assert outcomes.id[13] == "001A" and outcomes.created[13] is True
+    assert outcomes.id[11] == "001B" and outcomes.created[11] is False  # by its other field
+    assert outcomes.id[10] == "001C" and not outcomes.answered[12]
+    shared = Matcher(["Ext__c"], [("a",), ("a",)], [0, 1], key_column=0, id_key=False)
+    assert shared.keyed is None
+
+
 def test_a_line_echoed_with_blanks_is_placed_by_key_then_by_what_it_echoes() -> None:
     keys = [("001000000000001AAA", "One"), ("001000000000002AAA", "Two")]
     matcher = Matcher(["Id", "Name"], keys, [0, 1], key_column=0, id_key=True)
