@@ -31,6 +31,10 @@ STAT_NAMES = (
     "userinfo_requests",
     "api_requests",
     "revocations",
+    "device_requests",
+    "device_grants",
+    "client_credentials_grants",
+    "jwt_bearer_grants",
 )
 TOKEN_FAULTS = (None, "slow", "500", "garbage", "bad_signature", "invalid_grant")
 

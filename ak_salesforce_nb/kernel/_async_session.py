@@ -90,7 +90,9 @@ class AsyncSession(SessionBase):
         from ._writes import WriteCancelled, interactive
 
         if self._writer is None:
-            self._writer = Session(self.name, store=self.store, **self._options)
+            # The same tokens: no second refresh, and no store opened for a session on
+            # credentials from the environment or its arguments.
+            self._writer = Session(self.name, tokens=self.tokens, **self._options)
         if (
             options.get("confirm") is None
             and not options.get("dry_run")

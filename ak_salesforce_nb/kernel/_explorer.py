@@ -225,7 +225,7 @@ class Explorer:
         """What the saved notebook shows where widgets are not: the connection (state,
         user, org), the objects, and the query as it stood when the explorer was shown."""
         try:
-            record = self.session.store.find_connection(self.name) or self.session.connection
+            record = self.session.connection_record()
         except SalesforceNotebookError:  # a store gone bad: what the session started with
             record = self.session.connection
         rows = [("Objects", f"{len(self.objects):,} queryable")]

@@ -5,6 +5,9 @@ received: see `Subscription`); the store is written at most every `interval` sec
 while events flow, once more shortly after they stop, and on every stop, so a
 restarted kernel resumes after the last event it took. A kernel killed between two
 writes resumes a little earlier and sees a few events again (at least once).
+
+A session on credentials from the environment or its arguments has no store (a job run
+headless): its bookmark lives in memory for the subscription's life.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ class Bookmark:
 
     def __init__(
         self,
-        store: ConnectionStore,
+        store: ConnectionStore | None,
         name: str,
         topic: str,
         organization_id: str,
@@ -43,6 +46,8 @@ class Bookmark:
 
     def load(self) -> bytes | None:
         """The stored replay id for this org, or None."""
+        if self.store is None:
+            return self._saved
         saved = self.store.get_replay_id(
             self.name, self.topic, organization_id=self.organization_id
         )
@@ -75,6 +80,9 @@ class Bookmark:
             self._timer = None
         pending = self._pending
         if pending is None or pending == self._saved:
+            return
+        if self.store is None:
+            self._saved = pending
             return
         try:
             self.store.set_replay_id(

@@ -153,11 +153,20 @@ def subscribe(
         raise ConfigurationError(f"batch must be between 1 and {MAX_BATCH}, not {batch}.")
     loop = _running_loop()
     target = resolve_endpoint(endpoint)
-    record = session.store.get_connection(session.name)
+    # A session on the store keeps its bookmark there; one on credentials from the
+    # environment or its arguments (a headless run) has no store to open or create.
+    stored = getattr(session, "source", "store") == "store"
+    record_of = getattr(session, "connection_record", None)
+    if callable(record_of) and not stored:
+        record = record_of()
+    else:
+        record = session.store.get_connection(session.name)
     if not record.organization_id:
         raise NotConnected(session.name, record.state)
     credentials = Credentials(session.tokens, record.organization_id)
-    bookmark = Bookmark(session.store, session.name, topic, record.organization_id)
+    bookmark = Bookmark(
+        session.store if stored else None, session.name, topic, record.organization_id
+    )
     start = _start(replay, bookmark if resume else None)
     if ready_timeout <= 0:
         raise ConfigurationError(f"ready_timeout must be positive, not {ready_timeout}.")
