@@ -26,10 +26,9 @@ from tests.kernel.test_headless import write_certificate, write_private_key
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 #: The demo notebooks that only name a connection (01 is the one that shows the form).
 HEADLESS = ["02-explore-an-org.ipynb", "03-pipeline-report.ipynb", "04-working-with-records.ipynb"]
-#: Those whose run must not even create a store file. 02's explorer reads the record
-#: through ``session.store`` (kernel/_explorer.static_summary), which opens the store;
-#: ``session.connection_record()`` does not.
-STORELESS = ["03-pipeline-report.ipynb", "04-working-with-records.ipynb"]
+#: Those whose run must not even create a store file: all of them (the explorer's static
+#: summary reads ``session.connection_record()``, which never opens the store).
+STORELESS = HEADLESS
 CLIENT_ID = "demo-client-id"
 CLIENT_SECRET = "demo-client-secret"
 TOKEN_LIKE = re.compile(r"00D[A-Za-z0-9]{12,15}![A-Za-z0-9._-]{20,}")
