@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from ._session import Session
 
-__all__ = ["SearchResult", "returning_objects", "search", "search_frames"]
+__all__ = ["SearchResult", "returning_clause", "returning_objects", "search", "search_frames"]
 
 _RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
 _NAME = re.compile(r"\s*([A-Za-z][\w]*)")
@@ -76,39 +76,64 @@ class SearchResult(dict[str, "pd.DataFrame"]):
 
 
 def returning_objects(sosl: str) -> list[str]:
-    """The object names of a SOSL ``RETURNING`` clause, in order (a light parse: the
-    names at parenthesis depth 0, each followed by its optional field list)."""
+    """The object names of a SOSL ``RETURNING`` clause, in order."""
+    return list(returning_clause(sosl))
+
+
+def returning_clause(sosl: str) -> dict[str, list[str]]:
+    """Object name -> the fields it asks for, from a SOSL ``RETURNING`` clause (a light
+    parse: names at parenthesis depth 0, each with its optional field list, whose
+    ``WHERE``/``ORDER BY``/``LIMIT``… part is left out)."""
     match = _RETURNING.search(sosl)
     if match is None:
-        return []
+        return {}
     text = sosl[match.end() :]
-    names: list[str] = []
+    found: dict[str, list[str]] = {}
     position, depth, expect_name = 0, 0, True
+    current: str | None = None
+    opened = 0
     while position < len(text):
         char = text[position]
         if depth == 0 and expect_name:
-            found = _NAME.match(text, position)
-            if found is None:
+            named = _NAME.match(text, position)
+            if named is None:
                 break
-            names.append(found.group(1))
-            position = found.end()
+            current = named.group(1)
+            found[current] = []
+            position = named.end()
             expect_name = False
+            continue
+        if char in "'\"" and depth > 0:  # a quoted literal inside WHERE: skip it whole
+            closing = text.find(char, position + 1)
+            position = len(text) if closing < 0 else closing + 1
             continue
         if char == "(":
             depth += 1
+            if depth == 1:
+                opened = position + 1
         elif char == ")":
             depth -= 1
+            if depth == 0 and current is not None:
+                found[current] = _field_list(text[opened:position])
         elif char == "," and depth == 0:
             expect_name = True
         elif depth == 0 and not char.isspace():
             break  # WITH, LIMIT, UPDATE …: the end of RETURNING
         position += 1
-    return names
+    return found
+
+
+_CLAUSE = re.compile(r"\b(WHERE|ORDER\s+BY|LIMIT|OFFSET|USING|WITH)\b", re.IGNORECASE)
+
+
+def _field_list(text: str) -> list[str]:
+    head = _CLAUSE.split(text, maxsplit=1)[0]
+    return [field.strip() for field in head.split(",") if field.strip()]
 
 
 def search_frames(
     records: Sequence[Mapping[str, Any]],
-    named: Sequence[str] = (),
+    named: Mapping[str, Sequence[str]] | Sequence[str] = (),
     field_types: Any = None,
 ) -> dict[str, pd.DataFrame]:
     """Group search records by object and make a frame of each (`field_types`:
@@ -120,10 +145,11 @@ def search_frames(
     for name in named:
         if not any(existing.casefold() == name.casefold() for existing in grouped):
             grouped[name] = []
+    fields = named if isinstance(named, Mapping) else {}
     frames: dict[str, pd.DataFrame] = {}
     for kind, rows in grouped.items():
-        if not rows:
-            frames[kind] = records_to_frame([])  # no hit for a named object
+        if not rows:  # a named object without a hit: its columns, no rows
+            frames[kind] = records_to_frame([]).reindex(columns=list(fields.get(kind, ())))
             continue
         columns = RecordColumns()
         columns.add(rows)
@@ -139,4 +165,4 @@ def search(session: Session, sosl: str, *, typed: bool = True) -> SearchResult:
     # Before API 37.0 the answer was a bare list of records.
     records = (answer.get("searchRecords") if isinstance(answer, Mapping) else answer) or []
     types = session.field_types if typed else None
-    return SearchResult(search_frames(records, returning_objects(sosl), types), sosl)
+    return SearchResult(search_frames(records, returning_clause(sosl), types), sosl)
