@@ -41,6 +41,10 @@ def test_device_login_returns_a_working_session(
     assert len(sf.query("SELECT Id FROM Account LIMIT 2")) == 2
     record = ConnectionStore(store_path).get_connection("prod")
     assert record.state == "connected" and record.username == "ada@example.com"
+    before = flows_emu.stats["refresh_grants"]
+    flows_emu.expire_access_tokens()  # the org's session timeout passes
+    assert len(sf.query("SELECT Id FROM Account LIMIT 2")) == 2
+    assert flows_emu.stats["refresh_grants"] == before + 1
     sf.close()
     # Signed in again later: the stored app is reused, nothing to give but the flow.
     again = aksf.login("prod", on_code=open_verification_page)
@@ -61,6 +65,11 @@ def test_device_login_public_client(flows_emu: RunningEmulator, store_path: Path
     )
     assert not ConnectionStore(store_path).get_connection("pub").has_client_secret
     assert len(record_sf.query("SELECT Id FROM Contact LIMIT 1")) == 1
+    # The access token dies: the session refreshes without a secret, as a public client.
+    before = flows_emu.stats["refresh_grants"]
+    flows_emu.expire_access_tokens()
+    assert len(record_sf.query("SELECT Id FROM Contact LIMIT 1")) == 1
+    assert flows_emu.stats["refresh_grants"] == before + 1
     record_sf.close()
 
 
