@@ -5,18 +5,24 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import tornado.httputil
+
 from . import _pubsub_capture as changes
+from ._columns import column_metadata
 from ._cursors import batch_size_from_header, encode_json, encode_page
 from ._describe import describe_global, describe_sobject, global_entry
 from ._errors import ApiError, not_found
+from ._explain import explain
 from ._query import CountResult, execute
 from ._query_aggregate import AggregateResult
 from ._short_pages import page_length
 from ._soql_parser import SoqlError
 from ._versions import check_version, version_list
-from ._web_base import ApiHandler, JsonHandler
+from ._web_base import ApiHandler, JsonHandler, allowed_methods
 
 __all__ = [
+    "RESOURCE_NAMES",
+    "CompositeResourcesHandler",
     "DescribeHandler",
     "ExternalIdHandler",
     "GlobalDescribeHandler",
@@ -39,13 +45,72 @@ class VersionsHandler(JsonHandler):
         self.send_json(version_list())
 
 
+#: Resources a real org lists at ``/services/data/vXX.X``; the emulator lists those it
+#: serves (found in its own routes), so that each one it advertises answers.
+RESOURCE_NAMES = (
+    "actions",
+    "analytics",
+    "appMenu",
+    "async-queries",
+    "chatter",
+    "composite",
+    "connect",
+    "consent",
+    "dedupe",
+    "event",
+    "jobs",
+    "knowledgeManagement",
+    "licensing",
+    "limits",
+    "metadata",
+    "parameterizedSearch",
+    "process",
+    "query",
+    "queryAll",
+    "quickActions",
+    "recent",
+    "search",
+    "sobjects",
+    "support",
+    "tabs",
+    "theme",
+    "tooling",
+    "ui-api",
+    "wave",
+)
+
+
 class ResourcesHandler(ApiHandler):
+    """``/services/data/vXX.X``: the resources of the version, each one served."""
+
     def get(self, version: str) -> None:
         base = f"/services/data/v{version}"
-        names = ("sobjects", "query", "queryAll", "limits", "jobs", "search", "recent", "tooling")
-        resources: dict[str, str] = {name: f"{base}/{name}" for name in names}
+        resources = {
+            name: f"{base}/{name}" for name in RESOURCE_NAMES if self._served(f"{base}/{name}")
+        }
         resources["identity"] = self.state.identity_url(self.username)
         self.send_json(dict(sorted(resources.items())))
+
+    def _served(self, path: str) -> bool:
+        probe = tornado.httputil.HTTPServerRequest(
+            start_line=tornado.httputil.RequestStartLine("GET", path, "HTTP/1.1"),
+            headers=tornado.httputil.HTTPHeaders({"Host": self.request.host}),
+        )
+        target = getattr(self.application.find_handler(probe), "handler_class", None)
+        return (
+            isinstance(target, type)
+            and issubclass(target, ApiHandler)
+            and not issubclass(target, NotFoundHandler)
+            and "GET" in allowed_methods(target)
+        )
+
+
+class CompositeResourcesHandler(ApiHandler):
+    """``composite``: the composite resources of the version (the emulator serves
+    sObject Collections)."""
+
+    def get(self, version: str) -> None:
+        self.send_json({"sobjects": f"/services/data/v{version}/composite/sobjects"})
 
 
 _VERSION_PREFIX = re.compile(r"/services/data/v(\d+\.\d+)(?:/|$)")
@@ -56,15 +121,27 @@ def soql_failure(error: SoqlError, text: str) -> ApiError:
 
 
 class QueryHandler(ApiHandler):
-    """``query`` / ``queryAll``: run the query and answer its first page."""
+    """``query`` / ``queryAll``: run the query and answer its first page; with
+    ``columns=true`` its column metadata instead; ``explain=`` answers its query plans."""
 
     def get(self, version: str, resource: str) -> None:
+        state = self.state
+        plan_of = self.get_query_argument("explain", None)
+        if plan_of is not None:
+            try:
+                self.send_json(explain(state.store, plan_of, state.today()))
+            except SoqlError as error:
+                raise soql_failure(error, plan_of) from None
+            return
         text = self.get_query_argument("q", None)
         if text is None:
             raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
-        state = self.state
+        include_deleted = resource == "queryAll"
         try:
-            _, result = execute(state.store, text, resource == "queryAll", state.today())
+            if self.get_query_argument("columns", "").lower() == "true":
+                self.send_json(column_metadata(state.store, text, include_deleted, state.today()))
+                return
+            _, result = execute(state.store, text, include_deleted, state.today())
         except SoqlError as error:
             raise soql_failure(error, text) from None
         if isinstance(result, CountResult):

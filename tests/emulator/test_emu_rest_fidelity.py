@@ -205,3 +205,193 @@ def test_head_answers_the_headers_of_get_without_a_body(
     assert missing.status_code == 404 and missing.content == b""
     with http_client(emu.url) as anonymous:
         assert anonymous.head(f"{BASE}/limits").status_code == 401
+
+
+# -- column metadata (columns=true) -------------------------------------------------------
+
+#: The keys of every column, as salesforcecli/plugin-data's recorded answers show them.
+COLUMN_KEYS = {
+    "aggregate",
+    "apexType",
+    "booleanType",
+    "columnName",
+    "custom",
+    "displayName",
+    "foreignKeyName",
+    "insertable",
+    "joinColumns",
+    "numberType",
+    "textType",
+    "updatable",
+}
+
+
+def _columns(raw: httpx.Client, soql: str) -> dict[str, Any]:
+    answer = raw.get(f"{BASE}/query", params={"q": soql, "columns": "true"})
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    assert set(body) == {"columnMetadata", "entityName", "groupBy", "idSelected", "keyPrefix"}
+    assert "records" not in body
+
+    def check(columns: list[dict[str, Any]]) -> None:
+        for column in columns:
+            assert set(column) == COLUMN_KEYS
+            check(column["joinColumns"])
+
+    check(body["columnMetadata"])
+    return body
+
+
+def test_column_metadata_of_fields_parents_and_children(raw: httpx.Client) -> None:
+    body = _columns(
+        raw,
+        "SELECT Id, Name, AnnualRevenue, Owner.Name, Owner.Email, "
+        "(SELECT LastName FROM Contacts) FROM Account",
+    )
+    assert (body["entityName"], body["keyPrefix"], body["idSelected"]) == ("Account", "001", True)
+    assert body["groupBy"] is False
+    by_name = {c["columnName"]: c for c in body["columnMetadata"]}
+    assert list(by_name) == ["Id", "Name", "AnnualRevenue", "Owner", "Contacts"]
+    assert by_name["Id"]["apexType"] == "Id" and by_name["Id"]["insertable"] is False
+    assert by_name["Name"]["textType"] is True and by_name["Name"]["updatable"] is True
+    assert by_name["AnnualRevenue"]["numberType"] is True
+    owner = by_name["Owner"]
+    assert owner["foreignKeyName"] == "OwnerId" and owner["apexType"] is None
+    assert [c["columnName"] for c in owner["joinColumns"]] == ["Name", "Email"]
+    contacts = by_name["Contacts"]
+    assert contacts["aggregate"] is True and contacts["foreignKeyName"] is None
+    assert [c["columnName"] for c in contacts["joinColumns"]] == ["LastName"]
+    # Two hops: one column per relationship, nested.
+    deep = _columns(raw, "SELECT Account.Owner.Name, Account.Name FROM Contact")
+    (account,) = deep["columnMetadata"]
+    assert account["foreignKeyName"] == "AccountId" and deep["idSelected"] is False
+    assert [c["columnName"] for c in account["joinColumns"]] == ["Owner", "Name"]
+    assert account["joinColumns"][0]["joinColumns"][0]["columnName"] == "Name"
+
+
+def test_column_metadata_of_aggregates_and_counts(raw: httpx.Client) -> None:
+    body = _columns(
+        raw,
+        "SELECT AccountId, AVG(Amount), COUNT(Id) n, MAX(CloseDate) FROM Opportunity "
+        "GROUP BY AccountId",
+    )
+    assert body["groupBy"] is True and body["entityName"] == "Opportunity"
+    columns = body["columnMetadata"]
+    assert [(c["columnName"], c["displayName"], c["aggregate"]) for c in columns] == [
+        ("AccountId", "AccountId", False),
+        ("expr0", "avg(Amount)", True),
+        ("n", "count(Id)", True),
+        ("expr1", "max(CloseDate)", True),
+    ]
+    assert [c["apexType"] for c in columns] == ["Id", "Double", "Integer", "Date"]
+    assert _columns(raw, "SELECT COUNT() FROM Account")["columnMetadata"] == []
+
+
+def test_column_metadata_refuses_what_the_query_refuses(raw: httpx.Client) -> None:
+    soql = "SELECT Nope FROM Account"
+    plain = _error(raw.get(f"{BASE}/query", params={"q": soql}), 400)
+    columns = _error(raw.get(f"{BASE}/query", params={"q": soql, "columns": "true"}), 400)
+    assert plain == columns and plain["errorCode"] == "INVALID_FIELD"
+
+
+# -- query plans (explain=) ---------------------------------------------------------------
+
+
+def _plans(raw: httpx.Client, soql: str) -> list[dict[str, Any]]:
+    answer = raw.get(f"{BASE}/query", params={"explain": soql})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert set(body) == {"plans", "sourceQuery"} and body["sourceQuery"] == soql
+    plans: list[dict[str, Any]] = body["plans"]
+    keys = {
+        "cardinality",
+        "fields",
+        "leadingOperationType",
+        "notes",
+        "relativeCost",
+        "sobjectCardinality",
+        "sobjectType",
+    }
+    for plan in plans:
+        assert set(plan) == keys
+        assert plan["leadingOperationType"] in ("Index", "TableScan", "Sharing", "Other")
+    costs = [p["relativeCost"] for p in plans]
+    assert costs == sorted(costs)  # cheapest first
+    return plans
+
+
+def test_explain_uses_indexes_on_id_name_and_lookups(raw: httpx.Client) -> None:
+    count = raw.get(f"{BASE}/query", params={"q": "SELECT COUNT() FROM Contact"}).json()
+    total = count["totalSize"]
+    first = raw.get(f"{BASE}/query", params={"q": "SELECT Id, AccountId FROM Contact LIMIT 1"})
+    record = first.json()["records"][0]
+    by_id = _plans(raw, f"SELECT Name FROM Contact WHERE Id = '{record['Id']}'")
+    assert by_id[0]["leadingOperationType"] == "Index" and by_id[0]["fields"] == ["Id"]
+    assert by_id[0]["cardinality"] == 1 and by_id[0]["relativeCost"] < 0.01
+    assert by_id[0]["notes"] == [] and by_id[0]["sobjectCardinality"] == total
+    scan = by_id[-1]
+    assert scan["leadingOperationType"] == "TableScan" and scan["cardinality"] == 1
+    lookup = _plans(raw, f"SELECT Id FROM Contact WHERE AccountId = '{record['AccountId']}'")
+    children = raw.get(
+        f"{BASE}/query",
+        params={"q": f"SELECT COUNT() FROM Contact WHERE AccountId = '{record['AccountId']}'"},
+    ).json()["totalSize"]
+    assert lookup[0]["fields"] == ["AccountId"] and lookup[0]["cardinality"] == children
+    both = _plans(raw, "SELECT Id FROM Account WHERE Name = 'x' OR Id = '001000000000001AAA'")
+    assert both[0]["leadingOperationType"] == "Index" and both[0]["fields"] == ["Name", "Id"]
+
+
+def test_explain_scans_the_table_for_unindexed_and_unselective_filters(
+    raw: httpx.Client,
+) -> None:
+    unindexed = _plans(raw, "SELECT Name FROM Account WHERE Description LIKE '%x%'")
+    assert [p["leadingOperationType"] for p in unindexed] == ["TableScan"]
+    assert {
+        "description": "Not considering filter for optimization because unindexed",
+        "fields": ["Description"],
+        "tableEnumOrId": "Account",
+    } in unindexed[0]["notes"]
+    wildcard = _plans(raw, "SELECT Name FROM Account WHERE Name LIKE '%corp'")
+    assert [p["leadingOperationType"] for p in wildcard] == ["TableScan"]
+    assert "wildcard" in wildcard[0]["notes"][0]["description"]
+    negative = _plans(raw, "SELECT Name FROM Account WHERE Name != 'x'")
+    assert [p["leadingOperationType"] for p in negative] == ["TableScan"]
+    # Every Account matches: the index is not selective (cost above 1), the scan wins.
+    everything = _plans(raw, "SELECT Id FROM Account WHERE CreatedDate > 2000-01-01T00:00:00Z")
+    assert [p["leadingOperationType"] for p in everything] == ["TableScan", "Index"]
+    assert everything[1]["relativeCost"] > 1
+    assert everything[0]["cardinality"] == everything[0]["sobjectCardinality"]
+
+
+def test_explain_errors(raw: httpx.Client) -> None:
+    bad = _error(raw.get(f"{BASE}/query", params={"explain": "SELECT Nope FROM Account"}), 400)
+    assert bad["errorCode"] == "INVALID_FIELD"
+    locator = raw.get(f"{BASE}/query", params={"explain": "01gHs0000000001AAA-2000"})
+    assert _error(locator, 400)["errorCode"] == "MALFORMED_QUERY"
+    for report_or_list_view in ("00O000000000001AAA", "00B000000000001"):
+        answer = raw.get(f"{BASE}/query", params={"explain": report_or_list_view})
+        assert _error(answer, 404)["errorCode"] == "NOT_FOUND"
+
+
+# -- the resource list --------------------------------------------------------------------
+
+
+def test_every_advertised_resource_answers_json(raw: httpx.Client) -> None:
+    resources = raw.get(f"{BASE}/").json()
+    assert {"sobjects", "query", "queryAll", "limits", "composite", "identity"} <= set(resources)
+    assert "tooling" not in resources  # not served, so not advertised
+    for name, url in resources.items():
+        answer = raw.get(url)
+        assert answer.headers["content-type"].startswith("application/json"), (name, answer)
+        body = answer.json()
+        if answer.status_code != 200:
+            # A resource that needs parameters (query without q): Salesforce's error list.
+            assert answer.status_code == 400 and isinstance(body, list), (name, body)
+            assert body[0]["errorCode"] and body[0]["message"]
+    composite = raw.get(resources["composite"]).json()
+    listed = raw.get(composite["sobjects"])  # a write resource: GET is not one of its methods
+    assert _error(listed, 405)["errorCode"] == "METHOD_NOT_ALLOWED"
+    assert "POST" in listed.headers["allow"].split(",")
+    # What the emulator does not serve answers Salesforce's JSON, never an HTML page.
+    for path in ("/tooling/query?q=SELECT+Id+FROM+ApexClass", "/wave", "/jobs"):
+        assert _error(raw.get(BASE + path), 404)["errorCode"] == "NOT_FOUND"
