@@ -188,9 +188,12 @@ class Explorer:
         header = widgets.HTML(
             f"<b>Salesforce explorer</b> · connection <code>{html.escape(name)}</code>"
         )
-        self.widget = widgets.VBox(
+        # The Reports tab (kernel/_report_tab): its list is read when first shown.
+        from ._report_tab import ReportsTab
+
+        self.reports_tab = ReportsTab(session)
+        objects_tab = widgets.VBox(
             [
-                header,
                 widgets.HBox(
                     [
                         widgets.VBox([self.search, self.object_list, self.list_note]),
@@ -212,6 +215,14 @@ class Explorer:
                 self.output,
             ]
         )
+        self.tabs = widgets.Tab(
+            [objects_tab, self.reports_tab.widget], titles=("Objects", "Reports")
+        )
+        self.tabs.observe(
+            lambda change: self.reports_tab.load() if change["new"] == 1 else None,
+            names="selected_index",
+        )
+        self.widget = widgets.VBox([header, self.tabs])
         with_static(self.widget, self.static_summary)
         self.widget.add_class("aksf-explorer")
         self.filter("")

@@ -357,3 +357,42 @@ def test_split_column_and_logic_choices() -> None:
     assert combine_logic("1 OR 2", 2, "1 OR 2", 2) == "(1 OR 2) AND (3 OR 4)"
     assert combine_logic(None, 0, "1 OR 2", 2) == "1 OR 2"
     assert combine_logic("1 OR 2", 2, None, 0) == "1 OR 2"
+
+
+# -- the explorer's Reports tab --------------------------------------------------------
+
+
+def test_explorer_reports_tab(sf: aksf.Session, report_emu: RunningEmulator) -> None:
+    from ak_salesforce_nb.kernel._explorer import Explorer
+
+    with Explorer("prod", session=sf) as explorer:
+        tab = explorer.reports_tab
+        assert explorer.tabs.titles == ("Objects", "Reports")
+        assert not tab.loaded and tab.report_list.options == ()
+        explorer.tabs.selected_index = 1  # showing the tab reads the list, once
+        assert tab.loaded and len(tab.report_list.options) == 7
+        before = api_calls(report_emu)
+        explorer.tabs.selected_index = 0
+        explorer.tabs.selected_index = 1
+        assert api_calls(report_emu) == before
+        assert tab.filter("pipeline") == ["Open Pipeline", "Pipeline by Stage and Type"]
+        tab.search.value = "contacts"
+        assert [label.split(" · ")[0] for label, _ in tab.report_list.options] == [
+            "All Contacts",
+            "Contacts by Lead Source",
+        ]
+        tab.report_list.value = tab.report_list.options[0][1]  # a click on "All Contacts"
+        assert tab.report_name == "All Contacts"
+        assert tab.python_code == "df = sf.report('All Contacts')"
+        assert "sf.report(&#x27;All Contacts&#x27;)" in tab.python_box.value
+        frame = tab.preview()
+        assert len(frame) == 6000 and tab.frame is frame
+        assert "6,000 rows" in tab.info.value
+        tab.select("Open_Pipeline")
+        assert tab.report_name == "Open Pipeline"
+        assert tab.preview(filters=[("Amount", ">", "lots")]) is None
+        assert "BAD_REQUEST" in tab.last_error and "BAD_REQUEST" in tab.info.value
+        with pytest.raises(ValueError, match="No report 'Nope'"):
+            tab.select("Nope")
+        state = str([w.get_state() for w in explorer.all_widgets()])
+        assert sf.tokens.current().access_token not in state
