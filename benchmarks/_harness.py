@@ -22,6 +22,7 @@ __all__ = [
     "REPO",
     "authorize_store",
     "code_flow_token",
+    "run_child",
     "spawn_emulator",
     "spawn_tls_emulator",
     "stop_process",
@@ -139,3 +140,15 @@ def authorize_store(
             "user_id": who["user_id"],
         },
     )
+
+
+def run_child(command: list[str], timeout: float) -> str:
+    """Run one measured child process; its stdout. A failure stops the benchmark with
+    the child's own error output (not a bare exit status)."""
+    out = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    if out.returncode != 0:
+        raise SystemExit(
+            f"a benchmark child failed ({out.returncode}): {' '.join(command[2:5])}\n"
+            + out.stderr[-4000:]
+        )
+    return out.stdout

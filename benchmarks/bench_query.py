@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _harness import authorize_store, spawn_tls_emulator, stop_process
+from _harness import authorize_store, run_child, spawn_tls_emulator, stop_process
 
 from ak_salesforce_nb.core._environment import ENV_KEYRING, ENV_STORE
 from ak_salesforce_nb.core._store import ConnectionStore
@@ -122,14 +122,9 @@ def main() -> None:
             results: dict[str, list[dict[str, float]]] = {m: [] for m in METHODS}
             for _ in range(args.runs):
                 for method in args.only or METHODS:  # interleaved: drift hits all alike
-                    out = subprocess.run(
-                        [sys.executable, __file__, "--child", method, "--instance", url],
-                        capture_output=True,
-                        text=True,
-                        check=True,
-                        timeout=600,
-                    )
-                    results[method].append(json.loads(out.stdout.strip().splitlines()[-1]))
+                    command = [sys.executable, __file__, "--child", method, "--instance", url]
+                    out = run_child(command, timeout=600)
+                    results[method].append(json.loads(out.strip().splitlines()[-1]))
         finally:
             stop_process(emulator)
     if args.only:

@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _harness import authorize_store, spawn_tls_emulator, stop_process
+from _harness import authorize_store, run_child, spawn_tls_emulator, stop_process
 
 from ak_salesforce_nb.core._environment import ENV_KEYRING, ENV_STORE
 from ak_salesforce_nb.core._store import ConnectionStore
@@ -192,10 +192,8 @@ def main() -> None:
                         "--tag",
                         f"r{run}m{number}",
                     ]
-                    out = subprocess.run(
-                        command, capture_output=True, text=True, check=True, timeout=1200
-                    )
-                    results[method].append(json.loads(out.stdout.strip().splitlines()[-1]))
+                    out = run_child(command, timeout=1200)
+                    results[method].append(json.loads(out.strip().splitlines()[-1]))
         finally:
             stop_process(emulator)
     if args.only:

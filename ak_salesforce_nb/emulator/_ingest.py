@@ -16,9 +16,7 @@ columns as uploaded. Salesforce does not keep them in input order; with the emul
 from __future__ import annotations
 
 import asyncio
-import csv
 import dataclasses
-import io
 import random
 import time
 from typing import Any
@@ -198,14 +196,18 @@ class IngestJob:
 def render_csv_file(
     header: list[str], rows: list[list[str]], delimiter: str, line_ending: str
 ) -> str:
-    """A result file: every field quoted, the job's delimiter and line ending."""
-    buffer = io.StringIO()
-    writer = csv.writer(
-        buffer, delimiter=delimiter, lineterminator=line_ending, quoting=csv.QUOTE_ALL
-    )
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue()
+    """A result file: every field quoted, the job's delimiter and line ending (a line
+    joined at once, quotes doubled only in lines that have one: several times faster
+    than `csv.writer` for a 100,000-line file)."""
+    separator = '"' + delimiter + '"'
+    end = '"' + line_ending
+
+    def line(values: list[str]) -> str:
+        if '"' in "".join(values):
+            values = [value.replace('"', '""') for value in values]
+        return '"' + separator.join(values) + end
+
+    return "".join([line(header), *map(line, rows)])
 
 
 class IngestJobs:
