@@ -15,7 +15,8 @@ row, the groupings (down, then across) as leading columns, columns named by thei
 **More than 2,000 rows.** Salesforce answers at most 2,000 detail rows per run and says
 ``allData: false`` when it cut. The report is then read again as a tabular run (its
 grouping columns as detail columns) sorted by a *split column*: the record Id column of
-the report type where there is one, else a date-time or date column, or ``split_on=``.
+the report type where there is one, else a date-time or date column, or ``split_on=``
+(a column the org refuses to filter or sort that way: the next one, up to three).
 Each run asks for the values after the last one read (a runtime ``greaterThan`` filter,
 ANDed to the report's own filters and logic); rows sharing the last value of a cut run
 are read by an ``equals`` run of their own, rows where the column is empty by a final
@@ -60,10 +61,13 @@ __all__ = [
     "list_reports",
     "resolve_report",
     "run_report",
+    "split_candidates",
 ]
 
 #: Detail rows Salesforce answers per run at most.
 DETAIL_ROW_LIMIT = 2000
+#: Split columns tried at most when the org refuses to range over one.
+MAX_SPLIT_TRIES = 3
 ReportMode = Literal["sync", "async"]
 #: A runtime filter: ``(column, operator, value)`` or a Reports API filter dict.
 ReportFilter = tuple[str, str, Any] | Mapping[str, Any]
@@ -337,27 +341,35 @@ def _row_count(answer: Mapping[str, Any], shape: ReportShape) -> int | None:
     return None
 
 
+def split_candidates(
+    columns: Mapping[str, tuple[str, str]], report_type: str, preferred: str | None = None
+) -> list[str]:
+    """Columns to read a big report in ranges of, best first: the report type's record Id
+    (unique, never empty), its other Id columns, then date-time and date columns (a
+    ``CREATED`` one first). Only `preferred` when given."""
+    if preferred:
+        return [preferred]
+    kind = report_type.upper()
+    ids = [name for name, (_, data_type) in columns.items() if data_type == "id"]
+    own = [
+        n
+        for n in ids
+        if (stem := re.sub(r"[._]?ID$", "", n.upper()).split(".")[-1]) and stem in kind
+    ]
+    ordered = own + [n for n in ids if n not in own]
+    for wanted in ("datetime", "date"):
+        dated = [name for name, (_, data_type) in columns.items() if data_type == wanted]
+        ordered += [n for n in dated if "CREATED" in n.upper()]
+        ordered += [n for n in dated if "CREATED" not in n.upper()]
+    return ordered
+
+
 def choose_split_column(
     columns: Mapping[str, tuple[str, str]], report_type: str, preferred: str | None = None
 ) -> str | None:
-    """The column to read a big report in ranges of: the report type's record Id if it
-    has one (unique, never empty), else a date-time, else a date column."""
-    if preferred:
-        return preferred
-    kind = report_type.upper()
-    ids = [name for name, (_, data_type) in columns.items() if data_type == "id"]
-    for name in ids:
-        stem = re.sub(r"[._]?ID$", "", name.upper()).split(".")[-1]
-        if stem and stem in kind:
-            return name
-    if ids:
-        return ids[0]
-    for wanted in ("datetime", "date"):
-        dated = [name for name, (_, data_type) in columns.items() if data_type == wanted]
-        if dated:
-            created = [n for n in dated if "CREATED" in n.upper()]
-            return (created or dated)[0]
-    return None
+    """The first of `split_candidates`, or None."""
+    candidates = split_candidates(columns, report_type, preferred)
+    return candidates[0] if candidates else None
 
 
 class _Split:
@@ -635,18 +647,29 @@ def run_report(
         if not split:
             problems.append("split=False")
         else:
-            split_column = choose_split_column(
+            candidates = split_candidates(
                 columns,
                 str((saved.get("reportType") or {}).get("type") or ""),
                 _column_name(split_on, columns, name) if split_on else None,
-            )
-            if split_column is None:
+            )[:MAX_SPLIT_TRIES]
+            if not candidates:
                 problems.append("the report type has no Id, date or date-time column to split on")
+            refused: list[str] = []
+            for candidate in candidates:
+                # A column the org will not range over (a filter or sort it refuses): the
+                # next candidate, from the start.
+                try:
+                    read, problems = _read_split(
+                        runner, metadata or saved, shape, candidate, columns, frame, max_runs
+                    )
+                except SalesforceError as error:
+                    refused.append(f"reading in ranges of {candidate} failed: {error.message}")
+                    continue
+                split_column = candidate
+                frame = _sorted_like_report(read, _group_order(first, shape), shape)
+                break
             else:
-                frame, problems = _read_split(
-                    runner, metadata or saved, shape, split_column, columns, frame, max_runs
-                )
-                frame = _sorted_like_report(frame, _group_order(first, shape), shape)
+                problems = problems or refused
     if total is not None and len(frame) != total and not problems:
         problems.append(f"{len(frame):,} rows were read but the report counts {total:,}")
     note = _note(name, shape, frame, total, runner.runs, split_column, columns, problems)
@@ -680,10 +703,7 @@ def _read_split(
     import pandas as pd
 
     splitter = _Split(runner, metadata, shape, column, columns.get(column, ("", ""))[1], max_runs)
-    try:
-        pieces = splitter.read()
-    except SalesforceError as error:
-        return first_frame, [f"reading in ranges of {column} failed: {error.message}"]
+    pieces = splitter.read()  # a SalesforceError: the caller tries another column
     wanted = list(first_frame.columns)
     aligned = [piece.reindex(columns=wanted) for piece in pieces if len(piece)]
     if not aligned:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pandas as pd
 import pytest
 
@@ -396,3 +397,37 @@ def test_explorer_reports_tab(sf: aksf.Session, report_emu: RunningEmulator) -> 
             tab.select("Nope")
         state = str([w.get_state() for w in explorer.all_widgets()])
         assert sf.tokens.current().access_token not in state
+
+
+def test_a_refused_split_column_falls_back_to_the_next(
+    report_emu: RunningEmulator, store_path: Path
+) -> None:
+    """An org that refuses ranges of Id (a 400 for greaterThan on CONTACT_ID), in front of
+    the emulator: the rows are read in ranges of Created Date instead."""
+    authorize_store(report_emu, store_path)
+    refused: list[str] = []
+    with httpx.Client(timeout=60) as upstream:
+
+        def org(request: httpx.Request) -> httpx.Response:
+            body = request.content.decode() if request.content else ""
+            if '"column": "CONTACT_ID", "operator": "greaterThan"' in body.replace(
+                '":"', '": "'
+            ).replace('","', '", "'):
+                refused.append(body)
+                return httpx.Response(
+                    400,
+                    json=[{"errorCode": "BAD_REQUEST", "message": "Invalid filter operator."}],
+                )
+            answer = upstream.request(
+                request.method, request.url, headers=request.headers, content=request.content
+            )
+            return httpx.Response(
+                answer.status_code, headers=answer.headers, content=answer.content
+            )
+
+        with aksf.session("prod", progress=False, transport=httpx.MockTransport(org)) as sf:
+            frame = sf.report("All Contacts", quiet=True)
+    assert refused
+    info = frame.attrs["report"]
+    assert info["complete"] is True and info["split_on"] == "CREATED_DATE"
+    assert len(frame) == 6000 and "CREATED_DATE" in info["note"]
