@@ -60,6 +60,8 @@ if TYPE_CHECKING:
     from .kernel._async_session import AsyncSession
     from .kernel._explorer import Explorer
     from .kernel._form import ConnectForm
+    from .kernel._reports import PartialReportWarning, ReportError
+    from .kernel._search import SearchResult
     from .kernel._session import Session
     from .pubsub import PubSubError, PubSubUnavailable, ReplayIdInvalid, TopicNotFound
 
@@ -82,16 +84,19 @@ __all__ = [
     "MalformedQuery",
     "NotConnected",
     "OAuthError",
+    "PartialReportWarning",
     "PresetLocked",
     "PubSubError",
     "PubSubUnavailable",
     "ReauthorizationRequired",
     "RecordNotFound",
     "ReplayIdInvalid",
+    "ReportError",
     "RequestLimitExceeded",
     "SalesforceCliError",
     "SalesforceError",
     "SalesforceNotebookError",
+    "SearchResult",
     "SecretWarning",
     "Session",
     "SessionExpired",
@@ -245,6 +250,9 @@ def __getattr__(attr: str) -> Any:
         "AsyncSession": ".kernel._async_session",
         "ConnectForm": ".kernel._form",
         "Explorer": ".kernel._explorer",
+        "ReportError": ".kernel._reports",
+        "PartialReportWarning": ".kernel._reports",
+        "SearchResult": ".kernel._search",
         # The Pub/Sub errors need grpc, an optional extra: import them only when asked.
         "PubSubError": ".pubsub",
         "PubSubUnavailable": ".pubsub",

@@ -37,7 +37,7 @@ import sys
 import time
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ..core._exceptions import SalesforceError, SalesforceNotebookError
 from ._report_frames import (
@@ -51,7 +51,19 @@ from ._report_frames import (
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ._session import Session
+
+class Session(Protocol):
+    """What the report functions use of a `Session` (a Protocol: `_session` imports this
+    module, so this module does not import it back)."""
+
+    def get(self, path: str, **kwargs: Any) -> Any: ...
+
+    def post(self, path: str, json: Any = None, **kwargs: Any) -> Any: ...
+
+    def query(self, soql: str, *, progress: bool | None = None) -> Any: ...
+
+    def query_records(self, soql: str) -> Iterable[dict[str, Any]]: ...
+
 
 __all__ = [
     "DETAIL_ROW_LIMIT",

@@ -15,15 +15,22 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._records import RecordColumns, records_to_frame
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ._session import Session
+
+class Session(Protocol):
+    """What `search` uses of a `Session` (a Protocol: `_session` imports this module)."""
+
+    def get(self, path: str, **kwargs: Any) -> Any: ...
+
+    def field_types(self, sobject: str | None, columns: Iterable[str]) -> dict[str, str]: ...
+
 
 __all__ = ["SearchResult", "returning_clause", "returning_objects", "search", "search_frames"]
 
