@@ -58,6 +58,15 @@ def emu(emulator: RunningEmulator) -> Iterator[RunningEmulator]:
     emulator.config.callback_urls = []
     emulator.config.shuffle_results = False
     emulator.config.validation_rule_prefix = None
+    defaults = EmulatorConfig()
+    for switch in (
+        "device_flow",
+        "device_interval",
+        "client_credentials",
+        "jwt_bearer",
+        "require_client_secret",
+    ):
+        setattr(emulator.config, switch, getattr(defaults, switch))
     emulator.clear_faults()
 
 

@@ -517,7 +517,8 @@ class ConnectionStore:
         def change(db: sqlite3.Connection) -> None:
             row = db.execute("SELECT * FROM connections WHERE name = ?", (name,)).fetchone()
             if row is None:
-                state = "ready" if client_id and sealed else "not_configured"
+                # No secret is a public client (PKCE only): ready to authorize as well.
+                state = "ready" if client_id else "not_configured"
                 message = _settings_message(state)
                 db.execute(
                     "INSERT INTO connections (name, client_id, client_secret, login_url, scopes,"
@@ -552,7 +553,9 @@ class ConnectionStore:
                 db.execute("DELETE FROM checks WHERE name = ?", (name,))
             state, message = row["state"], row["message"]
             if not has_tokens:
-                state = "ready" if client_id and secret is not None else "not_configured"
+                # A secret forgotten with its login host must be entered again (saving the
+                # settings once more without one continues as a public client).
+                state = "ready" if client_id and not forgot_secret else "not_configured"
                 message = _HOST_CHANGED_MESSAGE if forgot_secret else _settings_message(state)
             db.execute(
                 "UPDATE connections SET client_id = ?, client_secret = ?, login_url = ?,"
@@ -846,8 +849,7 @@ class ConnectionStore:
             db.execute("DELETE FROM pending WHERE name = ?", (name,))
             db.execute("DELETE FROM checks WHERE name = ?", (name,))
             db.execute(
-                "UPDATE connections SET state = CASE WHEN client_id != ''"
-                " AND (client_secret IS NOT NULL OR preset != 0) THEN 'ready'"
+                "UPDATE connections SET state = CASE WHEN client_id != '' THEN 'ready'"
                 " ELSE 'not_configured' END,"
                 " message = 'Disconnected. Click Authorize to connect again.',"
                 " username = '', display_name = '', email = '', organization_id = '',"
@@ -1161,4 +1163,7 @@ def _set_check(
 def _settings_message(state: str) -> str:
     if state == "ready":
         return "Ready to authorize: click Authorize and sign in to Salesforce."
-    return "Not configured: enter the Client ID and Client Secret of your Salesforce app."
+    return (
+        "Not configured: enter the Client ID of your Salesforce app, and its Client Secret "
+        "unless the app is a public client (PKCE only)."
+    )

@@ -81,10 +81,6 @@ async def test_list_connections_and_env(flow: Flow, store_path: Path) -> None:
             "Client ID is required",
         ),
         (
-            {"client_id": "x", "client_secret": "", "login_url": "https://login.salesforce.com"},
-            "Client Secret is required",
-        ),
-        (
             {"client_id": "x", "client_secret": "s", "login_url": "http://evil.example.com"},
             "must use https",
         ),
@@ -104,6 +100,14 @@ async def test_put_refuses_bad_settings(flow: Flow, body: dict[str, Any], fragme
     assert response.code == 400
     assert fragment in json.loads(response.body)["message"]
     assert (await flow.api("prod")).code == 404
+
+
+async def test_put_without_a_secret_is_a_public_client(flow: Flow) -> None:
+    """An app that needs no Consumer Secret (PKCE only): ready to authorize."""
+    body = {"client_id": "x", "client_secret": "", "login_url": "https://login.salesforce.com"}
+    response = await flow.api("prod", method="PUT", body=body)
+    assert response.code == 200, response.body
+    assert json.loads(response.body)["state"] == "ready"
 
 
 async def test_put_bad_json_and_scopes_list(flow: Flow) -> None:
