@@ -310,6 +310,13 @@ _HINTS = {
 }
 
 
+#: Said when an app refuses a sign-in without a secret (`invalid_client`).
+NOT_A_PUBLIC_CLIENT = (
+    "Salesforce says: invalid_client. This app requires its Client Secret (it is not a "
+    "public client): enter the Consumer Secret and sign in again."
+)
+
+
 def explain_oauth_error(error: str, description: str = "") -> str:
     """Salesforce says: ERROR — DESCRIPTION. What to do next."""
     said = f"Salesforce says: {error}" + (f" — {description}" if description else "") + "."

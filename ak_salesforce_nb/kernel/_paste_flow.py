@@ -195,9 +195,7 @@ class PasteFlow:
                     ) from None
                 if exc.error == "invalid_client" and not self.grant.client_secret:
                     raise TokenRequestError(
-                        "Salesforce says: invalid_client. This app requires its Client "
-                        "Secret (it is not a public client): enter the Consumer Secret and "
-                        "sign in again.",
+                        _oauth.NOT_A_PUBLIC_CLIENT,
                         error=exc.error,
                         description=exc.description,
                         status_code=exc.status_code,

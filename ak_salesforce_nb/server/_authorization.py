@@ -247,17 +247,28 @@ class AuthorizationService:
         record = await self.in_store_thread(self.store.get_connection, pending.name)
         login_url = self.checked_login_url(record)  # the secret goes there: check it again
         secret = await self.in_store_thread(self.store.get_client_secret, pending.name) or ""
-        token = await self._send_token(
-            client,
-            _oauth.token_request(
-                login_url,
-                client_id=record.client_id,
-                client_secret=secret,
-                code=code,
-                redirect_uri=pending.redirect_uri,
-                verifier=pending.code_verifier,
-            ),
-        )
+        try:
+            token = await self._send_token(
+                client,
+                _oauth.token_request(
+                    login_url,
+                    client_id=record.client_id,
+                    client_secret=secret,
+                    code=code,
+                    redirect_uri=pending.redirect_uri,
+                    verifier=pending.code_verifier,
+                ),
+            )
+        except TokenRequestError as exc:
+            if exc.error != "invalid_client" or secret:
+                raise
+            # Saved without a secret, but the app is not a public client: say so.
+            raise TokenRequestError(
+                _oauth.NOT_A_PUBLIC_CLIENT,
+                error=exc.error,
+                description=exc.description,
+                status_code=exc.status_code,
+            ) from None
         if secret:
             _oauth.verify_signature(token, secret)
         # else a public client (a preset without a secret, PKCE only): Salesforce signs

@@ -336,3 +336,17 @@ async def test_callback_refuses_post_without_traceback(flow: Flow) -> None:
     )
     assert response.code in (403, 405)
     assert "Traceback" not in response.body.decode()
+
+
+async def test_a_secret_left_empty_for_an_app_that_needs_one_is_said_plainly(flow: Flow) -> None:
+    """Saved as a public client, but the app requires its secret: the callback says what
+    to enter, and nothing is stored as connected."""
+    await flow.create("prod", client_secret="")
+    state = await flow.begin("prod")
+    params = await flow.salesforce(await flow.start(state))
+    response = await flow.callback(params)
+    assert response.code == 400
+    assert b"requires its Client Secret" in response.body
+    record = await flow.get("prod")
+    assert record["state"] != "connected"
+    assert "requires its Client Secret" in record["message"]
