@@ -18,13 +18,14 @@ grouping columns as detail columns) sorted by a *split column*: the record Id co
 the report type where there is one, else a date-time or date column, or ``split_on=``
 (a column the org refuses to filter or sort that way: the next one, up to three).
 Each run asks for the values after the last one read (a runtime ``greaterThan`` filter,
-ANDed to the report's own filters and logic); rows sharing the last value of a cut run
-are read by an ``equals`` run of their own, rows where the column is empty by a final
-one. The rows read are checked against the report's record count; the result's
-``attrs["report"]`` (and a note shown under the cell) says how many runs it took and on
-which column, or, when the rows could not all be read, that the frame is partial (with a
-`PartialReportWarning`). Aggregates (``aggregates=True``) always come from one run:
-Salesforce computes them over every row, cut or not.
+ANDed to the report's own filters and logic). On a column other than the record Id,
+rows sharing the last value of a cut run are read by an ``equals`` run of their own,
+and rows where the column is empty by a final one. The rows read are checked against
+the report's record count; the result's ``attrs["report"]`` (and a note shown under the
+cell) says how many runs it took and on which column, or, when the rows could not all
+be read, that the frame is partial (with a `PartialReportWarning`). Aggregates
+(``aggregates=True``) always come from one run: Salesforce computes them over every
+row, cut or not.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ __all__ = [
     "ReportError",
     "ReportFilter",
     "list_reports",
+    "record_id_column",
     "resolve_report",
     "run_report",
     "split_candidates",
@@ -353,6 +355,17 @@ def _row_count(answer: Mapping[str, Any], shape: ReportShape) -> int | None:
     return None
 
 
+def record_id_column(columns: Mapping[str, tuple[str, str]], report_type: str) -> str | None:
+    """The Id column of the report type's own records (``CONTACT_ID`` for ``ContactList``):
+    one value per detail row, never empty. Other Id columns (a parent's) repeat."""
+    kind = report_type.upper()
+    for name, (_, data_type) in columns.items():
+        stem = re.sub(r"[._]?ID$", "", name.upper()).split(".")[-1]
+        if data_type == "id" and stem and stem in kind:
+            return name
+    return None
+
+
 def split_candidates(
     columns: Mapping[str, tuple[str, str]], report_type: str, preferred: str | None = None
 ) -> list[str]:
@@ -361,14 +374,9 @@ def split_candidates(
     ``CREATED`` one first). Only `preferred` when given."""
     if preferred:
         return [preferred]
-    kind = report_type.upper()
-    ids = [name for name, (_, data_type) in columns.items() if data_type == "id"]
-    own = [
-        n
-        for n in ids
-        if (stem := re.sub(r"[._]?ID$", "", n.upper()).split(".")[-1]) and stem in kind
-    ]
-    ordered = own + [n for n in ids if n not in own]
+    own = record_id_column(columns, report_type)
+    ordered = [own] if own else []
+    ordered += [n for n, (_, t) in columns.items() if t == "id" and n != own]
     for wanted in ("datetime", "date"):
         dated = [name for name, (_, data_type) in columns.items() if data_type == wanted]
         ordered += [n for n in dated if "CREATED" in n.upper()]
@@ -395,10 +403,14 @@ class _Split:
         column: str,
         data_type: str,
         max_runs: int,
+        unique: bool = False,
     ) -> None:
         self.runner = runner
         self.column = column
         self.data_type = data_type
+        #: One row per value, never empty (the report's own record Id): no tie runs, no
+        #: final run for empty values.
+        self.unique = unique
         self.max_runs = max_runs
         self.problems: list[str] = []
         details = list(
@@ -483,6 +495,10 @@ class _Split:
             if not values:
                 break  # the cut run held empty values only: the final run reads them
             boundary = values[-1]
+            if self.unique:  # nothing else has the last value: go on after it
+                pieces.append(self._frame(answer, present))
+                last = boundary
+                continue
             pieces.append(self._frame(answer, [v is not None and v != boundary for v in raw]))
             if self.runner.runs >= self.max_runs:
                 self.problems.append(f"stopped after max_runs={self.max_runs} runs")
@@ -494,7 +510,7 @@ class _Split:
                     f"more than {DETAIL_ROW_LIMIT:,} rows have {self.column} = {boundary}"
                 )
             last = boundary
-        if self.data_type != "id" and self.runner.runs < self.max_runs:
+        if not self.unique and self.runner.runs < self.max_runs:
             empty, _ = self._run("equals", "")
             pieces.append(self._frame(empty))
             if not empty.get("allData", True):
@@ -659,11 +675,11 @@ def run_report(
         if not split:
             problems.append("split=False")
         else:
+            report_type = str((saved.get("reportType") or {}).get("type") or "")
             candidates = split_candidates(
-                columns,
-                str((saved.get("reportType") or {}).get("type") or ""),
-                _column_name(split_on, columns, name) if split_on else None,
+                columns, report_type, _column_name(split_on, columns, name) if split_on else None
             )[:MAX_SPLIT_TRIES]
+            own_id = record_id_column(columns, report_type)
             if not candidates:
                 problems.append("the report type has no Id, date or date-time column to split on")
             refused: list[str] = []
@@ -672,7 +688,14 @@ def run_report(
                 # next candidate, from the start.
                 try:
                     read, problems = _read_split(
-                        runner, metadata or saved, shape, candidate, columns, frame, max_runs
+                        runner,
+                        metadata or saved,
+                        shape,
+                        candidate,
+                        columns,
+                        frame,
+                        max_runs,
+                        unique=candidate == own_id,
                     )
                 except SalesforceError as error:
                     refused.append(f"reading in ranges of {candidate} failed: {error.message}")
@@ -711,10 +734,12 @@ def _read_split(
     columns: Mapping[str, tuple[str, str]],
     first_frame: pd.DataFrame,
     max_runs: int,
+    unique: bool,
 ) -> tuple[pd.DataFrame, list[str]]:
     import pandas as pd
 
-    splitter = _Split(runner, metadata, shape, column, columns.get(column, ("", ""))[1], max_runs)
+    data_type = columns.get(column, ("", ""))[1]
+    splitter = _Split(runner, metadata, shape, column, data_type, max_runs, unique)
     pieces = splitter.read()  # a SalesforceError: the caller tries another column
     wanted = list(first_frame.columns)
     aligned = [piece.reindex(columns=wanted) for piece in pieces if len(piece)]
