@@ -15,6 +15,7 @@ from ._reports import install as install_reports
 from ._state import EmulatorState
 from ._web_base import RepeatedSlashHandler
 from ._web_bulk import JobHandler, JobResultPagesHandler, JobResultsHandler, JobsHandler
+from ._web_changes import DeletedHandler, UpdatedHandler
 from ._web_collections import (
     CollectionsHandler,
     CollectionsRetrieveHandler,
@@ -94,6 +95,8 @@ def make_app(state: EmulatorState) -> tornado.web.Application:
         (_V + r"/sobjects/?", GlobalDescribeHandler),
         (_V + r"/sobjects/(\w+)/?", SObjectHandler),
         (_V + r"/sobjects/(\w+)/describe/?", DescribeHandler),
+        (_V + r"/sobjects/(\w+)/updated/?", UpdatedHandler),
+        (_V + r"/sobjects/(\w+)/deleted/?", DeletedHandler),
         (_V + r"/sobjects/(\w+)/([^/]+)/?", RecordHandler),
         (_V + r"/sobjects/(\w+)/(\w+)/([^/]+)/?", ExternalIdHandler),
         (_V + r"/limits/?", LimitsHandler),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import re
 from typing import Any
 
@@ -27,6 +29,7 @@ __all__ = [
     "ExternalIdHandler",
     "GlobalDescribeHandler",
     "LimitsHandler",
+    "MetadataHandler",
     "NotFoundHandler",
     "QueryHandler",
     "QueryMoreHandler",
@@ -182,8 +185,35 @@ class QueryMoreHandler(ApiHandler):
         self.finish(encode_page(cursor.result, offset, size, version, cursor_id, pager))
 
 
-class GlobalDescribeHandler(ApiHandler):
+class MetadataHandler(ApiHandler):
+    """Describe resources: ``Last-Modified`` is when the org's metadata last changed (the
+    emulator's schema is fixed at start), and ``If-Modified-Since`` no earlier than that
+    answers 304 Not Modified without a body, as Salesforce does."""
+
+    def not_modified(self) -> bool:
+        changed = datetime.datetime.fromtimestamp(int(self.state.started), datetime.timezone.utc)
+        self.set_header("Last-Modified", email.utils.format_datetime(changed, usegmt=True))
+        since_text = self.request.headers.get("If-Modified-Since")
+        if not since_text:
+            return False
+        try:
+            since = email.utils.parsedate_to_datetime(since_text)
+        except (TypeError, ValueError):
+            return False  # an unreadable date is ignored, as HTTP says
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=datetime.timezone.utc)
+        if changed > since:
+            return False
+        self.clear_header("Content-Type")
+        self.set_status(304)
+        self.finish()
+        return True
+
+
+class GlobalDescribeHandler(MetadataHandler):
     def get(self, version: str) -> None:
+        if self.not_modified():
+            return
         cache = self.state.describe_cache
         body = cache.get(version)
         if body is None:
@@ -192,11 +222,13 @@ class GlobalDescribeHandler(ApiHandler):
         self.finish(body)
 
 
-class SObjectHandler(ApiHandler):
+class SObjectHandler(MetadataHandler):
     """``sobjects/X``: basic information (GET) and record creation (POST)."""
 
     def get(self, version: str, sobject: str) -> None:
         table = self.state.records.table(sobject)
+        if self.not_modified():
+            return
         self.send_json(
             {
                 "objectDescribe": global_entry(table.sobject, version),
@@ -212,9 +244,11 @@ class SObjectHandler(ApiHandler):
         self.send_json({"id": record_id, "success": True, "errors": []}, status=201)
 
 
-class DescribeHandler(ApiHandler):
+class DescribeHandler(MetadataHandler):
     def get(self, version: str, sobject: str) -> None:
         table = self.state.records.table(sobject)
+        if self.not_modified():
+            return
         self.send_json(describe_sobject(table.sobject, version))
 
 

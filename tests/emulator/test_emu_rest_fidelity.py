@@ -6,16 +6,18 @@ Each test names the Salesforce behaviour it pins: repeated slashes, short pages,
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from ak_salesforce_nb.emulator import RunningEmulator
+from ak_salesforce_nb.emulator import EmulatorConfig, RunningEmulator, start_emulator
 from ak_salesforce_nb.emulator._short_pages import LONG_TEXT_PAGE, PAGE_BUDGET, row_width
 
-from .helpers import VERSION, http_client
+from .helpers import VERSION, get_token, http_client
 
 BASE = f"/services/data/v{VERSION}"
 
@@ -25,6 +27,22 @@ def raw(emu: RunningEmulator, token: dict[str, Any]) -> Iterator[httpx.Client]:
     """An authenticated client rooted at the instance URL (paths written out in full)."""
     headers = {"Authorization": f"Bearer {token['access_token']}"}
     with http_client(emu.url, headers=headers) as http:
+        yield http
+
+
+@pytest.fixture(scope="module")
+def small() -> Iterator[RunningEmulator]:
+    """A writable org of its own whose seeded records are years old (replication tests
+    see only this module's writes)."""
+    config = EmulatorConfig(accounts=20, seed=4, anchor_date=datetime.date(2024, 1, 10))
+    with start_emulator(config) as emu:
+        yield emu
+
+
+@pytest.fixture
+def small_api(small: RunningEmulator) -> Iterator[httpx.Client]:
+    headers = {"Authorization": f"Bearer {get_token(small)['access_token']}"}
+    with http_client(small.url, headers=headers) as http:
         yield http
 
 
@@ -58,16 +76,26 @@ def test_repeated_slashes_are_served_as_single_ones(
     assert doubled.request.url.raw_path.startswith(b"//services/data")
     assert plain.status_code == doubled.status_code == inner.status_code == 200
     assert plain.json() == doubled.json() == inner.json()
-    # Writes too: the body reaches the handler of the single-slash path, once.
-    created = raw.post(f"{emu.url}/{BASE}/sobjects/Account/", json={"Name": "Slashes Inc"})
-    assert created.status_code == 201, created.text
-    record_id = created.json()["id"]
-    assert raw.get(f"{BASE}/sobjects/Account/{record_id}").json()["Name"] == "Slashes Inc"
-    assert raw.delete(f"{emu.url}//{BASE}/sobjects/Account/{record_id}").status_code == 204
     # Errors keep their JSON shape, and the version list answers without a token.
     assert _error(raw.get(f"{emu.url}/{BASE}/nothing"), 404)["errorCode"] == "NOT_FOUND"
     with http_client(emu.url) as anonymous:
         assert anonymous.get(f"{emu.url}//services/data/").json()[0]["version"] == "31.0"
+
+
+def test_repeated_slashes_carry_bodies_to_the_handler(
+    small: RunningEmulator, small_api: httpx.Client
+) -> None:
+    """Writes too: the body reaches the handler of the single-slash path, parsed once."""
+    created = small_api.post(f"{small.url}/{BASE}/sobjects/Account/", json={"Name": "Slashes"})
+    assert created.status_code == 201, created.text
+    record_id = created.json()["id"]
+    assert small_api.get(f"{BASE}/sobjects/Account/{record_id}").json()["Name"] == "Slashes"
+    patched = small_api.patch(
+        f"{small.url}//{BASE}//sobjects/Account/{record_id}", json={"Name": "Slashes 2"}
+    )
+    assert patched.status_code == 204
+    assert small_api.get(f"{BASE}/sobjects/Account/{record_id}").json()["Name"] == "Slashes 2"
+    assert small_api.delete(f"{small.url}//{BASE}/sobjects/Account/{record_id}").status_code == 204
 
 
 # -- short pages and the locator form -----------------------------------------------------
@@ -395,3 +423,131 @@ def test_every_advertised_resource_answers_json(raw: httpx.Client) -> None:
     # What the emulator does not serve answers Salesforce's JSON, never an HTML page.
     for path in ("/tooling/query?q=SELECT+Id+FROM+ApexClass", "/wave", "/jobs"):
         assert _error(raw.get(BASE + path), 404)["errorCode"] == "NOT_FOUND"
+
+
+# -- replication: sobjects/X/updated and sobjects/X/deleted --------------------------------
+
+
+def _stamp(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def test_updated_and_deleted_follow_the_orgs_writes(small_api: httpx.Client) -> None:
+    now = datetime.datetime.now(datetime.timezone.utc)
+    start, end = (
+        _stamp(now - datetime.timedelta(minutes=2)),
+        _stamp(now + datetime.timedelta(hours=1)),
+    )
+    span = {"start": start, "end": end}
+    made = [
+        small_api.post(f"{BASE}/sobjects/Contact", json={"LastName": f"Rep {i}"}).json()["id"]
+        for i in range(3)
+    ]
+    assert (
+        small_api.patch(f"{BASE}/sobjects/Contact/{made[1]}", json={"FirstName": "Ada"}).status_code
+        == 204
+    )
+    assert small_api.delete(f"{BASE}/sobjects/Contact/{made[2]}").status_code == 204
+
+    updated = small_api.get(f"{BASE}/sobjects/Contact/updated/", params=span)
+    assert updated.status_code == 200, updated.text
+    body = updated.json()
+    assert set(body) == {"ids", "latestDateCovered"}
+    assert sorted(body["ids"]) == sorted(made[:2])  # seeded records are years older
+    covered = datetime.datetime.strptime(body["latestDateCovered"], "%Y-%m-%dT%H:%M:%S.%f%z")
+    assert (
+        now - datetime.timedelta(seconds=5)
+        < covered
+        <= datetime.datetime.now(datetime.timezone.utc)
+    )
+
+    deleted = small_api.get(f"{BASE}/sobjects/Contact/deleted/", params=span).json()
+    assert set(deleted) == {"deletedRecords", "earliestDateAvailable", "latestDateCovered"}
+    assert [r["id"] for r in deleted["deletedRecords"]] == [made[2]]
+    record = small_api.get(
+        f"{BASE}/queryAll",
+        params={"q": f"SELECT SystemModstamp FROM Contact WHERE Id = '{made[2]}'"},
+    ).json()["records"][0]
+    assert deleted["deletedRecords"][0]["deletedDate"] == record["SystemModstamp"]
+    earliest = datetime.datetime.strptime(
+        deleted["earliestDateAvailable"], "%Y-%m-%dT%H:%M:%S.%f%z"
+    )
+    assert earliest < now - datetime.timedelta(days=14)
+    # Another object's span knows nothing of these writes; a span before them is empty.
+    assert small_api.get(f"{BASE}/sobjects/Account/updated", params=span).json()["ids"] == []
+    before = {
+        "start": _stamp(now - datetime.timedelta(days=2)),
+        "end": _stamp(now - datetime.timedelta(days=1)),
+    }
+    assert small_api.get(f"{BASE}/sobjects/Contact/updated", params=before).json()["ids"] == []
+
+
+@pytest.mark.parametrize(
+    ("resource", "span", "code"),
+    [
+        (
+            "updated",
+            {"start": "2030-01-02T00:00:00Z", "end": "2030-01-01T00:00:00Z"},
+            "INVALID_REPLICATION_DATE",
+        ),
+        ("updated", {"start": "SAME", "end": "SAME"}, "INVALID_REPLICATION_DATE"),
+        ("updated", {"start": "DAYS-31", "end": "NOW"}, "INVALID_REPLICATION_DATE"),
+        ("deleted", {"start": "DAYS-20", "end": "NOW"}, "INVALID_REPLICATION_DATE"),
+        ("updated", {"start": "yesterday", "end": "NOW"}, "INVALID_REPLICATION_DATE"),
+        ("updated", {"end": "NOW"}, "MISSING_ARGUMENT"),
+        ("deleted", {"start": "DAYS-1"}, "MISSING_ARGUMENT"),
+    ],
+)
+def test_replication_span_errors(
+    small_api: httpx.Client, resource: str, span: dict[str, str], code: str
+) -> None:
+    now = datetime.datetime.now(datetime.timezone.utc)
+    values = {
+        "NOW": _stamp(now),
+        "SAME": _stamp(now - datetime.timedelta(hours=1)),
+        "DAYS-31": _stamp(now - datetime.timedelta(days=31)),
+        "DAYS-20": _stamp(now - datetime.timedelta(days=20)),
+        "DAYS-1": _stamp(now - datetime.timedelta(days=1)),
+    }
+    params = {k: values.get(v, v) for k, v in span.items()}
+    error = _error(small_api.get(f"{BASE}/sobjects/Contact/{resource}", params=params), 400)
+    assert error["errorCode"] == code and error["message"]
+
+
+def test_replication_of_an_unknown_object(small_api: httpx.Client) -> None:
+    now = datetime.datetime.now(datetime.timezone.utc)
+    span = {"start": _stamp(now - datetime.timedelta(hours=1)), "end": _stamp(now)}
+    error = _error(small_api.get(f"{BASE}/sobjects/Nope__c/updated", params=span), 404)
+    assert error["errorCode"] == "NOT_FOUND"
+    answer = small_api.post(f"{BASE}/sobjects/Contact/updated", params=span)
+    assert _error(answer, 405)["errorCode"] == "METHOD_NOT_ALLOWED"
+
+
+# -- If-Modified-Since on describe ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/sobjects", "/sobjects/Account", "/sobjects/Account/describe"])
+def test_describe_answers_304_when_metadata_is_unchanged(raw: httpx.Client, path: str) -> None:
+    first = raw.get(BASE + path)
+    assert first.status_code == 200
+    last_modified = first.headers["last-modified"]
+    changed = email.utils.parsedate_to_datetime(last_modified)
+    assert changed <= datetime.datetime.now(datetime.timezone.utc)
+    for since in (
+        last_modified,
+        email.utils.format_datetime(datetime.datetime.now(datetime.timezone.utc), usegmt=True),
+    ):
+        again = raw.get(BASE + path, headers={"If-Modified-Since": since})
+        assert again.status_code == 304, again.text
+        assert again.content == b"" and again.headers["last-modified"] == last_modified
+    older = email.utils.format_datetime(changed - datetime.timedelta(seconds=1), usegmt=True)
+    fresh = raw.get(BASE + path, headers={"If-Modified-Since": older})
+    assert fresh.status_code == 200 and fresh.json() == first.json()
+    garbled = raw.get(BASE + path, headers={"If-Modified-Since": "not a date"})
+    assert garbled.status_code == 200
+    # An unknown object is still an error, not a 304.
+    if path != "/sobjects":
+        missing = raw.get(
+            BASE + path.replace("Account", "Nope__c"), headers={"If-Modified-Since": last_modified}
+        )
+        assert missing.status_code == 404
