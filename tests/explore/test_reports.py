@@ -432,3 +432,24 @@ def test_a_refused_split_column_falls_back_to_the_next(
     info = frame.attrs["report"]
     assert info["complete"] is True and info["split_on"] == "CREATED_DATE"
     assert len(frame) == 6000 and "CREATED_DATE" in info["note"]
+
+
+def test_note_is_html_and_text_in_a_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under a kernel the note is a display with text and (escaped) HTML; elsewhere a line."""
+    import IPython
+    import IPython.display
+
+    from ak_salesforce_nb.kernel import _reports
+
+    shown: list[tuple[Any, dict[str, Any]]] = []
+
+    class Kernelish:
+        kernel = object()
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: Kernelish())
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append((obj, kw)))
+    _reports._show_note("All <Contacts>: 6,000 rows read in 4 runs.")
+    ((bundle, options),) = shown
+    assert options == {"raw": True}
+    assert bundle["text/plain"] == "All <Contacts>: 6,000 rows read in 4 runs."
+    assert "All &lt;Contacts&gt;" in bundle["text/html"]
