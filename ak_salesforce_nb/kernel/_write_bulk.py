@@ -83,12 +83,16 @@ class BulkRun:
     # -- the CSV parts -------------------------------------------------------------
 
     def _csv(self, rows: Sequence[int]) -> bytes:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
+        """The CSV of `rows`, encoded as it is written (the text is never held whole
+        beside its bytes)."""
+        buffer = io.BytesIO()
+        text = io.TextIOWrapper(buffer, encoding="utf-8", newline="", write_through=True)
+        writer = csv.writer(text, lineterminator="\n")
         writer.writerow(self.names)
         keys = self.keys
         writer.writerows(keys[r] for r in rows)
-        return buffer.getvalue().encode("utf-8")
+        text.detach()
+        return buffer.getvalue()
 
     def _split(self, rows: list[int]) -> list[_Part]:
         body = self._csv(rows)

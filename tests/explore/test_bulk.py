@@ -65,7 +65,7 @@ def test_result_pages_read_in_parallel(
     sf: aksf.Session, emu: RunningEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without max_records the pages come from resultPages' links (8 pages of 100 here,
-    4 at a time), never from the locator chain, and join in order."""
+    4 at a time, gzip-compressed), never from the locator chain, and join in order."""
     soql = TYPED + " ORDER BY Id"
     rest = sf.query(soql)
     fetched: list[str] = []
@@ -78,8 +78,18 @@ def test_result_pages_read_in_parallel(
     def no_locators(*args: Any) -> Any:
         raise AssertionError("the locator chain was used")
 
+    encodings: list[str | None] = []
+    send = sf.send
+
+    def recorded(method: str, path: str, **kwargs: Any) -> Any:
+        response = send(method, path, **kwargs)
+        if "/results" in path:
+            encodings.append(response.headers.get("content-encoding"))
+        return response
+
     monkeypatch.setattr(_bulk, "_fetch_link", counted)
     monkeypatch.setattr(_bulk, "_fetch_page", no_locators)
+    monkeypatch.setattr(sf, "send", recorded)
     size = emu.config.bulk_result_page_size
     emu.config.bulk_result_page_size = 100
     try:
@@ -87,6 +97,7 @@ def test_result_pages_read_in_parallel(
     finally:
         emu.config.bulk_result_page_size = size
     assert len(fetched) == 8 and len(set(fetched)) == 8
+    assert encodings == ["gzip"] * 8  # the session asks for gzip, Salesforce sends it
     pd.testing.assert_frame_equal(rest, bulk)
 
 
