@@ -43,6 +43,7 @@ from ._web_oauth import (
     WellKnownHandler,
 )
 from ._web_reports import (
+    AnalyticsHandler,
     ReportDescribeHandler,
     ReportHandler,
     ReportInstanceHandler,
@@ -117,6 +118,7 @@ def make_app(state: EmulatorState) -> tornado.web.Application:
         (_V + r"/composite/sobjects/?", CollectionsHandler),
         (_V + r"/composite/sobjects/(\w+)/?", CollectionsRetrieveHandler),
         (_V + r"/composite/sobjects/(\w+)/(\w+)/?", CollectionsUpsertHandler),
+        (_V + r"/analytics/?", AnalyticsHandler),
         (_V + r"/analytics/reports/?", ReportListHandler),
         (_V + r"/analytics/reports/(\w+)/?", ReportHandler),
         (_V + r"/analytics/reports/(\w+)/describe/?", ReportDescribeHandler),

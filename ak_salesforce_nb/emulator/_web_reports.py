@@ -1,5 +1,7 @@
 """``analytics/reports``: the Reports and Dashboards REST API's report resources.
 
+- ``GET analytics``: the analytics resources served here (``reports``), which puts
+  ``analytics`` in the version's resource list;
 - ``GET analytics/reports``: the reports the user viewed recently (here: all of them);
 - ``GET analytics/reports/{id}/describe``: metadata, extended metadata, report type;
 - ``GET analytics/reports/{id}[?includeDetails=true]``: run now with the saved metadata;
@@ -28,6 +30,7 @@ from ._reports import (
 from ._web_base import ApiHandler
 
 __all__ = [
+    "AnalyticsHandler",
     "ReportDescribeHandler",
     "ReportHandler",
     "ReportInstanceHandler",
@@ -54,6 +57,11 @@ class _ReportsBase(ApiHandler):
         if not isinstance(body, dict):
             raise ApiError(400, "BAD_REQUEST", "The request body must be a JSON object.")
         return body.get("reportMetadata")
+
+
+class AnalyticsHandler(_ReportsBase):
+    def get(self, version: str) -> None:
+        self.send_json({"reports": f"{self.base(version)}/analytics/reports"})
 
 
 class ReportListHandler(_ReportsBase):

@@ -361,3 +361,11 @@ def test_describe(api: httpx.Client) -> None:
     assert body["reportMetadata"]["groupingsDown"][0]["name"] == "STAGE_NAME"
     info = body["reportExtendedMetadata"]["aggregateColumnInfo"]
     assert info["s!AMOUNT"]["label"] == "Sum of Amount"
+
+
+def test_analytics_is_in_the_resource_list(api: httpx.Client) -> None:
+    resources = api.get("").json()
+    assert resources["analytics"].endswith("/analytics")
+    answer = api.get("/analytics")
+    assert answer.status_code == 200
+    assert answer.json()["reports"] == resources["analytics"] + "/reports"
