@@ -81,7 +81,7 @@ def test_soql_cell_highlighting_completion_and_error_mark(page: Any, connected_l
     editor = editor_of(page, 1)
     editor.click()
     page.keyboard.type("%%soql -o banks\n")
-    page.keyboard.type("SELECT Id, Name FROM Account\nWHERE Industry = 'Banking' AND Ann")
+    page.keyboard.type("SELECT Id, Name FROM Account\nWHERE Industry = 'Banking' AND Billing")
     page.locator(".aksf-soql-keyword").first.wait_for()
     assert texts(editor, "aksf-soql-keyword") == ["SELECT", "FROM", "WHERE", "AND"]
     assert texts(editor, "aksf-soql-string") == ["'Banking'"]
@@ -98,12 +98,14 @@ def test_soql_cell_highlighting_completion_and_error_mark(page: Any, connected_l
     items = completer.locator(".jp-Completer-item")
     items.first.wait_for()
     values = [items.nth(i).get_attribute("data-value") for i in range(items.count())]
-    assert "AnnualRevenue" in values, values
+    # Several fields start with Billing, so the list shows (one match would be inserted).
+    assert {"BillingCity", "BillingCountry", "BillingState"} <= set(values), values
     screenshot(page, "soql-completion.png")
-    completer.locator(".jp-Completer-item[data-value='AnnualRevenue']").click()
-    page.keyboard.type(" > 0 LIMIT 5")
-    assert "AND AnnualRevenue > 0 LIMIT 5" in editor.inner_text()
-    assert texts(editor, "aksf-soql-number") == ["0", "5"]
+    completer.locator(".jp-Completer-item[data-value='BillingCountry']").click()
+    page.keyboard.type(" != null LIMIT 5")
+    assert "AND BillingCountry != null LIMIT 5" in editor.inner_text()
+    assert texts(editor, "aksf-soql-number") == ["5"]
+    assert texts(editor, "aksf-soql-atom") == ["null"]
     assert "LIMIT" in texts(editor, "aksf-soql-keyword")
     table = run_cell(page, 1).locator("table.dataframe")
     table.wait_for(timeout=60_000)
