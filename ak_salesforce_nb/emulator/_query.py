@@ -26,6 +26,7 @@ from ._query_scope import (
     parent_row_getter,
 )
 from ._query_shape import ChildPlan, Shape
+from ._query_typeof import resolve_typeof
 from ._schema import FieldDef, SObjectDef
 from ._soql_parser import (
     AggregateCall,
@@ -207,7 +208,7 @@ def execute(
 ) -> tuple[Query, QueryResult]:
     """Parse and run a SOQL query; SoqlError carries Salesforce's error for a bad one."""
     query = parse(text)
-    ctx = QueryContext(store, include_deleted, today, execute_records)
+    ctx = QueryContext(store, include_deleted, today, execute_records, resolve_typeof)
     if query.count_only:
         sobject = lookup_sobject(ctx, query)
         scope = Scope(ctx, sobject, query.alias)

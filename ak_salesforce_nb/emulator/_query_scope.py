@@ -108,12 +108,16 @@ class QueryContext:
         include_deleted: bool,
         today: datetime.date,
         run_records: Callable[[QueryContext, Query], MatchedRows],
+        resolve_typeof: Callable[[Scope, TypeOf], Resolved] | None = None,
     ) -> None:
         self.store = store
         self.include_deleted = include_deleted
         self.today = today
         #: Runs a nested record query (semi-joins); `_query` passes its own runner in.
         self.run_records = run_records
+        #: Resolves ``TYPEOF`` (which builds record shapes, and `_query_shape` builds on
+        #: this module): `_query` passes `_query_typeof.resolve_typeof` in.
+        self.resolve_typeof = resolve_typeof
 
 
 def polymorphic_parent(parent: Table, reference: FieldDef) -> Table:
@@ -212,10 +216,9 @@ class Scope:
 
     def resolve(self, ref: FieldRef) -> Resolved:
         if isinstance(ref, TypeOf):
-            # Imported here: TYPEOF builds record shapes, and _query_shape builds on this module.
-            from ._query_typeof import resolve_typeof
-
-            return resolve_typeof(self, ref)
+            if self.ctx.resolve_typeof is None:
+                raise SoqlError("MALFORMED_QUERY", "TYPEOF is not supported here", ref.offset)
+            return self.ctx.resolve_typeof(self, ref)
         if isinstance(ref, FunctionField):
             plain = self.resolve(FieldRef(ref.path, ref.offset))
             derived = derive_function(self.ctx, plain.field, ref)
