@@ -165,6 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
         "may, so clients must follow nextRecordsUrl",
     )
     add(
+        "--latest-api-version",
+        default=None,
+        metavar="NN.0",
+        help="the org's newest REST API version (default: the emulator's release)",
+    )
+    add(
         "--multi-currency",
         action="store_true",
         help="a multi-currency org: CurrencyIsoCode fields, CurrencyType rates and "
@@ -210,6 +216,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         require_client_secret=not args.no_client_secret,
         absolute_session_expiry=args.absolute_session_expiry,
         short_pages=args.short_pages,
+        latest_api_version=args.latest_api_version,
         multi_currency=args.multi_currency,
     )
 

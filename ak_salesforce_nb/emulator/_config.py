@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import datetime
 
+from ._versions import parse_latest
+
 __all__ = ["EmulatorConfig"]
 
 
@@ -119,6 +121,9 @@ class EmulatorConfig:
     #: as Salesforce may ("fewer records than the limit"); read at each page. Salesforce-like
     #: short pages for wide rows and child subqueries happen either way (_short_pages).
     short_pages: bool = False
+    #: The org's newest REST API version (``GET /services/data`` lists 31.0 up to it, newer
+    #: ones answer NOT_FOUND); None: the emulator's release (_versions.LATEST_VERSION).
+    latest_api_version: str | None = None
     #: The app's "Admin approved users are pre-authorized" list for the JWT bearer flow (with
     #: ``jwt_preauthorized``): None approves every user; otherwise the others get
     #: ``invalid_app_access`` "user is not admin approved to access this app".
@@ -141,6 +146,8 @@ class EmulatorConfig:
             raise ValueError("tls_certfile and tls_keyfile go together")
         if self.pubsub_retention < 1 or self.pubsub_keepalive <= 0:
             raise ValueError("pubsub_retention and pubsub_keepalive must be positive")
+        if self.latest_api_version is not None:
+            parse_latest(self.latest_api_version)  # ValueError for a malformed version
         if self.bulk_ingest_chunk_size < 1:
             raise ValueError("bulk_ingest_chunk_size must be positive")
         if self.bulk_result_page_size < 1:

@@ -4,7 +4,8 @@ Salesforce releases three versions a year (Spring, Summer, Winter; 31.0 was Summ
 and retires old ones: 7.0-20.0 in Summer '22 and 21.0-30.0 in Summer '25. A request for a
 retired version answers ``410 Gone``; a version that never existed, or one newer than the
 org's release, answers ``404 NOT_FOUND`` like any other unknown resource.
-``GET /services/data`` lists 31.0 up to the current release.
+``GET /services/data`` lists 31.0 up to the org's release, ``LATEST_VERSION`` unless
+``EmulatorConfig.latest_api_version`` names another (``--latest-api-version``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ __all__ = [
     "FIRST_VERSION",
     "LATEST_VERSION",
     "check_version",
+    "parse_latest",
     "release_label",
+    "served_versions",
     "version_list",
 ]
 
@@ -38,17 +41,33 @@ def release_label(version: str) -> str:
     return f"{season} '{14 + (index + 2) // 3:02d}"
 
 
-def version_list() -> list[dict[str, str]]:
+def parse_latest(latest: str | None) -> int:
+    """The major number of the org's newest version (``"68.0"`` -> 68); ValueError for a
+    value that is not ``NN.0`` from 31.0 on."""
+    if latest is None:
+        return LATEST_VERSION
+    major, dot, minor = latest.partition(".")
+    if not major.isdigit() or (dot and minor != "0") or int(major) < FIRST_VERSION:
+        raise ValueError(f"latest_api_version must be like 66.0, from 31.0 on: {latest!r}")
+    return int(major)
+
+
+def served_versions(latest: str | None = None) -> list[str]:
+    """The versions the org serves, oldest first."""
+    return [f"{major}.0" for major in range(FIRST_VERSION, parse_latest(latest) + 1)]
+
+
+def version_list(latest: str | None = None) -> list[dict[str, str]]:
     """The body of ``GET /services/data``: oldest first, as Salesforce lists them."""
     return [
         {"label": release_label(v), "url": f"/services/data/v{v}", "version": v}
-        for v in API_VERSIONS
+        for v in served_versions(latest)
     ]
 
 
-def check_version(version: str) -> None:
+def check_version(version: str, latest: str | None = None) -> None:
     """Raise the answer Salesforce gives for a version it does not serve."""
-    if version in API_VERSIONS:
+    if version in served_versions(latest):
         return
     if version in _RETIRED:
         # Salesforce documents the status (410) and restforce users report errorCode GONE.

@@ -202,7 +202,7 @@ class ApiHandler(JsonHandler):
         self.user_id = state.store.user_id(access.username)
         version = self.path_kwargs.get("version") or (self.path_args[0] if self.path_args else None)
         if version is not None:
-            check_version(version)
+            check_version(version, state.config.latest_api_version)
 
     def json_body(self) -> Any:
         body = self.request.body

@@ -45,7 +45,7 @@ class VersionsHandler(JsonHandler):
     """``GET /services/data``: the supported API versions (no authentication needed)."""
 
     def get(self) -> None:
-        self.send_json(version_list())
+        self.send_json(version_list(self.state.config.latest_api_version))
 
 
 #: Resources a real org lists at ``/services/data/vXX.X``; the emulator lists those it
@@ -372,5 +372,5 @@ class NotFoundHandler(ApiHandler):
             return
         match = _VERSION_PREFIX.match(self.request.path)
         if match:
-            check_version(match[1])
+            check_version(match[1], self.state.config.latest_api_version)
         raise not_found()
