@@ -7,6 +7,7 @@
  *   with the editor language registry, mime `text/x-soql` / `text/x-sosl`).
  * - After a failed run, the part of the query Salesforce pointed at is underlined
  *   in the cell, the message on hover; re-running or editing the cell clears it.
+ *   A notebook opened with such an error saved in its outputs shows it too.
  *
  * Completion (Tab) and inspection (Shift+Tab) come from the kernel, as in every
  * frontend; nothing here intercepts them.
@@ -19,7 +20,7 @@ import {
   IEditorExtensionRegistry,
   IEditorLanguageRegistry
 } from '@jupyterlab/codemirror';
-import { NotebookActions } from '@jupyterlab/notebook';
+import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 
 import { showSoqlError, soqlCellExtension } from './soqlEditor';
 import { IErrorLike, soqlErrorMark } from './soqlErrors';
@@ -87,11 +88,12 @@ export const soqlPlugin: JupyterFrontEndPlugin<void> = {
     'SOQL highlighting in %%soql cells and .soql files; Salesforce query errors underlined in the cell.',
   autoStart: true,
   requires: [IEditorExtensionRegistry],
-  optional: [IEditorLanguageRegistry],
+  optional: [IEditorLanguageRegistry, INotebookTracker],
   activate: (
     _app: JupyterFrontEnd,
     extensions: IEditorExtensionRegistry,
-    languages: IEditorLanguageRegistry | null
+    languages: IEditorLanguageRegistry | null,
+    notebooks: INotebookTracker | null
   ): void => {
     extensions.addExtension({
       name: SOQL_EXTENSION_NAME,
@@ -118,6 +120,17 @@ export const soqlPlugin: JupyterFrontEndPlugin<void> = {
         support: soqlSupport('sosl')
       });
     }
+
+    // Saved errors: once a notebook is loaded, each failed query cell, when first drawn.
+    notebooks?.widgetAdded.connect((_, panel) => {
+      void panel.context.ready.then(() => {
+        for (const cell of panel.content.widgets) {
+          if (errorOutputs(cell).length > 0) {
+            void cell.ready.then(() => markFailedCell(cell, null));
+          }
+        }
+      });
+    });
 
     NotebookActions.executionScheduled.connect((_, { cell }) => clearCell(cell));
     NotebookActions.outputCleared.connect((_, { cell }) => clearCell(cell));

@@ -129,6 +129,21 @@ def test_soql_cell_highlighting_completion_and_error_mark(page: Any, connected_l
     tooltip.wait_for(timeout=10_000)
     assert "No such column 'Nme' on entity 'Account'" in tooltip.inner_text()
 
+    # Saved with its error, the notebook shows the mark again when opened.
+    saved = lab.root / "soql.ipynb"
+    page.keyboard.press("Escape")
+    page.keyboard.press("Control+s")
+    for _ in range(100):
+        if "No such column" in saved.read_text():
+            break
+        page.wait_for_timeout(100)
+    assert "No such column" in saved.read_text()
+    page.reload()
+    editor = editor_of(page, 2)
+    mark = editor.locator(".aksf-soql-error")
+    mark.wait_for(timeout=60_000)
+    assert mark.inner_text() == "Nme"
+
     # 4. Editing the cell clears the mark; a good run leaves none.
     mark.click()
     page.keyboard.press("End")
