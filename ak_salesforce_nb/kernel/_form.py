@@ -54,6 +54,7 @@ from ._cards import ShownState, checked_ago, shown_state, state_badge_style, sta
 from ._flow_choice import FLOWS, FlowChoice, Probe
 from ._form_flows import DevicePanel, PastePanel
 from ._health import ConnectionHealth
+from ._secret_widgets import SecretPassword
 from ._theme import BORDER, FOCUS_STYLE, TEXT, text_style
 from ._watcher import StoreWatcher
 
@@ -123,7 +124,7 @@ class ConnectForm:
             layout=_WIDE,
             style=_STYLE,
         )
-        self.client_secret = widgets.Password(
+        self.client_secret = SecretPassword(
             description="Client Secret",
             placeholder="Consumer Secret (kept out of the notebook)",
             continuous_update=False,

@@ -27,6 +27,7 @@ from ..core._exceptions import (
 from ..core._store import ConnectionRecord, ConnectionStore
 from ._device_flow import DeviceFlow
 from ._paste_flow import PasteFlow
+from ._secret_widgets import SecretText
 from ._theme import TEXT, text_style
 
 __all__ = ["DevicePanel", "Finished", "PastePanel", "countdown_text"]
@@ -145,7 +146,7 @@ class PastePanel:
         self._on_finished = on_finished
         self.flow: PasteFlow | None = None
         self.link = widgets.HTML()
-        self.address = widgets.Text(
+        self.address = SecretText(
             description="Address",
             placeholder="http://localhost:1717/OauthRedirect?code=…",
             continuous_update=False,
