@@ -33,9 +33,11 @@ from .core._exceptions import (
     MalformedQuery,
     NotConnected,
     OAuthError,
+    PartialReportWarning,
     PresetLocked,
     ReauthorizationRequired,
     RecordNotFound,
+    ReportError,
     RequestLimitExceeded,
     SalesforceCliError,
     SalesforceError,
@@ -60,7 +62,6 @@ if TYPE_CHECKING:
     from .kernel._async_session import AsyncSession
     from .kernel._explorer import Explorer
     from .kernel._form import ConnectForm
-    from .kernel._reports import PartialReportWarning, ReportError
     from .kernel._search import SearchResult
     from .kernel._session import Session
     from .pubsub import PubSubError, PubSubUnavailable, ReplayIdInvalid, TopicNotFound
@@ -250,8 +251,6 @@ def __getattr__(attr: str) -> Any:
         "AsyncSession": ".kernel._async_session",
         "ConnectForm": ".kernel._form",
         "Explorer": ".kernel._explorer",
-        "ReportError": ".kernel._reports",
-        "PartialReportWarning": ".kernel._reports",
         "SearchResult": ".kernel._search",
         # The Pub/Sub errors need grpc, an optional extra: import them only when asked.
         "PubSubError": ".pubsub",

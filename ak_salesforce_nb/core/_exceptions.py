@@ -11,6 +11,7 @@ SalesforceNotebookError
 │   └── StoreClosedError        the server is shutting down and closed its store
 ├── ConnectionNotFound          no connection of that name in the store
 ├── SalesforceCliError          `sf` (the Salesforce CLI) is missing or could not give an org
+├── ReportError                 a report not found (close matches named), or not runnable as asked
 ├── NotConnected                the connection has no tokens yet: authorize it first
 ├── OAuthError                  the OAuth 2.0 protocol failed (carries `error`, `description`)
 │   ├── AuthorizationStateError unknown, expired or already used `state`
@@ -35,6 +36,7 @@ SalesforceNotebookError
 WriteCancelled (a SalesforceNotebookError) a write's confirmation was answered no
 WriteInterrupted (a KeyboardInterrupt)    Ctrl-C during a write; jobs aborted, `result` kept
 SecretWarning (a UserWarning)             a call handed out a secret (aksf.export_auth_url)
+PartialReportWarning (a UserWarning)      a report frame holds fewer rows than the report
 
 PubSubError (in ak_salesforce_nb.pubsub; needs the [pubsub] extra), a SalesforceNotebookError
 ├── TopicNotFound               no such topic, or no access to it
@@ -66,9 +68,11 @@ __all__ = [
     "MalformedQuery",
     "NotConnected",
     "OAuthError",
+    "PartialReportWarning",
     "PresetLocked",
     "ReauthorizationRequired",
     "RecordNotFound",
+    "ReportError",
     "RequestLimitExceeded",
     "SalesforceCliError",
     "SalesforceError",
@@ -352,3 +356,11 @@ class SalesforceCliError(SalesforceNotebookError):
 class SecretWarning(UserWarning):
     """A call handed out a secret (an auth URL holds a refresh token): keep it in a secret
     store, never in a notebook's output or a repository."""
+
+
+class ReportError(SalesforceNotebookError, LookupError):
+    """A report that cannot be found, or run as asked; the message says what to do."""
+
+
+class PartialReportWarning(UserWarning):
+    """A report frame holds fewer rows than the report has (see its ``attrs["report"]``)."""

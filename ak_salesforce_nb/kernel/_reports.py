@@ -40,7 +40,11 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from ..core._exceptions import SalesforceError, SalesforceNotebookError
+from ..core._exceptions import (
+    PartialReportWarning,
+    ReportError,
+    SalesforceError,
+)
 from ._report_frames import (
     ReportShape,
     cell_value,
@@ -112,14 +116,6 @@ _OPERATORS = {
     "includes": "includes",
     "excludes": "excludes",
 }
-
-
-class ReportError(SalesforceNotebookError, LookupError):
-    """A report that cannot be found, or run as asked; the message says what to do."""
-
-
-class PartialReportWarning(UserWarning):
-    """A report frame holds fewer rows than the report has (see its ``attrs["report"]``)."""
 
 
 # -- finding reports --------------------------------------------------------------------
