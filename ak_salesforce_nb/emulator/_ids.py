@@ -94,7 +94,14 @@ class IdAllocator:
         self._next += 1
         return to18(self.key_prefix + self.POD + base62(number, 10))
 
+    def peek(self, offset: int = 0) -> str:
+        """The id that the ``offset``-th next allocation will hand out, without taking it
+        (a batch write names a row it is about to insert before the batch's ids are
+        allocated in one call)."""
+        return to18(self.key_prefix + self.POD + base62(self._next + offset, 10))
+
     def allocate_many(self, count: int) -> list[str]:
+        """``count`` ids in one call, the same ones ``count`` calls of ``allocate`` give."""
         start = self._next
         self._next += count
         if start + count > _PAIR_COUNT * _PAIR_COUNT:

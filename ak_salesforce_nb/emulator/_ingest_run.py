@@ -165,6 +165,10 @@ class ChunkWriter:
         self.duplicates: set[str] = set()
         #: The id of the record the current row writes to, once known (its sf__Id).
         self.current_id = ""
+        #: Rows to create, as (row index, CSV row, body), written together by ``_flush``.
+        self.creates: list[tuple[int, list[str], dict[str, Any]]] = []
+        self._index = 0
+        self._row: list[str] = []
 
     def start_chunk(self, rows: list[list[str]]) -> None:
         """A chunk begins: one transaction for its change events, its duplicate keys."""
@@ -173,10 +177,16 @@ class ChunkWriter:
         self.duplicates = self._duplicate_keys(rows)
 
     def write(self, start: int, rows: list[list[str]]) -> None:
-        """Write rows ``start``, ``start + 1``... of the job (part of the current chunk)."""
+        """Write rows ``start``, ``start + 1``... of the job (part of the current chunk).
+
+        Rows that create records are gathered and created in one batch
+        (``RecordService.create_many``) when the slice ends, or before any other kind of
+        write, so every row sees the org exactly as one-by-one writes would have left it.
+        """
         job, plan = self.job, self.plan
         for offset, row in enumerate(rows):
-            index = start + offset
+            index = self._index = start + offset
+            self._row = row
             known_id = self.current_id = ""
             try:
                 if len(row) != plan.width:
@@ -186,13 +196,36 @@ class ChunkWriter:
                         f"The row has {len(row)} fields where the header has {plan.width}",
                         [],
                     )
-                known_id, created = self._write_row(row)
+                outcome = self._write_row(row)
             except ApiError as error:
                 known_id = self.current_id or self._given_id(row)
                 job.failures[index] = (known_id, error_text(error))
             else:
-                job.successes[index] = (known_id, "true" if created else "false")
+                if outcome is not None:  # None: a create, written by _flush
+                    known_id, created = outcome
+                    job.successes[index] = (known_id, "true" if created else "false")
             job.processed += 1
+        self._flush()
+
+    def _flush(self) -> None:
+        """Create the gathered rows in one batch; record each one's outcome and change
+        event (in row order, in the chunk's transaction, as single creates did)."""
+        if not self.creates:
+            return
+        creates, self.creates = self.creates, []
+        job, table = self.job, self.table
+        outcomes = self.records.create_many(
+            table, [body for _, _, body in creates], self.user_id, coerce_csv
+        )
+        for (index, row, _), outcome in zip(creates, outcomes, strict=True):
+            if isinstance(outcome, ApiError):
+                job.failures[index] = (self._given_id(row), error_text(outcome))
+                continue
+            job.successes[index] = (outcome, "true")
+            if self.capturing:
+                changes.created(
+                    self.state, table, outcome, self.user_id, self.origin, self.transaction
+                )
 
     def _given_id(self, row: list[str]) -> str:
         """The sf__Id of a failed row: the id it names, if it names a record's."""
@@ -216,8 +249,9 @@ class ChunkWriter:
                 seen.add(key)
         return duplicates
 
-    def _write_row(self, row: list[str]) -> tuple[str, bool]:
-        """Write one row; (record id, created) or ApiError."""
+    def _write_row(self, row: list[str]) -> tuple[str, bool] | None:
+        """Write one row; (record id, created), None for a create left to ``_flush``, or
+        ApiError."""
         operation, table, records, plan = self.job.operation, self.table, self.records, self.plan
         if operation in ("delete", "hardDelete"):
             table, row_number = records.locate_live(table, self._id_of(row))
@@ -232,21 +266,19 @@ class ChunkWriter:
         if operation == "insert":
             if plan.id_index is not None and row[plan.id_index] not in ("", NULL):
                 raise ApiError(400, "INVALID_FIELD", "cannot specify Id in an insert call", [])
-            return self._create(body), True
+            self._create(body)
+            return None
         if operation == "update":
             table, row_number = records.locate_live(table, self._id_of(row))
             return self._update(row_number, body), False
         return self._upsert(row, body)
 
-    def _create(self, body: dict[str, Any]) -> str:
-        record_id = self.records.create(self.table, body, self.user_id, coerce_csv)
-        if self.capturing:
-            changes.created(
-                self.state, self.table, record_id, self.user_id, self.origin, self.transaction
-            )
-        return record_id
+    def _create(self, body: dict[str, Any]) -> None:
+        """Gather the current row's create for the batch (``_flush``)."""
+        self.creates.append((self._index, self._row, body))
 
     def _update(self, row_number: int, body: dict[str, Any]) -> str:
+        self._flush()  # the rows before this one are written first, as they came
         state, table = self.state, self.table
         self.current_id = table.columns["Id"][row_number]
         before = changes.snapshot(state, table, row_number) if self.capturing else None
@@ -258,7 +290,7 @@ class ChunkWriter:
         record_id: str = table.columns["Id"][row_number]
         return record_id
 
-    def _upsert(self, row: list[str], body: dict[str, Any]) -> tuple[str, bool]:
+    def _upsert(self, row: list[str], body: dict[str, Any]) -> tuple[str, bool] | None:
         f = self.job.external_id
         assert f is not None
         index = self.plan.key_index
@@ -272,7 +304,8 @@ class ChunkWriter:
                 400, "DUPLICATE_VALUE", f"Duplicate external id specified: {key}", [f.name]
             )
         if not key:  # upsert on Id without an id: a plain insert
-            return self._create(body), True
+            self._create(body)
+            return None
         existing = self.records.find_external(self.table, f, key)
         if existing is not None:
             body.pop(f.name, None)
@@ -280,7 +313,8 @@ class ChunkWriter:
         if f.type == "id":
             raise ApiError(400, "NOT_FOUND", f"Provided Id does not exist: {key}", [])
         body[f.name] = key
-        return self._create(body), True
+        self._create(body)
+        return None
 
     def _id_of(self, row: list[str]) -> str:
         index = self.plan.id_index

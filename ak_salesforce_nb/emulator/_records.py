@@ -14,7 +14,7 @@ the caller's ``coerce`` function; a JSON value of the wrong type raises BodyErro
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._config import EmulatorConfig
@@ -27,6 +27,9 @@ from ._values import CoercionError, coerce_input, now_datetime
 
 #: Converts an input value for a field to its stored form (raises to refuse it).
 Coerce = Callable[[FieldDef, Any], Any]
+#: Unique/external-id field -> folded value -> position among a batch's rows still to
+#: be inserted (``create_many``): duplicates are checked against those rows too.
+Pending = dict[str, dict[str, int]]
 
 __all__ = ["RecordService"]
 
@@ -233,6 +236,7 @@ class RecordService:
         creating: bool,
         row: int | None = None,
         coerce: Coerce = _json_value,
+        pending: Pending | None = None,
     ) -> dict[str, Any]:
         """Validated, stored-form values from a request body."""
         sobject = table.sobject
@@ -271,7 +275,7 @@ class RecordService:
         for f, raw in resolved:
             value = coerce(f, raw)
             if value is not None:
-                self._validate(table, f, value, row)
+                self._validate(table, f, value, row, pending)
                 if f.type == "reference":
                     value = self._reference(f, value)
             values[f.name] = value
@@ -316,7 +320,9 @@ class RecordService:
         parent_id: str = parent.columns["Id"][row]
         return parent_id
 
-    def _validate(self, table: Table, f: FieldDef, value: Any, row: int | None) -> None:
+    def _validate(
+        self, table: Table, f: FieldDef, value: Any, row: int | None, pending: Pending | None = None
+    ) -> None:
         too_long = isinstance(value, str) and f.length and len(value) > f.length
         if too_long and f.type not in ("id", "reference"):
             raise ApiError(
@@ -342,8 +348,15 @@ class RecordService:
                     )
         if f.unique or f.external_id:
             other = table.find_unique(f.name, str(value))
+            other_id = None
             if other is not None and other != row:
                 other_id = table.columns["Id"][other]
+            elif other is None and pending:
+                # A row earlier in the same batch, not inserted yet: the id it will get.
+                position = pending[f.name].get(str(value).casefold())
+                if position is not None:
+                    other_id = table.allocator.peek(position)
+            if other_id is not None:
                 raise ApiError(
                     400,
                     "DUPLICATE_VALUE",
@@ -437,15 +450,109 @@ class RecordService:
         if self.faults.take_row_lock():
             raise unable_to_lock_row(None if row is None else table.columns["Id"][row])
 
+    @staticmethod
+    def _not_createable(table: Table) -> ApiError:
+        return ApiError(
+            400,
+            "INVALID_TYPE_FOR_OPERATION",
+            f"entity type cannot be inserted: {table.sobject.name}",
+        )
+
     def create(self, table: Table, body: Any, user_id: str, coerce: Coerce = _json_value) -> str:
         if not table.sobject.createable:
-            raise ApiError(
-                400,
-                "INVALID_TYPE_FOR_OPERATION",
-                f"entity type cannot be inserted: {table.sobject.name}",
-            )
+            raise self._not_createable(table)
         values = self._values(table, self._check_body(body), creating=True, coerce=coerce)
+        self._complete_new(table, values, user_id, now_datetime())
+        self._check_rules(table, values, None)
+        self._check_lock(table, None)
+        values["Id"] = record_id = table.allocator.allocate()
+        table.insert(values)  # every key names a column (compound fields are read-only)
+        return record_id
+
+    def create_many(
+        self,
+        table: Table,
+        bodies: Sequence[Any],
+        user_id: str,
+        coerce: Coerce = _json_value,
+    ) -> list[str | ApiError]:
+        """Create records in one batch: for each body, its new record's id or the ApiError
+        that ``create`` would have raised for it, as if they were created one by one.
+
+        Every body goes through the same checks as ``create``, in order (a duplicate of a
+        row earlier in the batch fails, an armed row lock fails the next surviving rows),
+        then the rows that passed are inserted together: ids allocated in one call (the
+        ones single creates would have given), one timestamp, one bulk append. A body
+        that names this object in a lookup (a parent account in the same batch) sees the
+        rows before it inserted first, as one-by-one creates would.
+        """
+        if not table.sobject.createable:
+            return [self._not_createable(table) for _ in bodies]
+        outcomes: list[str | ApiError] = []
+        batch: list[dict[str, Any]] = []
+        slots: list[int] = []
+        pending: Pending = {name: {} for name in table.unique_indexes}
+        self_lookups = self._self_lookup_keys(table)
         now = now_datetime()
+        for body in bodies:
+            if batch and self._names_any(body, self_lookups):
+                self._insert_batch(table, batch, slots, outcomes)
+                pending = {name: {} for name in table.unique_indexes}
+            try:
+                values = self._values(
+                    table, self._check_body(body), creating=True, coerce=coerce, pending=pending
+                )
+                self._complete_new(table, values, user_id, now, offset=len(batch))
+                self._check_rules(table, values, None)
+                self._check_lock(table, None)
+            except ApiError as error:
+                outcomes.append(error)
+                continue
+            for name, index in pending.items():
+                value = values.get(name)
+                if value is not None:
+                    index[str(value).casefold()] = len(batch)
+            slots.append(len(outcomes))
+            outcomes.append("")  # the id, once allocated
+            batch.append(values)
+        self._insert_batch(table, batch, slots, outcomes)
+        return outcomes
+
+    @staticmethod
+    def _names_any(body: Any, keys: frozenset[str]) -> bool:
+        return bool(keys) and isinstance(body, dict) and any(k.lower() in keys for k in body)
+
+    @staticmethod
+    def _self_lookup_keys(table: Table) -> frozenset[str]:
+        """Body keys (lower case) that point a new record at a record of its own object."""
+        keys: set[str] = set()
+        for f in table.sobject.fields:
+            if f.type == "reference" and table.sobject.name in f.reference_to:
+                keys.add(f.name.lower())
+                if f.relationship_name:
+                    keys.add(f.relationship_name.lower())
+        return frozenset(keys)
+
+    @staticmethod
+    def _insert_batch(
+        table: Table, batch: list[dict[str, Any]], slots: list[int], outcomes: list[str | ApiError]
+    ) -> None:
+        """Insert the batch's surviving rows and put their ids in their outcome slots."""
+        if not batch:
+            return
+        ids = table.allocator.allocate_many(len(batch))
+        for values, record_id, slot in zip(batch, ids, slots, strict=True):
+            values["Id"] = record_id
+            outcomes[slot] = record_id
+        table.insert_many(batch)
+        batch.clear()
+        slots.clear()
+
+    def _complete_new(
+        self, table: Table, values: dict[str, Any], user_id: str, now: str, offset: int = 0
+    ) -> None:
+        """The values a new record gets beside its body's: checkboxes, audit fields,
+        owner, derived fields (``offset``: rows of a batch before it, not inserted yet)."""
         for name in table.boolean_fields:  # a checkbox is never null
             if values.get(name) is None:
                 values[name] = False
@@ -461,11 +568,8 @@ class RecordService:
         if "OwnerId" in table.columns and values.get("OwnerId") is None:
             values["OwnerId"] = user_id
         self._derive(table, values, None)
-        self._check_rules(table, values, None)
-        self._check_lock(table, None)
-        values["Id"] = record_id = table.allocator.allocate()
-        table.insert(values)  # every key names a column (compound fields are read-only)
-        return record_id
+        if offset and table.sobject.name == "Case":
+            values["CaseNumber"] = f"{len(table) + offset + 1:08d}"
 
     def update(
         self, table: Table, row: int, body: Any, user_id: str, coerce: Coerce = _json_value
