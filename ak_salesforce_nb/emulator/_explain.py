@@ -22,8 +22,9 @@ cheapest first. The emulator's optimizer, simple and documented:
   (``unindexed``, a negative operator, a leading ``%``).
 - No **Sharing** plan: the emulator's users see all data (an admin's view).
 
-``explain=`` also takes a report or list view id on Salesforce; the emulator has neither
-and answers ``NOT_FOUND`` for one.
+``explain=`` also takes a report or list view id on Salesforce. A report of the org
+(``00O...``) is explained as the query it runs (its object, filtered by its filters); the
+emulator has no list views, and an unknown id answers ``NOT_FOUND``.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from ._schema import FieldDef, SObjectDef
 from ._soql_parser import BoolOp, Comparison, Condition, FieldRef, Literal, Not
 from ._store import Store, Table
 
-__all__ = ["explain"]
+__all__ = ["explain", "is_report_or_list_view"]
 
 _STANDARD_INDEXES = frozenset(
     {"id", "name", "ownerid", "createddate", "systemmodstamp", "recordtypeid"}
@@ -177,10 +178,18 @@ class _Planner:
         return plan
 
 
-def explain(store: Store, text: str, today: datetime.date) -> dict[str, Any]:
+def is_report_or_list_view(text: str) -> bool:
+    """An id of a report (``00O``) or a list view (``00B``), which explain also takes."""
+    return bool(_REPORT_OR_LIST_VIEW.match(text.strip()))
+
+
+def explain(
+    store: Store, text: str, today: datetime.date, source: str | None = None
+) -> dict[str, Any]:
     """The plans of ``text`` (a SOQL query), cheapest first; SoqlError for a query
-    Salesforce refuses, NOT_FOUND for a report or list view id."""
-    if _REPORT_OR_LIST_VIEW.match(text.strip()):
+    Salesforce refuses, NOT_FOUND for an id of something the org does not have.
+    ``source`` is what the caller asked about when it was not the query itself."""
+    if is_report_or_list_view(text):
         raise not_found()
     query, _ = execute(store, text, False, today)  # checks the query as when it runs
     ctx = QueryContext(store, False, today, execute_records)
@@ -188,4 +197,4 @@ def explain(store: Store, text: str, today: datetime.date) -> dict[str, Any]:
     plans = planner.index_plans(query.where)
     plans.append(planner.table_scan(query.where))
     plans.sort(key=lambda p: float(p["relativeCost"]))
-    return {"plans": plans, "sourceQuery": text}
+    return {"plans": plans, "sourceQuery": source or text}

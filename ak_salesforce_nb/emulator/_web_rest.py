@@ -10,11 +10,12 @@ from typing import Any
 import tornado.httputil
 
 from . import _pubsub_capture as changes
+from . import _reports as reports
 from ._columns import column_metadata
 from ._cursors import batch_size_from_header, encode_json, encode_page
 from ._describe import describe_global, describe_sobject, global_entry
 from ._errors import ApiError, not_found
-from ._explain import explain
+from ._explain import explain, is_report_or_list_view
 from ._query import CountResult, execute
 from ._query_aggregate import AggregateResult
 from ._short_pages import page_length
@@ -131,10 +132,7 @@ class QueryHandler(ApiHandler):
         state = self.state
         plan_of = self.get_query_argument("explain", None)
         if plan_of is not None:
-            try:
-                self.send_json(explain(state.store, plan_of, state.today()))
-            except SoqlError as error:
-                raise soql_failure(error, plan_of) from None
+            self._explain(plan_of.strip())
             return
         text = self.get_query_argument("q", None)
         if text is None:
@@ -162,6 +160,19 @@ class QueryHandler(ApiHandler):
             locator = state.cursors.open(self.username, result, batch).locator
         pager = state.cursors.child_pager(self.username, version)
         self.finish(encode_page(result, 0, size, version, locator, pager))
+
+    def _explain(self, subject: str) -> None:
+        state = self.state
+        text = subject
+        if is_report_or_list_view(subject) and subject.startswith("00O"):
+            report = reports.catalog(state).get(subject)  # NOT_FOUND for an unknown report
+            where = reports.where_clause(report.report_type, report.metadata)
+            text = f"SELECT Id FROM {report.report_type.sobject}"  # noqa: S608 - SOQL of a report
+            text += f" WHERE {where}" if where else ""
+        try:
+            self.send_json(explain(state.store, text, state.today(), source=subject))
+        except SoqlError as error:
+            raise soql_failure(error, text) from None
 
 
 class QueryMoreHandler(ApiHandler):

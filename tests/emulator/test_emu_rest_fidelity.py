@@ -416,6 +416,21 @@ def test_explain_errors(raw: httpx.Client) -> None:
         assert _error(answer, 404)["errorCode"] == "NOT_FOUND"
 
 
+def test_explain_a_report_as_the_query_it_runs(raw: httpx.Client) -> None:
+    reports = {r["name"]: r for r in raw.get(f"{BASE}/analytics/reports").json()}
+    report = reports["Open Pipeline"]
+    answer = raw.get(f"{BASE}/query", params={"explain": report["id"]})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["sourceQuery"] == report["id"]
+    (scan,) = [p for p in body["plans"] if p["leadingOperationType"] == "TableScan"]
+    assert scan["sobjectType"] == "Opportunity"
+    open_ones = raw.get(
+        f"{BASE}/query", params={"q": "SELECT COUNT() FROM Opportunity WHERE IsClosed = false"}
+    ).json()["totalSize"]
+    assert 0 < scan["cardinality"] <= open_ones < scan["sobjectCardinality"]
+
+
 # -- the resource list --------------------------------------------------------------------
 
 
