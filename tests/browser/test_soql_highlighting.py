@@ -163,6 +163,18 @@ def test_soql_cell_highlighting_completion_and_error_mark(page: Any, connected_l
     ran = run_cell(page, 2)
     ran.locator("table.dataframe").wait_for(timeout=60_000)
     assert editor.locator(".aksf-soql-error").count() == 0
+
+    # 5. The dark theme recolors the query with its own colors.
+    light = editor_of(page, 1).evaluate(COLORS_JS, [".aksf-soql-keyword", "--x"])["seen"][0]
+    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
+    page.locator(".lm-Menu-itemLabel").get_by_text("Theme", exact=True).click()
+    page.locator(".lm-Menu-itemLabel").get_by_text("JupyterLab Dark", exact=True).click()
+    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'")
+    page.wait_for_timeout(500)  # the theme's stylesheet applies
+    assert_colored(editor_of(page, 1), "aksf-soql-keyword", "--jp-mirror-editor-keyword-color")
+    dark = editor_of(page, 1).evaluate(COLORS_JS, [".aksf-soql-keyword", "--x"])["seen"][0]
+    assert dark != light
+    screenshot(page, "soql-dark-theme.png")
     assert errors == [], "\n".join(errors)
 
 
