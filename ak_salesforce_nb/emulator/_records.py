@@ -414,9 +414,9 @@ class RecordService:
                 values["Probability"] = float(_STAGE_PROBABILITY.get(stage, 0))
         if row is None:
             # Picklists with a default value (Lead.Status, Case.Priority...) start with it.
-            for f in table.sobject.fields:
-                if f.picklist_default is not None and values.get(f.name) is None:
-                    values[f.name] = f.picklist_default
+            for field_name, default in table.picklist_defaults:
+                if values.get(field_name) is None:
+                    values[field_name] = default
             if name == "Case":
                 values["CaseNumber"] = f"{len(table) + 1:08d}"
         if name in ("Task", "Case") and "Status" in values:
@@ -493,11 +493,19 @@ class RecordService:
         slots: list[int] = []
         pending: Pending = {name: {} for name in table.unique_indexes}
         self_lookups = self._self_lookup_keys(table)
+        # Whether a body's keys (a CSV job's bodies share a few key sets) name a lookup
+        # of this object: a body naming one sees the batch's rows before it inserted.
+        names_lookup: dict[tuple[str, ...], bool] = {}
         now = now_datetime()
         for body in bodies:
-            if batch and self._names_any(body, self_lookups):
-                self._insert_batch(table, batch, slots, outcomes)
-                pending = {name: {} for name in table.unique_indexes}
+            if batch and self_lookups and isinstance(body, dict):
+                keys = tuple(body)
+                found = names_lookup.get(keys)
+                if found is None:
+                    found = names_lookup[keys] = any(k.lower() in self_lookups for k in keys)
+                if found:
+                    self._insert_batch(table, batch, slots, outcomes)
+                    pending = {name: {} for name in table.unique_indexes}
             try:
                 values = self._values(
                     table, self._check_body(body), creating=True, coerce=coerce, pending=pending
@@ -517,10 +525,6 @@ class RecordService:
             batch.append(values)
         self._insert_batch(table, batch, slots, outcomes)
         return outcomes
-
-    @staticmethod
-    def _names_any(body: Any, keys: frozenset[str]) -> bool:
-        return bool(keys) and isinstance(body, dict) and any(k.lower() in keys for k in body)
 
     @staticmethod
     def _self_lookup_keys(table: Table) -> frozenset[str]:

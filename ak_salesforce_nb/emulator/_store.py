@@ -36,6 +36,10 @@ class Table:
         self.stored_fields: list[FieldDef] = [f for f in sobject.fields if f.type != "address"]
         self.columns: dict[str, list[Any]] = {f.name: [] for f in self.stored_fields}
         self.boolean_fields = tuple(f.name for f in self.stored_fields if f.type == "boolean")
+        #: (field, default) of the picklists a new record starts with a value of.
+        self.picklist_defaults = tuple(
+            (f.name, f.picklist_default) for f in sobject.fields if f.picklist_default is not None
+        )
         self.index: dict[str, int] = {}
         self.unique_indexes: dict[str, dict[str, int]] = {
             f.name: {} for f in self.stored_fields if f.unique or f.external_id
@@ -121,8 +125,13 @@ class Table:
         rows = range(start, start + len(records))
         if not records:
             return rows
+        present: set[str] = set().union(*records)
+        nulls = [None] * len(records)
         for name, column in self.columns.items():
-            column.extend([values.get(name) for values in records])
+            if name in present:
+                column.extend([values.get(name) for values in records])
+            else:  # a column no record sets (most of them, for a bulk insert)
+                column.extend(nulls)
         self.index.update(zip([values["Id"][:15] for values in records], rows, strict=True))
         for name, index in self.unique_indexes.items():
             for row, values in zip(rows, records, strict=True):
