@@ -146,6 +146,7 @@ def running_jupyter(
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
+            process.wait(20)
             raise AssertionError(f"{app} did not start:\n" + log_path.read_text()[-4000:])
         time.sleep(0.25)
     try:
@@ -156,6 +157,7 @@ def running_jupyter(
             process.wait(20)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait(20)  # reaped: no ResourceWarning for a still-running child
         log.close()
 
 
