@@ -89,7 +89,10 @@ def test_repr_and_str_hide_the_secret_and_token() -> None:
 @pytest.mark.parametrize("secret", [SECRET, ""])
 def test_format_round_trips(instance_url: str, secret: str) -> None:
     text = format_auth_url(
-        client_id="3MVG9.x_y", client_secret=secret, refresh_token=REFRESH, instance_url=instance_url
+        client_id="3MVG9.x_y",
+        client_secret=secret,
+        refresh_token=REFRESH,
+        instance_url=instance_url,
     )
     assert text.startswith("force://3MVG9.x_y:")
     assert "https://" not in text
