@@ -4,6 +4,12 @@ Salesforce's `nextRecordsUrl` is ``…/query/<locator>-<offset>``, and a live lo
 answers any offset. So after the first page we can ask for several next pages at once
 instead of one after another. Each page is checked against the plan (its size and its
 own `nextRecordsUrl`); on any surprise we fall back to following `nextRecordsUrl`.
+
+Salesforce may answer fewer records than the batch size ("based on the size and complexity
+of records queried"; children count toward the batch). The stride is therefore the first
+page's length, not the batch asked for, and a later page shorter than planned is such a
+surprise: rows are never skipped, only the parallelism ends. tests/kernel/test_short_pages.py
+runs this against the emulator's short pages.
 """
 
 from __future__ import annotations
