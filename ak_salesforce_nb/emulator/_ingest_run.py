@@ -11,6 +11,10 @@ line ending than the job's, a header naming a field the object does not have (Sa
 ``InvalidBatch : Field name not found : X``), no data at all. What fails one row: any
 record-level error (the row's ``sf__Error``: ``CODE:message:FIELDS --``).
 
+Rows that create records are created in one ``RecordService.create_many`` call per
+slice (or up to the next row that updates or deletes), with the outcomes and change
+events one-by-one creates would have had: a write costs its checks, not a table append.
+
 Header columns are field names (any case), or ``Relationship.ExternalIdField`` to set a
 lookup by the parent's external id (``Account.External_Id__c`` on Contact). A row's
 empty field leaves the field alone (on insert: null), ``#N/A`` sets it to null.
