@@ -25,8 +25,8 @@ __all__ = [
 
 #: Oldest version still served (21.0-30.0 were retired in Summer '25).
 FIRST_VERSION = 31
-#: The org's release: Spring '26 (Summer '26 is 67.0, Winter '27 68.0).
-LATEST_VERSION = 66
+#: The org's release: Winter '27, the current one (Spring '26 was 66.0, Summer '26 67.0).
+LATEST_VERSION = 68
 #: Retired versions (Summer '22: 7.0-20.0; Summer '25: 21.0-30.0).
 FIRST_RETIRED = 7
 

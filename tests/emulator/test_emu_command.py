@@ -66,7 +66,7 @@ def test_command_serves_until_signalled(stop_signal: signal.Signals) -> None:
         url = match.group(1)
         with http_client(url) as client:
             versions = client.get("/services/data/")
-            assert versions.status_code == 200 and versions.json()[-1]["version"] == "66.0"
+            assert versions.status_code == 200 and versions.json()[-1]["version"] == "68.0"
             token = get_token_from(client, login_hint="bob@example.com")
             assert token["id"].split("/")[-1].startswith("005")
             count = client.get(

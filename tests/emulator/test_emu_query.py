@@ -69,9 +69,9 @@ def q_ids(api: httpx.Client, soql: str) -> list[str]:
 def test_versions_and_resources(client: httpx.Client, api: httpx.Client) -> None:
     versions = client.get("/services/data/").json()
     assert versions[0] == {"label": "Summer '14", "url": "/services/data/v31.0", "version": "31.0"}
-    assert versions[-1] == {"label": "Spring '26", "url": "/services/data/v66.0", "version": "66.0"}
+    assert versions[-1] == {"label": "Winter '27", "url": "/services/data/v68.0", "version": "68.0"}
     assert {"label": "Winter '24", "url": "/services/data/v59.0", "version": "59.0"} in versions
-    assert [v["version"] for v in versions] == [f"{n}.0" for n in range(31, 67)]
+    assert [v["version"] for v in versions] == [f"{n}.0" for n in range(31, 69)]
     resources = api.get("/").json()
     assert resources["sobjects"] == "/services/data/v66.0/sobjects"
     assert resources["query"] == "/services/data/v66.0/query"
@@ -90,7 +90,7 @@ def test_authentication_and_unknown_paths(emu: RunningEmulator, api: httpx.Clien
             }
     token = api.headers["Authorization"]
     with http_client(emu.url, headers={"Authorization": token}) as other:
-        for path in ("/services/data/v67.0/limits", "/services/data/v66.0/nothing/here"):
+        for path in ("/services/data/v69.0/limits", "/services/data/v66.0/nothing/here"):
             assert error_of(other.get(path), 404) == {
                 "message": "The requested resource does not exist",
                 "errorCode": "NOT_FOUND",
