@@ -130,11 +130,8 @@ def describe_field(f: FieldDef) -> dict[str, Any]:
         "namePointing": False,
         "nillable": f.nillable,
         "permissionable": f.nillable and f.type != "id" and f.createable,
-        "picklistValues": [
-            {"active": True, "defaultValue": False, "label": v, "validFor": None, "value": v}
-            for v in f.picklist
-        ],
-        "polymorphicForeignKey": False,
+        "picklistValues": f.picklist_entries(),
+        "polymorphicForeignKey": f.polymorphic,
         "precision": f.precision,
         "queryByDistance": False,
         "referenceTargetField": None,
@@ -154,8 +151,18 @@ def describe_field(f: FieldDef) -> dict[str, Any]:
     }
 
 
-def describe_sobject(sobject: SObjectDef, version: str) -> dict[str, Any]:
+def describe_sobject(
+    sobject: SObjectDef, version: str, instance_url: str = ""
+) -> dict[str, Any]:
     result = global_entry(sobject, version)
+    if instance_url:
+        # The full describe's urls also carry the record pages' templates, absolute.
+        result["urls"] = {
+            **result["urls"],
+            "uiDetailTemplate": f"{instance_url}/{{ID}}",
+            "uiEditTemplate": f"{instance_url}/{{ID}}/e",
+            "uiNewRecord": f"{instance_url}/{sobject.key_prefix}/e",
+        }
     result.update(
         {
             "actionOverrides": [],

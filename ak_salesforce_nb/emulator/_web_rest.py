@@ -260,7 +260,7 @@ class DescribeHandler(MetadataHandler):
         table = self.state.records.table(sobject)
         if self.not_modified():
             return
-        self.send_json(describe_sobject(table.sobject, version))
+        self.send_json(describe_sobject(table.sobject, version, self.state.base_url))
 
 
 class RecordHandler(ApiHandler):

@@ -39,17 +39,6 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "salesforce"
 #: Differences between Salesforce's answers and the emulator's, by fixture, with the
 #: reason each is tolerated for now. Every entry names its owner's file to fix.
 KNOWN_DIFFERENCES: dict[str, dict[str, str]] = {
-    "rest_describe_sobject": {
-        "$.urls.uiDetailTemplate: missing (Salesforce sends string)": (
-            "The sObject describe's urls lack the UI templates Salesforce sends "
-            "(uiDetailTemplate, uiEditTemplate, uiNewRecord: https://INSTANCE/{ID}, "
-            "/{ID}/e, /KEYPREFIX/e). Clients that build record links read them. "
-            "Owner: the emulator's describe (emulator/_describe.py)."
-        ),
-        "$.urls.uiEditTemplate: missing (Salesforce sends string)": (
-            "As uiDetailTemplate. Owner: emulator/_describe.py."
-        ),
-    },
     "rest_record_get": {
         "$.Id: missing (Salesforce sends string)": (
             "GET sobjects/Account/ID?fields=... answers only the fields asked for; the REST "
