@@ -29,6 +29,9 @@ from ._values import CoercionError, coerce_input, now_datetime
 
 #: Converts an input value for a field to its stored form (raises to refuse it).
 Coerce = Callable[[FieldDef, Any], Any]
+#: A batch's bodies' key sets -> (key, field) of each key that names a field, once the
+#: keys passed the unknown/read-only checks (those depend on the keys alone).
+Plans = dict[tuple[str, ...], list[tuple[str, FieldDef]]]
 #: Unique/external-id field -> folded value -> position among a batch's rows still to
 #: be inserted (``create_many``): duplicates are checked against those rows too.
 Pending = dict[str, dict[str, int]]
@@ -239,10 +242,19 @@ class RecordService:
         row: int | None = None,
         coerce: Coerce = _json_value,
         pending: Pending | None = None,
+        plans: Plans | None = None,
     ) -> dict[str, Any]:
-        """Validated, stored-form values from a request body."""
+        """Validated, stored-form values from a request body (``plans``: the key sets
+        of a batch's bodies already resolved, which skips resolving them again)."""
+        keys = tuple(body) if plans is not None else ()
+        plan = None if plans is None else plans.get(keys)
+        if plan is not None:
+            return self._checked_values(
+                table, [(f, body[key]) for key, f in plan], creating, row, coerce, pending
+            )
         sobject = table.sobject
         resolved: list[tuple[FieldDef, Any]] = []
+        direct: list[tuple[str, FieldDef]] | None = []
         for key, value in body.items():
             if key == "attributes":
                 continue
@@ -251,6 +263,7 @@ class RecordService:
                 reference = sobject.reference_by_relationship(key)
                 if reference is not None:
                     resolved.append((reference, self._foreign_key(reference, value)))
+                    direct = None  # the foreign key depends on the value: not a plan
                     continue
             if f is None:
                 raise BodyError(
@@ -259,6 +272,8 @@ class RecordService:
                     f"No such column '{key}' on sobject of type {sobject.name}",
                 )
             resolved.append((f, value))
+            if direct is not None:
+                direct.append((key, f))
         read_only = [
             f.name
             for f, _ in resolved
@@ -273,6 +288,21 @@ class RecordService:
                 "profile or permission set.",
                 read_only,
             )
+        if plans is not None and direct is not None:
+            plans[keys] = direct
+        return self._checked_values(table, resolved, creating, row, coerce, pending)
+
+    def _checked_values(
+        self,
+        table: Table,
+        resolved: list[tuple[FieldDef, Any]],
+        creating: bool,
+        row: int | None,
+        coerce: Coerce,
+        pending: Pending | None,
+    ) -> dict[str, Any]:
+        """The stored form of resolved (field, value) pairs, each value checked."""
+        sobject = table.sobject
         values: dict[str, Any] = {}
         for f, raw in resolved:
             value = coerce(f, raw)
@@ -498,6 +528,7 @@ class RecordService:
         # Whether a body's keys (a CSV job's bodies share a few key sets) name a lookup
         # of this object: a body naming one sees the batch's rows before it inserted.
         names_lookup: dict[tuple[str, ...], bool] = {}
+        plans: Plans = {}
         now = now_datetime()
         for body in bodies:
             if batch and self_lookups and isinstance(body, dict):
@@ -510,7 +541,12 @@ class RecordService:
                     pending = {name: {} for name in table.unique_indexes}
             try:
                 values = self._values(
-                    table, self._check_body(body), creating=True, coerce=coerce, pending=pending
+                    table,
+                    self._check_body(body),
+                    creating=True,
+                    coerce=coerce,
+                    pending=pending,
+                    plans=plans,
                 )
                 self._complete_new(table, values, user_id, now, offset=len(batch))
                 self._check_rules(table, values, None)
