@@ -36,6 +36,7 @@ from ._bulk import DELIMITERS
 from ._csv_values import coerce_csv, error_text
 from ._errors import ApiError
 from ._ingest import IngestJob
+from ._records import Plans
 from ._schema import FieldDef, Schema
 from ._state import EmulatorState
 
@@ -173,6 +174,9 @@ class ChunkWriter:
         self.creates: list[tuple[int, list[str], dict[str, Any]]] = []
         self._index = 0
         self._row: list[str] = []
+        #: The job's update key sets, resolved once (updates stay one by one: each one
+        #: sees the ones before it).
+        self.update_plans: Plans = {}
 
     def start_chunk(self, rows: list[list[str]]) -> None:
         """A chunk begins: one transaction for its change events, its duplicate keys."""
@@ -286,7 +290,7 @@ class ChunkWriter:
         state, table = self.state, self.table
         self.current_id = table.columns["Id"][row_number]
         before = changes.snapshot(state, table, row_number) if self.capturing else None
-        self.records.update(table, row_number, body, self.user_id, coerce_csv)
+        self.records.update(table, row_number, body, self.user_id, coerce_csv, self.update_plans)
         if self.capturing:
             changes.updated(
                 state, table, row_number, before, self.user_id, self.origin, self.transaction

@@ -36,7 +36,7 @@ Plans = dict[tuple[str, ...], list[tuple[str, FieldDef]]]
 #: be inserted (``create_many``): duplicates are checked against those rows too.
 Pending = dict[str, dict[str, int]]
 
-__all__ = ["RecordService"]
+__all__ = ["Plans", "RecordService"]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _STAGE_PROBABILITY = dict(STAGES)
@@ -614,15 +614,25 @@ class RecordService:
             values["CaseNumber"] = f"{len(table) + offset + 1:08d}"
 
     def update(
-        self, table: Table, row: int, body: Any, user_id: str, coerce: Coerce = _json_value
+        self,
+        table: Table,
+        row: int,
+        body: Any,
+        user_id: str,
+        coerce: Coerce = _json_value,
+        plans: Plans | None = None,
     ) -> None:
+        """Update one record (``plans``: key sets resolved by earlier updates of a batch,
+        kept by the caller, e.g. an ingest job, across its rows)."""
         if not table.sobject.updateable:
             raise ApiError(
                 400,
                 "INVALID_TYPE_FOR_OPERATION",
                 f"entity type cannot be updated: {table.sobject.name}",
             )
-        values = self._values(table, self._check_body(body), creating=False, row=row, coerce=coerce)
+        values = self._values(
+            table, self._check_body(body), creating=False, row=row, coerce=coerce, plans=plans
+        )
         self._derive(table, values, row)
         self._check_rules(table, values, row)
         self._check_lock(table, row)

@@ -4,6 +4,7 @@ queries, Bulk queries and Change Data Capture as before."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime
 import io
@@ -13,8 +14,10 @@ from typing import Any
 import pytest
 
 from ak_salesforce_nb.emulator import EmulatorConfig, start_emulator
-from ak_salesforce_nb.emulator._csv_values import coerce_csv
+from ak_salesforce_nb.emulator._csv_values import coerce_csv, error_text
 from ak_salesforce_nb.emulator._errors import ApiError
+from ak_salesforce_nb.emulator._ingest import IngestJob
+from ak_salesforce_nb.emulator._ingest_run import run_job as run_ingest
 from ak_salesforce_nb.emulator._pubsub_schema import avro_decode
 from ak_salesforce_nb.emulator._state import EmulatorState
 from ak_salesforce_nb.emulator._store import Table
@@ -209,3 +212,86 @@ def test_ingest_rows_visible_to_queries_and_change_events(chunk_size: int) -> No
     else:
         assert len(set(keys)) == 1
         assert [h["sequenceNumber"] for h in headers] == [1, 2, 3, 4, 5, 6]
+
+
+def reference_upsert(state: EmulatorState, table: Table, lines: list[str]) -> dict[int, Any]:
+    """Each row of an upsert job by External_Id__c written alone (create or update), as
+    the ingest runner wrote rows before batching: row -> (sf__Id, sf__Created or
+    sf__Error)."""
+    rows = list(csv.reader(lines[1:]))
+    user = state.store.users.columns["Id"][0]
+    key_field = table.sobject.field("External_Id__c")
+    assert key_field is not None
+    keys = [row[0].casefold() for row in rows]
+    duplicates = {k for k in keys if keys.count(k) > 1}
+    outcomes: dict[int, Any] = {}
+    for index, (key, name, employees) in enumerate(rows):
+        known = ""  # a failed update's sf__Id is its record's id
+        body: dict[str, Any] = {"Name": name} if name else {}
+        if employees:
+            body["NumberOfEmployees"] = employees
+        try:
+            if key.casefold() in duplicates:
+                raise ApiError(
+                    400,
+                    "DUPLICATE_VALUE",
+                    f"Duplicate external id specified: {key}",
+                    [key_field.name],
+                )
+            existing = state.records.find_external(table, key_field, key)
+            if existing is not None:
+                known = table.columns["Id"][existing]
+                state.records.update(table, existing, body, user, coerce_csv)
+                outcomes[index] = (table.columns["Id"][existing], "false")
+            else:
+                body["External_Id__c"] = key
+                outcomes[index] = (state.records.create(table, body, user, coerce_csv), "true")
+        except ApiError as error:
+            outcomes[index] = (known, error_text(error))
+    return outcomes
+
+
+def test_mixed_upsert_job_writes_what_row_by_row_writes_would() -> None:
+    """Updates and creates interleaved, with locks, rule and type failures and duplicates:
+    the batched runner gives each row the outcome row-by-row writes give it."""
+    single, batch = org(), org()
+    tables = [s.store.table("Account") for s in (single, batch)]
+    assert tables[0] is not None and tables[1] is not None
+    existing = [tables[0].columns["External_Id__c"][r] for r in range(3)]
+    lines = [
+        "External_Id__c,Name,NumberOfEmployees",
+        "UP-1,New one,5",
+        f"{existing[0]},Renamed,",  # update: the creates before it are written first
+        "UP-2,Locked,",  # the armed row locks fall on this create and the next update
+        f"{existing[1]},Renamed too,7",
+        "UP-3,REJECT new,",
+        f"{existing[2]},,lots",  # wrong type on an update
+        "UP-4,Twice,",
+        "up-4,Twice again,",  # both rows with this key fail
+        "UP-5,,",  # required field missing on create
+        "UP-6,Last,9",
+    ]
+    single.faults.lock_rows(2)
+    batch.faults.lock_rows(2)
+    expected = reference_upsert(single, tables[0], lines)
+    user = batch.store.users.columns["Id"][0]
+    job = IngestJob(
+        id="750000000000001AAA",
+        operation="upsert",
+        table=tables[1],
+        external_id=tables[1].sobject.field("External_Id__c"),
+        created_by_id=user,
+        created=time.time(),
+        created_date="",
+        column_delimiter="COMMA",
+        line_ending="LF",
+        api_version="66.0",
+        state="UploadComplete",
+        data=("\n".join(lines) + "\n").encode(),
+    )
+    asyncio.run(run_ingest(batch, job))
+    assert job.state == "JobComplete"
+    got = {**job.successes, **job.failures}
+    assert got == expected
+    assert sum(1 for text in expected.values() if text[1].startswith("UNABLE_TO_LOCK")) == 2
+    assert contents(tables[1]) == contents(tables[0])
