@@ -35,6 +35,7 @@ import ipywidgets as widgets
 
 from ..core._exceptions import SalesforceNotebookError
 from ._static import StaticSummary, connection_summary, with_static
+from ._theme import TAB_STYLE
 
 if TYPE_CHECKING:
     from ._session import Session
@@ -186,7 +187,7 @@ class Explorer:
         self.discard_button.on_click(lambda _: self.discard())
 
         header = widgets.HTML(
-            f"<b>Salesforce explorer</b> · connection <code>{html.escape(name)}</code>"
+            f"<b>Salesforce explorer</b> · connection <code>{html.escape(name)}</code>" + TAB_STYLE
         )
         # The Reports tab (kernel/_report_tab): its list is read when first shown.
         from ._report_tab import ReportsTab

@@ -18,6 +18,7 @@ from __future__ import annotations
 __all__ = [
     "BORDER",
     "FOCUS_STYLE",
+    "TAB_STYLE",
     "TEXT",
     "TONES",
     "badge_style",
@@ -70,5 +71,16 @@ FOCUS_STYLE = (
     "<style>"
     ".aksf-connect-form :focus-visible{"
     "outline:2px solid var(--jp-brand-color1, #1976d2) !important;outline-offset:1px}"
+    "</style>"
+)
+
+#: For a widget box with the class ``aksf-explorer``: its tab titles in the theme's main
+#: text colour. ipywidgets draws an unselected tab's title in ``--jp-ui-font-color2``
+#: on ``--jp-layout-color2``, 4.4:1 in JupyterLab Light, under the 4.5:1 text needs.
+TAB_STYLE = (
+    "<style>"
+    ".aksf-explorer .lm-TabBar-tab .lm-TabBar-tabLabel,"
+    ".aksf-explorer .p-TabBar-tab .p-TabBar-tabLabel{"
+    "color:var(--jp-ui-font-color1, rgba(0, 0, 0, 0.87)) !important}"
     "</style>"
 )
