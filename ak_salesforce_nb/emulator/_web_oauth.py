@@ -509,7 +509,9 @@ class UserInfoHandler(_IdentityBase):
                     "photos": details["photos"],
                     "profile": details["urls"]["profile"],
                     "picture": details["photos"]["picture"],
-                    "address": {},
+                    # The user's address parts Salesforce fills in; the demo org's users
+                    # are all in the US (locale en_US), as Salesforce's sample.
+                    "address": {"country": "US"},
                     "is_salesforce_integration_user": False,
                     "urls": details["urls"],
                     "active": True,

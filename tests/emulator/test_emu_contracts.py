@@ -38,23 +38,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "salesforce"
 
 #: Differences between Salesforce's answers and the emulator's, by fixture, with the
 #: reason each is tolerated for now. Every entry names its owner's file to fix.
-KNOWN_DIFFERENCES: dict[str, dict[str, str]] = {
-    "rest_record_get": {
-        "$.Id: missing (Salesforce sends string)": (
-            "GET sobjects/Account/ID?fields=... answers only the fields asked for; the REST "
-            "guide's example (Get Field Values from a Standard Object Record) also carries "
-            "Id. Owner: the emulator's REST records (emulator/_records.py, _web_rest.py)."
-        ),
-    },
-    "oauth_userinfo": {
-        "$.address.country: missing (Salesforce sends string)": (
-            "The emulator's users have no address, so userinfo answers address: {}; "
-            "Salesforce fills it with the user's address parts (the sample has country). "
-            "Data-dependent rather than a protocol gap: a demo user with a country closes "
-            "it. Owner: the emulator's OAuth (emulator/_oauth.py, _web_oauth.py)."
-        ),
-    },
-}
+KNOWN_DIFFERENCES: dict[str, dict[str, str]] = {}
 
 
 # -- comparing shapes
