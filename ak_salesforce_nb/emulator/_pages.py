@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from html import escape
 
-__all__ = ["LOGIN_ERROR", "consent_page", "error_page", "landing_page", "login_page"]
+__all__ = [
+    "LOGIN_ERROR",
+    "consent_form_page",
+    "consent_page",
+    "error_page",
+    "hidden_field",
+    "landing_page",
+    "login_form_page",
+    "login_page",
+    "page",
+]
 
 _STYLE = """
 body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;background:#f3f3f3;
@@ -47,7 +57,7 @@ SCOPE_LABELS = {
 }
 
 
-def _page(title: str, body: str) -> str:
+def page(title: str, body: str) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -56,20 +66,28 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def _hidden(name: str, value: str) -> str:
+def hidden_field(name: str, value: str) -> str:
     return f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
 
 
-def login_page(pending_id: str, username: str = "", error: str | None = None) -> str:
-    """Salesforce-like login form: ``#username``, ``#password`` and the ``#Login`` button."""
+def _hidden_fields(fields: dict[str, str]) -> str:
+    return "".join(hidden_field(name, value) for name, value in fields.items())
+
+
+def login_form_page(
+    action: str, fields: dict[str, str], username: str = "", error: str | None = None
+) -> str:
+    """Salesforce-like login form posting to `action` with the hidden `fields`:
+    ``#username``, ``#password`` and the ``#Login`` button (the code flow's and the device
+    flow's pages are this one)."""
     error_html = (
         f'<div class="error" id="error" role="alert">{escape(error)}</div>' if error else ""
     )
     body = (
         "<h1>Log In to Salesforce (emulator)</h1>"
         f"{error_html}"
-        '<form method="post" action="/login" id="login_form" autocomplete="off">'
-        f"{_hidden('pending', pending_id)}"
+        f'<form method="post" action="{escape(action)}" id="login_form" autocomplete="off">'
+        f"{_hidden_fields(fields)}"
         '<label for="username">Username</label>'
         f'<input type="email" id="username" name="username" value="{escape(username)}" '
         'autocomplete="username" required>'
@@ -79,14 +97,22 @@ def login_page(pending_id: str, username: str = "", error: str | None = None) ->
         "</form>"
         '<p class="muted">This is a local emulator of a Salesforce org.</p>'
     )
-    return _page("Login | Salesforce", body)
+    return page("Login | Salesforce", body)
 
 
-def consent_page(pending_id: str, app_name: str, username: str, scopes: list[str]) -> str:
-    """The approval page: names the app and the scopes; ``#oaapprove`` / ``#oadeny``."""
+def login_page(pending_id: str, username: str = "", error: str | None = None) -> str:
+    """The code flow's login page."""
+    return login_form_page("/login", {"pending": pending_id}, username, error)
+
+
+def consent_form_page(
+    action: str, fields: dict[str, str], app_name: str, username: str, scopes: list[str]
+) -> str:
+    """The approval page posting to `action`: names the app and the scopes;
+    ``#oaapprove`` / ``#oadeny``."""
     labels: list[str] = []
     for scope in scopes:
-        label = SCOPE_LABELS.get(scope, f"{scope}")
+        label = SCOPE_LABELS.get(scope, scope)
         if label not in labels:
             labels.append(label)
     items = "".join(f"<li>{escape(label)}</li>" for label in labels)
@@ -96,15 +122,20 @@ def consent_page(pending_id: str, app_name: str, username: str, scopes: list[str
         f'<ul id="scopes">{items}</ul>'
         f'<p class="muted">You are logged in as {escape(username)}. Do you want to allow '
         "access?</p>"
-        '<form method="post" action="/consent" id="consent_form">'
-        f"{_hidden('pending', pending_id)}"
+        f'<form method="post" action="{escape(action)}" id="consent_form">'
+        f"{_hidden_fields(fields)}"
         '<button class="secondary" type="submit" id="oadeny" name="decision" value="deny">'
         "Deny</button> "
         '<button class="primary" type="submit" id="oaapprove" name="decision" value="allow">'
         "Allow</button>"
         "</form>"
     )
-    return _page("Allow Access? | Salesforce", body)
+    return page("Allow Access? | Salesforce", body)
+
+
+def consent_page(pending_id: str, app_name: str, username: str, scopes: list[str]) -> str:
+    """The code flow's approval page."""
+    return consent_form_page("/consent", {"pending": pending_id}, app_name, username, scopes)
 
 
 def error_page(error: str, description: str) -> str:
@@ -116,7 +147,7 @@ def error_page(error: str, description: str) -> str:
         f'<p class="error" id="oauth_error">error={escape(error)}<br>'
         f"error_description={escape(description)}</p>"
     )
-    return _page("OAuth Error | Salesforce", body)
+    return page("OAuth Error | Salesforce", body)
 
 
 def landing_page(base_url: str) -> str:
@@ -125,4 +156,4 @@ def landing_page(base_url: str) -> str:
         f"<p>REST API: <code>{escape(base_url)}/services/data/</code></p>"
         f"<p>OAuth: <code>{escape(base_url)}/services/oauth2/authorize</code></p>"
     )
-    return _page("Salesforce emulator", body)
+    return page("Salesforce emulator", body)
