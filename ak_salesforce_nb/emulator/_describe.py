@@ -151,9 +151,7 @@ def describe_field(f: FieldDef) -> dict[str, Any]:
     }
 
 
-def describe_sobject(
-    sobject: SObjectDef, version: str, instance_url: str = ""
-) -> dict[str, Any]:
+def describe_sobject(sobject: SObjectDef, version: str, instance_url: str = "") -> dict[str, Any]:
     result = global_entry(sobject, version)
     if instance_url:
         # The full describe's urls also carry the record pages' templates, absolute.
