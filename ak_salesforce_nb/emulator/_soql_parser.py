@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from .. import _soql_words as words
+
 __all__ = [
     "LIKE_PERCENT",
     "LIKE_UNDERSCORE",
@@ -315,24 +317,8 @@ class Query:
     text: str = ""
 
 
-AGGREGATE_FUNCTIONS = frozenset({"COUNT", "COUNT_DISTINCT", "SUM", "AVG", "MIN", "MAX"})
-DATE_FUNCTIONS = frozenset(
-    {
-        "CALENDAR_MONTH",
-        "CALENDAR_QUARTER",
-        "CALENDAR_YEAR",
-        "DAY_IN_MONTH",
-        "DAY_IN_WEEK",
-        "DAY_IN_YEAR",
-        "DAY_ONLY",
-        "FISCAL_MONTH",
-        "FISCAL_QUARTER",
-        "FISCAL_YEAR",
-        "HOUR_IN_DAY",
-        "WEEK_IN_MONTH",
-        "WEEK_IN_YEAR",
-    }
-)
+AGGREGATE_FUNCTIONS = frozenset(words.AGGREGATE_FUNCTIONS)
+DATE_FUNCTIONS = frozenset(words.DATE_FUNCTIONS)
 FIELD_FUNCTIONS = frozenset({"TOLABEL", "FORMAT", "CONVERTCURRENCY"})
 #: Functions Salesforce knows that the emulator does not evaluate (answered as unsupported).
 UNSUPPORTED_FUNCTIONS = frozenset({"DISTANCE", "GEOLOCATION"})
@@ -369,46 +355,8 @@ RESERVED = frozenset(
         "CUBE",
     }
 )
-DATE_LITERALS = frozenset(
-    {
-        "YESTERDAY",
-        "TODAY",
-        "TOMORROW",
-        "LAST_WEEK",
-        "THIS_WEEK",
-        "NEXT_WEEK",
-        "LAST_MONTH",
-        "THIS_MONTH",
-        "NEXT_MONTH",
-        "LAST_90_DAYS",
-        "NEXT_90_DAYS",
-        "THIS_QUARTER",
-        "LAST_QUARTER",
-        "NEXT_QUARTER",
-        "THIS_YEAR",
-        "LAST_YEAR",
-        "NEXT_YEAR",
-    }
-)
-DATE_LITERALS_WITH_N = frozenset(
-    {
-        "LAST_N_DAYS",
-        "NEXT_N_DAYS",
-        "N_DAYS_AGO",
-        "LAST_N_WEEKS",
-        "NEXT_N_WEEKS",
-        "N_WEEKS_AGO",
-        "LAST_N_MONTHS",
-        "NEXT_N_MONTHS",
-        "N_MONTHS_AGO",
-        "LAST_N_QUARTERS",
-        "NEXT_N_QUARTERS",
-        "N_QUARTERS_AGO",
-        "LAST_N_YEARS",
-        "NEXT_N_YEARS",
-        "N_YEARS_AGO",
-    }
-)
+DATE_LITERALS = frozenset(words.DATE_LITERALS)
+DATE_LITERALS_WITH_N = frozenset(words.DATE_LITERALS_WITH_N)
 
 
 class _Parser:

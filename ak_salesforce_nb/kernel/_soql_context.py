@@ -16,6 +16,13 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 
+from .._soql_words import (
+    AGGREGATE_FUNCTIONS,
+    DATE_FUNCTIONS,
+    DATE_LITERALS,
+    DATE_LITERALS_WITH_N,
+)
+
 __all__ = [
     "AGGREGATE_FUNCTIONS",
     "CLAUSE_KEYWORDS",
@@ -54,42 +61,9 @@ CLAUSE_KEYWORDS = (
 )
 _WHERE_KEYWORDS = ("AND", "OR", "NOT", "IN", "NOT IN", "LIKE", "INCLUDES", "EXCLUDES", "NULL")
 _ORDER_KEYWORDS = ("ASC", "DESC", "NULLS FIRST", "NULLS LAST")
-AGGREGATE_FUNCTIONS = ("COUNT", "COUNT_DISTINCT", "SUM", "AVG", "MIN", "MAX")
-DATE_FUNCTIONS = (
-    "CALENDAR_MONTH",
-    "CALENDAR_QUARTER",
-    "CALENDAR_YEAR",
-    "DAY_IN_MONTH",
-    "DAY_IN_WEEK",
-    "DAY_IN_YEAR",
-    "DAY_ONLY",
-    "FISCAL_MONTH",
-    "FISCAL_QUARTER",
-    "FISCAL_YEAR",
-    "HOUR_IN_DAY",
-    "WEEK_IN_MONTH",
-    "WEEK_IN_YEAR",
-)
 _SELECT_FUNCTIONS = ("toLabel", "FORMAT", "convertCurrency", "FIELDS", "TYPEOF")
-_DATE_LITERALS = (
-    "TODAY",
-    "YESTERDAY",
-    "TOMORROW",
-    "LAST_WEEK",
-    "THIS_WEEK",
-    "NEXT_WEEK",
-    "LAST_MONTH",
-    "THIS_MONTH",
-    "NEXT_MONTH",
-    "LAST_90_DAYS",
-    "NEXT_90_DAYS",
-    "THIS_QUARTER",
-    "LAST_QUARTER",
-    "THIS_YEAR",
-    "LAST_YEAR",
-    "LAST_N_DAYS:",
-    "NEXT_N_DAYS:",
-)
+# Offered after a comparison: a number-taking literal with its colon, ready for the number.
+_DATE_LITERALS = (*DATE_LITERALS, *(f"{word}:" for word in DATE_LITERALS_WITH_N))
 
 # Tokens: strings (possibly unterminated), binds, names with dots, numbers, punctuation.
 _TOKEN = re.compile(
