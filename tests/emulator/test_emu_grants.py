@@ -7,7 +7,6 @@ emulator's code, so a signature the emulator accepts is one a real client makes.
 from __future__ import annotations
 
 import base64
-import datetime
 import time
 from pathlib import Path
 from typing import Any
@@ -15,13 +14,11 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from ak_salesforce_nb.emulator import EmulatorConfig, RunningEmulator, start_emulator
 from ak_salesforce_nb.emulator.__main__ import build_parser, config_from_args
+from tests.keys import write_certificate
 
 from .helpers import (
     CLIENT_ID,
@@ -142,20 +139,7 @@ def test_client_credentials_errors(emu: RunningEmulator, client: httpx.Client) -
 def app_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[rsa.RSAPrivateKey, Path]:
     """The app's key pair: the private key signs, the certificate file goes to the app."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "notebook-connector")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    path = tmp_path_factory.mktemp("jwt") / "server.crt"
-    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    path = write_certificate(key, tmp_path_factory.mktemp("jwt") / "server.crt")
     return key, path
 
 

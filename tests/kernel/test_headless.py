@@ -8,7 +8,6 @@ refresh-token grant with an auth URL, in a store-less run.
 from __future__ import annotations
 
 import base64
-import datetime
 import json
 import threading
 from collections.abc import Iterator
@@ -18,10 +17,8 @@ from urllib.parse import parse_qsl
 
 import httpx
 import pytest
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
 
 import ak_salesforce_nb as aksf
 from ak_salesforce_nb.core import _grants
@@ -47,6 +44,7 @@ from ak_salesforce_nb.kernel._headless import (
 from ak_salesforce_nb.kernel._session_base import in_notebook
 from ak_salesforce_nb.kernel._tokens import StoreTokenProvider, TokenProvider
 from tests.emulator.helpers import get_token
+from tests.keys import write_certificate, write_private_key
 
 CLIENT_ID = "demo-client-id"
 CLIENT_SECRET = "demo-client-secret"
@@ -605,35 +603,6 @@ def test_script_without_any_credentials_says_how_to_get_them(store_path: Path) -
 
 
 # -- end to end: the emulator's client-credentials and JWT bearer grants ----------------
-
-
-def write_private_key(key: rsa.RSAPrivateKey, path: Path) -> Path:
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return path
-
-
-def write_certificate(key: rsa.RSAPrivateKey, path: Path) -> Path:
-    """A self-signed certificate of `key`: what a user uploads to the app for JWT."""
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ak-salesforce-nb test")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return path
 
 
 @pytest.fixture(scope="module")

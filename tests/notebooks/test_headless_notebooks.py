@@ -21,7 +21,7 @@ from ak_salesforce_nb.core._auth_url import format_auth_url
 from ak_salesforce_nb.core._environment import ENV_KEYRING, ENV_STORE, connection_variable
 from ak_salesforce_nb.emulator import EmulatorConfig, RunningEmulator, start_emulator
 from tests.emulator.helpers import get_token
-from tests.kernel.test_headless import write_certificate, write_private_key
+from tests.keys import write_certificate, write_private_key
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 #: The demo notebooks that only name a connection (01 is the one that shows the form).
