@@ -360,6 +360,13 @@ class Session(SessionBase):
     def _planned_rows(self, soql: str) -> int:
         """The plan's row estimate for ``method="auto"``; 0 where there is no plan (an
         org or query the Query Plan tool refuses: the first page's count decides)."""
+        # The plan counts the rows the filters select; a LIMIT caps what comes back, and
+        # a LIMIT at or under the threshold answers without asking (one call fewer for
+        # the usual notebook query).
+        found = _TOP_LEVEL_LIMIT.search(soql)
+        limit = int(found[1]) if found else None
+        if limit is not None and limit <= self.bulk_threshold:
+            return limit
         if not self._explain_works:
             return 0
         try:
@@ -368,9 +375,7 @@ class Session(SessionBase):
             if error.status_code in (404, 405, 501) or error.error_code == "API_DISABLED_FOR_ORG":
                 self._explain_works = False
             return 0
-        # The plan counts the rows the filters select; a LIMIT caps what comes back.
-        limit = _TOP_LEVEL_LIMIT.search(soql)
-        return min(estimate, int(limit[1])) if limit else estimate
+        return estimate if limit is None else min(estimate, limit)
 
     def query_all(self, soql: str, **kwargs: Any) -> pd.DataFrame:
         """`query` including deleted and archived rows (``queryAll``)."""
