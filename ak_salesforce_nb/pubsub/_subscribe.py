@@ -11,7 +11,7 @@ import grpc
 
 from .._pubsub_proto import protos
 from ..core._exceptions import ConfigurationError, NotConnected
-from ..core._store import ConnectionStore
+from ..core._store import ConnectionRecord, ConnectionStore
 from ._bookmark import Bookmark
 from ._endpoint import Credentials, Endpoint, TokenSource, error_details, resolve_endpoint
 from ._errors import TopicNotFound
@@ -38,6 +38,13 @@ class SessionLike(Protocol):
 
     @property
     def tokens(self) -> TokenSource: ...
+
+    @property
+    def source(self) -> str:
+        """Where its tokens come from: ``"store"``, ``"environment"`` or ``"arguments"``."""
+        ...
+
+    def connection_record(self) -> ConnectionRecord: ...
 
 
 def _running_loop() -> asyncio.AbstractEventLoop:
@@ -155,12 +162,8 @@ def subscribe(
     target = resolve_endpoint(endpoint)
     # A session on the store keeps its bookmark there; one on credentials from the
     # environment or its arguments (a headless run) has no store to open or create.
-    stored = getattr(session, "source", "store") == "store"
-    record_of = getattr(session, "connection_record", None)
-    if callable(record_of) and not stored:
-        record = record_of()
-    else:
-        record = session.store.get_connection(session.name)
+    stored = session.source == "store"
+    record = session.store.get_connection(session.name) if stored else session.connection_record()
     if not record.organization_id:
         raise NotConnected(session.name, record.state)
     credentials = Credentials(session.tokens, record.organization_id)
