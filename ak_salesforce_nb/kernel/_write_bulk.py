@@ -1,7 +1,9 @@
 """Writes through Bulk API 2.0 ingest jobs, every row's outcome put back in place.
 
-For each part of the rows (one CSV of at most `WriteJob.part_bytes`, Salesforce's 100 MB
-advice for its 150 MB limit), one job, several at once (`WriteJob.parallel`):
+For each part of the rows (`WriteJob.part_rows` rows, Salesforce's own 10,000-record
+chunk, in a CSV of at most `WriteJob.part_bytes`, its 100 MB advice for its 150 MB limit),
+one job, several at once (`WriteJob.parallel`), so that building the next CSV and
+matching the last results overlap with Salesforce's work:
 
 1. ``POST jobs/ingest`` ``{object, operation, externalIdFieldName, contentType: CSV,
    lineEnding: LF}``;
@@ -25,9 +27,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import csv
 import dataclasses
-import io
 import threading
 import time
 from collections.abc import Sequence
@@ -41,8 +41,9 @@ from ._retry import RETRYABLE_ROW_CODES, call_with_retries, poll
 from ._write_fields import KEYED_OPERATIONS
 from ._write_job import WriteJob
 from ._write_results import NOT_PROCESSED, RESULT_MISSING, Key, Matcher, apply_bulk_file
+from ._write_values import CSV_NULL
 
-__all__ = ["MAX_ROUNDS", "BulkRun", "run_bulk"]
+__all__ = ["MAX_ROUNDS", "BulkRun", "csv_body", "run_bulk"]
 
 #: Jobs at most that twins (rows sending the same fields) are spread over.
 MAX_ROUNDS = 8
@@ -60,19 +61,50 @@ def _path(job_id: str = "", tail: str = "") -> str:
 
 @dataclasses.dataclass
 class _Part:
+    """The rows of one job; their CSV text is built by the worker that sends it."""
+
     rows: list[int]
-    body: bytes
+
+
+def _quoted(texts: list[str]) -> list[str]:
+    """One column's CSV fields, quoted as `csv.writer`'s QUOTE_MINIMAL would: only a
+    field holding a comma, a quote, a CR or an LF (one scan of the column decides the
+    usual case, where no field needs it)."""
+    joined = "".join(texts)
+    if "," not in joined and '"' not in joined and "\n" not in joined and "\r" not in joined:
+        return texts
+    return [
+        '"' + text.replace('"', '""') + '"'
+        if ("," in text or '"' in text or "\n" in text or "\r" in text)
+        else text
+        for text in texts
+    ]
+
+
+def csv_body(names: Sequence[str], columns: Sequence[list[str]]) -> bytes:
+    """The CSV upload: the header and one line per row, built column by column (several
+    times faster than `csv.writer` row by row, and read back identically by it)."""
+    quoted = [_quoted(column) for column in columns]
+    if len(quoted) == 1:
+        # A line of one empty field would be a blank line, which CSV readers skip.
+        quoted = [[text or '""' for text in quoted[0]]]
+    lines = [",".join(_quoted(list(names)))]
+    lines.extend(map(",".join, zip(*quoted, strict=True)))
+    return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 class BulkRun:
-    """The Bulk API side of one write: its CSV text, its jobs, Ctrl-C."""
+    """The Bulk API side of one write: its parts, their jobs, Ctrl-C.
+
+    A row's CSV fields are computed by the worker that sends its part and dropped once
+    the part's results are matched, so a large write never holds every row's text at
+    once (a retry computes them again).
+    """
 
     def __init__(self, job: WriteJob) -> None:
         self.job = job
         self.names = [c.name for c in job.plan.columns]
-        # Every row's CSV fields, computed once (retries send the same text again).
-        texts = [c.converter.texts(values) for c, values in job.column_values()]
-        self.keys: list[Key] = list(zip(*texts, strict=True)) if texts else []
+        self.columns = job.column_values()
         self.key_column = next(
             (i for i, c in enumerate(job.plan.columns) if c.column == job.plan.key), None
         )
@@ -82,40 +114,50 @@ class BulkRun:
 
     # -- the CSV parts -------------------------------------------------------------
 
-    def _csv(self, rows: Sequence[int]) -> bytes:
-        """The CSV of `rows`, encoded as it is written (the text is never held whole
-        beside its bytes)."""
-        buffer = io.BytesIO()
-        text = io.TextIOWrapper(buffer, encoding="utf-8", newline="", write_through=True)
-        writer = csv.writer(text, lineterminator="\n")
-        writer.writerow(self.names)
-        keys = self.keys
-        writer.writerows(keys[r] for r in rows)
-        text.detach()
-        return buffer.getvalue()
+    def texts(self, rows: Sequence[int]) -> list[list[str]]:
+        """The CSV fields of `rows`, column by column."""
+        return [c.converter.texts([values[r] for r in rows]) for c, values in self.columns]
 
-    def _split(self, rows: list[int]) -> list[_Part]:
-        body = self._csv(rows)
-        if len(body) <= self.job.part_bytes or len(rows) < 2:
-            return [_Part(rows, body)]
-        half = len(rows) // 2
-        return self._split(rows[:half]) + self._split(rows[half:])
+    def _keys_unique(self, rows: Sequence[int]) -> bool:
+        """Whether every row names its own record (an Id or external id no other row
+        names, as Salesforce compares them), so rows can go to any job."""
+        if self.key_column is None:
+            return False
+        column, values = self.columns[self.key_column]
+        texts = column.converter.texts([values[r] for r in rows])
+        if self.job.operation in KEYED_OPERATIONS:
+            seen = {text[:15] for text in texts}
+        else:
+            seen = {text.strip().casefold() for text in texts}
+        return len(seen) == len(texts) and not seen & {"", CSV_NULL.casefold()}
+
+    def _rounds(self, rows: Sequence[int]) -> list[int]:
+        """`Matcher.rounds` on the rows' fields, one slice of rows at a time (a row's
+        fields as a hash: a rare collision only sends a row to a job of its own)."""
+        step = self.job.part_rows
+        digests: list[int] = []
+        for start in range(0, len(rows), step):
+            digests.extend(map(hash, zip(*self.texts(rows[start : start + step]), strict=True)))
+        return Matcher.rounds(digests, MAX_ROUNDS)
 
     def parts(self, rows: Sequence[int]) -> list[_Part]:
-        """The jobs to run for `rows`: twins in separate rounds, each round in parts."""
-        rounds = Matcher.rounds([self.keys[r] for r in rows], MAX_ROUNDS)
+        """The jobs to run for `rows`: twins in separate rounds, each round in parts of
+        `WriteJob.part_rows` (so the first job is processing while the next one's CSV is
+        built, and each job's results are matched while later jobs run). Rows that name
+        the same record stay in one job, where Salesforce reports the duplicate, instead
+        of racing each other from two."""
+        unique = self._keys_unique(rows)
+        # Rows naming different records cannot be twins.
+        rounds = [0] * len(rows) if unique else self._rounds(rows)
         grouped: dict[int, list[int]] = {}
         for row, number in zip(rows, rounds, strict=True):
             grouped.setdefault(number, []).append(row)
+        split = unique or self.job.operation == "insert"
         found: list[_Part] = []
         for number in sorted(grouped):
             group = grouped[number]
-            # A first cut by size, so a huge write is not encoded whole before splitting.
-            estimate = sum(len(",".join(self.keys[r])) + 1 for r in group[:1000])
-            per_row = max(1.0, estimate / max(1, min(len(group), 1000)))
-            step = max(1, int(self.job.part_bytes / (per_row * 1.5)))
-            for start in range(0, len(group), step):
-                found.extend(self._split(group[start : start + step]))
+            step = self.job.part_rows if split else len(group)
+            found.extend(_Part(group[start : start + step]) for start in range(0, len(group), step))
         return found
 
     # -- one job ---------------------------------------------------------------------
@@ -178,7 +220,7 @@ class BulkRun:
             info = self._send("GET", _path(job_id)).json()
         return dict(info)
 
-    def _results(self, job_id: str, part: _Part, info: dict[str, Any]) -> None:
+    def _results(self, job_id: str, part: _Part, keys: list[Key], info: dict[str, Any]) -> None:
         outcomes = self.job.outcomes
         state = str(info.get("state") or "")
         reason = ""
@@ -188,7 +230,7 @@ class BulkRun:
             reason = f"job {job_id} failed: {info.get('errorMessage') or 'no reason given'}"
         matcher = Matcher(
             self.names,
-            [self.keys[r] for r in part.rows],
+            keys,
             part.rows,
             key_column=self.key_column,
             id_key=self.job.operation in KEYED_OPERATIONS,
@@ -232,18 +274,29 @@ class BulkRun:
                 self.job.outcomes.fail(row, code, message, fields)
 
     def run_part(self, part: _Part) -> None:
-        """One job for `part`: create, upload, wait, results; never raises Salesforce's
-        or the network's errors (they become the rows' outcomes)."""
+        """One job for `part`: build its CSV, create, upload, wait, results; never raises
+        Salesforce's or the network's errors (they become the rows' outcomes)."""
         outcomes = self.job.outcomes
         for row in part.rows:
             outcomes.answered[row] = False
+        if self.cancelled.is_set():
+            for row in part.rows:
+                outcomes.fail(row, NOT_PROCESSED, "Not sent: the write was interrupted.")
+            self.job.report(len(part.rows), len(part.rows))
+            return
+        columns = self.texts(part.rows)
+        body = csv_body(self.names, columns)
+        if len(body) > self.job.part_bytes and len(part.rows) > 1:
+            del body, columns  # past Salesforce's upload limit: two jobs, one after the other
+            half = len(part.rows) // 2
+            self.run_part(_Part(part.rows[:half]))
+            self.run_part(_Part(part.rows[half:]))
+            return
+        keys: list[Key] = list(zip(*columns, strict=True))
+        del columns
         shown = [0, 0]
         job_id: str | None = None
         try:
-            if self.cancelled.is_set():
-                for row in part.rows:
-                    outcomes.fail(row, NOT_PROCESSED, "Not sent: the write was interrupted.")
-                return
             info = self._create()
             job_id = str(info["id"])
             with self._lock:
@@ -252,11 +305,12 @@ class BulkRun:
             if self.cancelled.is_set():
                 self.abort(job_id)
             else:
-                self._upload(info, part.body)
+                self._upload(info, body)
+            del body
             final = self._wait(job_id, part, shown)
             with self._lock:
                 self._running[job_id] = True
-            self._results(job_id, part, final)
+            self._results(job_id, part, keys, final)
         except (SalesforceError, httpx.TransportError) as error:
             self._fail_part(part, error, job_id)
         finally:

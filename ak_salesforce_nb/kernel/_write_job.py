@@ -40,6 +40,9 @@ class WriteJob:
     max_poll_interval: float = 5.0
     #: Bulk API: seconds to wait for a job before aborting it.
     timeout: float = 3600.0
+    #: Bulk API: rows of one job (Salesforce processes a job in chunks of 10,000 records,
+    #: each counted as a batch against the org's daily limit, so this costs no more).
+    part_rows: int = 10_000
     #: Bulk API: the largest CSV upload (Salesforce: 150 MB after base64, so 100 MB).
     part_bytes: int = 100_000_000
     #: Bulk API: jobs created (their ids), for the report and for Ctrl-C.

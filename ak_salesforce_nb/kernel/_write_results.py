@@ -27,7 +27,7 @@ from __future__ import annotations
 import collections
 import csv
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 from ._write_frames import Outcomes
@@ -202,12 +202,12 @@ class Matcher:
         return position
 
     @staticmethod
-    def rounds(keys: Sequence[Key], limit: int) -> list[int]:
+    def rounds(keys: Sequence[Hashable], limit: int) -> list[int]:
         """Which job round each row goes to: the n-th row with the same fields as an
         earlier one goes to round n (at most ``limit - 1``), so twins never share a job."""
         if len(set(keys)) == len(keys):
             return [0] * len(keys)  # the usual case: no twins
-        seen: dict[Key, int] = {}
+        seen: dict[Hashable, int] = {}
         found: list[int] = []
         for key in keys:
             count = seen.get(key, 0)
