@@ -275,6 +275,14 @@ class Converter:
         text = self.text
         if self.kind is None:
             return [v if type(v) is str and v else text(v) for v in values]
+        if self.kind == "float" and values and set(map(type, values)) == {float}:
+            # A column of plain floats (a pandas float column): `repr` is the shortest
+            # text, so one scan of the whole column tells whether any needs more (an
+            # exponent, NaN, inf) than dropping a trailing ".0".
+            found = list(map(repr, values))
+            joined = "".join(found)
+            if "e" not in joined and "n" not in joined:
+                return [t[:-2] if t[-2:] == ".0" else t for t in found]
         if self.kind in ("int", "float"):
             # Plain Python ints (and floats for a float field) straight to text: the common
             # case of a numeric column, several times faster than the general path.

@@ -10,6 +10,8 @@ import zoneinfo
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ak_salesforce_nb.kernel._write_results import Matcher, parse_sf_error
 from ak_salesforce_nb.kernel._write_values import CSV_NULL, MISSING, Converter, check_value
@@ -189,3 +191,9 @@ def test_a_line_echoed_with_blanks_is_placed_by_key_then_by_what_it_echoes() -> 
     matcher = Matcher(["Id", "Name"], keys, [0, 1], key_column=0, id_key=True)
     # Salesforce echoed Name blank; the 15-character Id still names the row.
     assert matcher.match([("001000000000002", ""), ("", "One")]) == [(0, 1), (1, 0)]
+
+
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=50))
+def test_a_float_column_gets_the_same_text_as_each_value_alone(values: list[float]) -> None:
+    converter = Converter("currency")
+    assert converter.texts(values) == [converter.text(v) for v in values]
