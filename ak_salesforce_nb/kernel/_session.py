@@ -451,8 +451,9 @@ class Session(SessionBase):
         (check against describe, write nothing), ``raise_on_error`` (raise `WriteFailed`
         when a row failed, instead of only returning the result), ``progress``,
         ``confirm`` (ask before writing; by default only in a notebook past
-        `confirm_above` rows), ``parallel`` (requests or jobs at once), ``timeout``
-        (seconds for a Bulk job). A failed row never raises by itself: look at
+        `confirm_above` rows), ``parallel`` (requests or jobs at once), ``job_rows``
+        (Bulk: rows per job, 10,000 by default; rows naming the same record always share
+        one), ``timeout`` (seconds for a Bulk job). A failed row never raises by itself: look at
         ``result[~result.success]``. Ctrl-C aborts Bulk jobs at Salesforce and raises
         `WriteInterrupted` with the result so far (also in ``sf.last_write``).
         """

@@ -178,6 +178,7 @@ def write(
     confirm: bool | None = None,
     threshold: int | None = None,
     parallel: int | None = None,
+    job_rows: int | None = None,
     retry: RetryPolicy | None = None,
     timeout: float = 3600.0,
     poll_interval: float = 0.05,
@@ -188,6 +189,8 @@ def write(
         raise ValueError(f"method must be one of {', '.join(_METHODS)}, not {method!r}")
     if operation == "hardDelete" and method == "collections":
         raise ValueError("hard_delete runs only through Bulk API 2.0: leave method='auto'.")
+    if job_rows is not None and job_rows < 1:
+        raise ValueError(f"job_rows must be 1 or more, not {job_rows!r}")
     if all_or_none and (method == "bulk" or operation == "hardDelete"):
         raise ValueError(
             "all_or_none is an sObject Collections option; Bulk API 2.0 has none. "
@@ -253,6 +256,8 @@ def write(
         poll_interval=poll_interval,
         timeout=timeout,
     )
+    if job_rows is not None:
+        job.part_rows = job_rows
     everything = range(rows.length)
     try:
         if bulk:

@@ -198,8 +198,9 @@ def test_transient_faults_and_locked_rows_are_retried(
     assert len(stored(sf, "lock")) == 40
 
 
+@pytest.mark.parametrize("job_rows", [None, 500])
 def test_ctrl_c_mid_job_aborts_it_and_reports_what_was_written(
-    sf: aksf.Session, org: RunningEmulator
+    sf: aksf.Session, org: RunningEmulator, job_rows: int | None
 ) -> None:
     org.config.bulk_job_delay = 3.0
     org.config.bulk_ingest_chunk_size = 200
@@ -218,14 +219,49 @@ def test_ctrl_c_mid_job_aborts_it_and_reports_what_was_written(
     watcher.start()
     try:
         with pytest.raises(WriteInterrupted, match="aborted") as caught:
-            sf.insert("Account", frame("ctrlc", 3000), method="bulk")
+            sf.insert("Account", frame(f"ctrlc{job_rows}", 3000), method="bulk", job_rows=job_rows)
     finally:
         watcher.join()
     result = caught.value.result
     written = int(result.success.sum())
     assert 0 < written < 3000
     assert set(result.error_code[~result.success]) == {"NOT_PROCESSED"}
-    assert len(stored(sf, "ctrlc")) == written
-    assert set(stored(sf, "ctrlc").index) == set(result.id[result.success])
+    assert len(stored(sf, f"ctrlc{job_rows}")) == written
+    assert set(stored(sf, f"ctrlc{job_rows}").index) == set(result.id[result.success])
     job = next(j for j in sf.get("jobs/ingest")["records"] if j["state"] == "Aborted")
     assert job["object"] == "Account"
+
+
+def _jobs_created_since(sf: aksf.Session, known: set[str]) -> list[dict[str, object]]:
+    return [j for j in sf.get("jobs/ingest")["records"] if j["id"] not in known]
+
+
+def test_a_write_in_several_jobs_aligns_every_row(sf: aksf.Session) -> None:
+    known = {j["id"] for j in sf.get("jobs/ingest")["records"]}
+    data = frame("parts", 1_300, fail_every=50)
+    result = sf.upsert("Account", data, external_id="External_Id__c", method="bulk", job_rows=300)
+    assert len(_jobs_created_since(sf, known)) == 5  # 300 + 300 + 300 + 300 + 100 rows
+    assert list(result.index) == list(data.index)
+    expected = ~data.Name.str.startswith("FAIL")
+    assert (result.success == expected).all()
+    assert set(result.error_code[~result.success]) == {"FIELD_CUSTOM_VALIDATION_EXCEPTION"}
+    saved = stored(sf, "parts")
+    assert len(saved) == int(expected.sum())
+    by_id = saved.loc[result.id[result.success]]
+    assert list(by_id.External_Id__c) == list(data.External_Id__c[result.success])
+
+
+def test_rows_naming_the_same_record_stay_in_one_job(sf: aksf.Session) -> None:
+    known = {j["id"] for j in sf.get("jobs/ingest")["records"]}
+    data = frame("dupes", 40)
+    data.loc[data.index[35], "External_Id__c"] = "dupes-2"  # the same key as row 2
+    result = sf.upsert("Account", data, external_id="External_Id__c", method="bulk", job_rows=10)
+    assert len(_jobs_created_since(sf, known)) == 1
+    assert list(result.error_code[~result.success]) == ["DUPLICATE_VALUE", "DUPLICATE_VALUE"]
+    assert list(result.index[~result.success]) == ["dupes2", "dupes35"]
+    assert result.success.sum() == 38
+
+
+def test_job_rows_must_be_positive(sf: aksf.Session) -> None:
+    with pytest.raises(ValueError, match="job_rows"):
+        sf.insert("Account", frame("zero", 3), method="bulk", job_rows=0)
