@@ -33,6 +33,7 @@ __all__ = [
     "OPERATIONS",
     "IngestJob",
     "IngestJobs",
+    "ResultRows",
     "render_csv_file",
 ]
 
@@ -156,26 +157,24 @@ class IngestJob:
 
     # -- result files
 
-    def _ordered(self, items: list[Any], kind: str, shuffle: bool) -> list[Any]:
-        if shuffle and len(items) > 1:
-            random.Random(f"{self.id}:{kind}").shuffle(items)
-        return items
-
     def result_file(self, kind: str, shuffle: bool) -> str:
         """``successfulResults``, ``failedResults`` or ``unprocessedrecords`` as CSV text
         (call ``result_rows`` on the loop and ``render_result`` anywhere, for a job that is
         still being written)."""
         return self.render_result(*self.result_rows(kind, shuffle))
 
-    def result_rows(self, kind: str, shuffle: bool) -> tuple[list[str], list[list[str]] | str]:
+    def result_rows(self, kind: str, shuffle: bool) -> tuple[list[str], ResultRows | str]:
         """(header, rows) of a result file as they stand (the raw upload for the
-        unprocessed records of data that could never be read)."""
+        unprocessed records of data that could never be read).
+
+        Only a snapshot of the outcomes is taken here (the job may still be writing);
+        the lines are built by ``render_result``, off the loop."""
         if kind == "unprocessedrecords":
             if self.header is None:  # never parsed: the upload as it came
                 return [], (self.data or b"").decode("utf-8", "replace")
             done = self.successes.keys() | self.failures.keys()
-            left = [row for index, row in enumerate(self.rows) if index not in done]
-            return self.header, left
+            left = [index for index in range(len(self.rows)) if index not in done]
+            return self.header, ResultRows(self.rows, left)
         header = list(self.header or [])
         if kind == "successfulResults":
             columns = ["sf__Id", "sf__Created"]
@@ -183,14 +182,73 @@ class IngestJob:
         else:
             columns = ["sf__Id", "sf__Error"]
             outcomes = self.failures
-        rows = [[*outcome, *self.rows[index]] for index, outcome in sorted(outcomes.items())]
-        return columns + header, self._ordered(rows, kind, shuffle)
+        indexes = sorted(outcomes)
+        firsts = [outcomes[index] for index in indexes]
+        order: list[int] | None = None
+        if shuffle and len(indexes) > 1:
+            # The permutation that shuffling the lines themselves makes (it depends on
+            # the seed and the count only), applied by ``render_result`` to the lines.
+            order = list(range(len(indexes)))
+            random.Random(f"{self.id}:{kind}").shuffle(order)
+        return columns + header, ResultRows(self.rows, indexes, firsts, order)
 
-    def render_result(self, header: list[str], rows: list[list[str]] | str) -> str:
+    def render_result(self, header: list[str], rows: ResultRows | str) -> str:
         if isinstance(rows, str):
             return rows
         delimiter = DELIMITERS[self.column_delimiter]
-        return render_csv_file(header, rows, delimiter, LINE_ENDINGS[self.line_ending])
+        return rows.render(header, delimiter, LINE_ENDINGS[self.line_ending])
+
+
+@dataclasses.dataclass(frozen=True)
+class ResultRows:
+    """A snapshot of a result file's lines: the uploaded rows they report (``indexes``
+    into ``rows``, in input order), for the success and failure files the two fields
+    written before each row's own (``firsts``: sf__Id and sf__Created or sf__Error), and
+    the order of the lines in the file (``order``: positions in ``indexes``; None: as
+    they are)."""
+
+    rows: list[list[str]]
+    indexes: list[int]
+    firsts: list[tuple[str, str]] | None = None
+    order: list[int] | None = None
+
+    def render(self, header: list[str], delimiter: str, line_ending: str) -> str:
+        """The file's text: what ``render_csv_file`` writes for these lines, faster.
+
+        Each line is joined in input order (the order the rows sit in memory) by
+        ``str.join`` mapped at C speed, and only the finished lines are put in file
+        order: picking rows or fields in shuffled order is several times slower on large
+        files (every access a cache miss). Quotes are doubled as ``render_csv_file``
+        doubles them, only when some value has one."""
+        selected = [self.rows[index] for index in self.indexes]
+        firsts = self.firsts
+        separator = '"' + delimiter + '"'
+        joined = list(map(separator.join, selected))
+        if firsts is not None:
+            joined = list(
+                map(separator.join, zip(map(separator.join, firsts), joined, strict=True))
+            )
+        # Each line's separators hold 2 quotes per field but its last; any more quotes
+        # are in the values and need doubling (line by line, as render_csv_file does).
+        fields = sum(map(len, selected)) + (0 if firsts is None else 2 * len(firsts))
+        if not all(selected) or "".join(joined).count('"') != 2 * (fields - len(joined)):
+            lines = (
+                selected
+                if firsts is None
+                else [[*first, *row] for first, row in zip(firsts, selected, strict=True)]
+            )
+            return render_csv_file(header, self._ordered(lines), delimiter, line_ending)
+        end = '"' + line_ending
+        head = render_csv_file(header, [], delimiter, line_ending)
+        if not joined:
+            return head
+        return head + '"' + (end + '"').join(self._ordered(joined)) + end
+
+    def _ordered(self, lines: list[Any]) -> list[Any]:
+        """Lines (in input order) in file order."""
+        if self.order is None:
+            return lines
+        return [lines[position] for position in self.order]
 
 
 def render_csv_file(
