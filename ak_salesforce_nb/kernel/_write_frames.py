@@ -108,7 +108,8 @@ class Outcomes:
         self.created: list[bool | None] = [None] * length
         self.error_code: list[str | None] = [None] * length
         self.error_message: list[str | None] = [None] * length
-        self.error_fields: list[list[str]] = [[] for _ in range(length)]
+        # () until a row fails: one shared empty tuple, not an empty list per row.
+        self.error_fields: list[Sequence[str]] = [()] * length
         #: Rows that have an answer.
         self.answered: list[bool] = [False] * length
 
@@ -117,8 +118,21 @@ class Outcomes:
         self.id[row] = record_id or None
         self.created[row] = created
         self.error_code[row] = self.error_message[row] = None
-        self.error_fields[row] = []
+        self.error_fields[row] = ()
         self.answered[row] = True
+
+    def succeed_many(self, answers: Iterable[tuple[int, str | None, bool | None]]) -> None:
+        """`succeed` for each (row, record id, created) of `answers` (a result file's
+        lines: one loop, not a call per row)."""
+        success, ids, created, codes = self.success, self.id, self.created, self.error_code
+        messages, fields, answered = self.error_message, self.error_fields, self.answered
+        for row, record_id, was_created in answers:
+            success[row] = True
+            ids[row] = record_id or None
+            created[row] = was_created
+            codes[row] = messages[row] = None
+            fields[row] = ()
+            answered[row] = True
 
     def fail(
         self,
@@ -165,7 +179,9 @@ def result_frame(outcomes: Outcomes, rows: Rows) -> Any:
                 "created": pl.Series(outcomes.created, dtype=pl.Boolean),
                 "error_code": pl.Series(outcomes.error_code, dtype=pl.String),
                 "error_message": pl.Series(outcomes.error_message, dtype=pl.String),
-                "error_fields": pl.Series(outcomes.error_fields, dtype=pl.List(pl.String)),
+                "error_fields": pl.Series(
+                    [list(f) if f else [] for f in outcomes.error_fields], dtype=pl.List(pl.String)
+                ),
             }
         )
     import pandas as pd
@@ -178,7 +194,9 @@ def result_frame(outcomes: Outcomes, rows: Rows) -> Any:
             "created": pd.Series(outcomes.created, index=index, dtype="boolean"),
             "error_code": pd.Series(outcomes.error_code, index=index, dtype=object),
             "error_message": pd.Series(outcomes.error_message, index=index, dtype=object),
-            "error_fields": pd.Series(outcomes.error_fields, index=index, dtype=object),
+            "error_fields": pd.Series(
+                [list(f) if f else [] for f in outcomes.error_fields], index=index, dtype=object
+            ),
         },
         index=index,
     )

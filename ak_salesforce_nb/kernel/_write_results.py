@@ -152,7 +152,8 @@ class Matcher:
         #: Step 0's index (the key sent → position), when every row sent its own key.
         self.keyed: dict[str, int] | None = None
         if key_column is not None:
-            index = {self._key(_normal(key[key_column])): p for p, key in enumerate(keys)}
+            sent = (_normal(key[key_column]) for key in keys)
+            index = dict(zip(map(self._key, sent), range(len(keys)), strict=True))
             if len(index) == len(keys) and "" not in index:
                 self.keyed = index
 
@@ -176,8 +177,8 @@ class Matcher:
         keyed, taken, rows, normalize = self.keyed, self._taken, self.rows, self._key
         pairs: list[tuple[int, int]] = []
         unplaced: list[int] = []
-        for number, value in enumerate(echoed):
-            position = keyed.get(normalize(value)) if value else None
+        # "" is never a key of `keyed`, so a blank echo finds no row.
+        for number, position in enumerate(map(keyed.get, map(normalize, echoed))):
             if position is None or taken[position]:
                 unplaced.append(number)
             else:
@@ -339,12 +340,16 @@ def apply_bulk_file(
     ids = outcome.get("sf__id", blank)
     created_column = outcome.get("sf__created", blank)
     errors = outcome.get("sf__error", blank)
+    if kind == "successful":
+        inserted = operation == "insert"
+        outcomes.succeed_many(
+            (row, ids[number], inserted or created_column[number].strip().lower() == "true")
+            for number, row in pairs
+        )
+        return count
     for number, row in pairs:
         record_id = ids[number] or None
-        if kind == "successful":
-            created = operation == "insert" or created_column[number].strip().lower() == "true"
-            outcomes.succeed(row, record_id, created)
-        elif kind == "failed":
+        if kind == "failed":
             code, message, fields = parse_sf_error(errors[number])
             outcomes.fail(row, code, message, fields, record_id=record_id)
         else:
