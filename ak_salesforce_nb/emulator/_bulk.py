@@ -12,7 +12,11 @@ are slices of them: a page costs a join, not a rendering.
 
 Results come as Salesforce sends them: every field quoted, the header too, a null as an
 empty quoted field (``""``); gzip-compressed when the request says ``Accept-Encoding:
-gzip`` (compressed pages are kept, so a page read again costs nothing); pages chained by
+gzip``. The pages of the org's page size are compressed ahead too, each as soon as its
+lines are, while the job is in progress (a page request then costs no compression;
+a page of another size is compressed when first asked; either is kept, so a page read
+again costs nothing). Level 1: a 50,000-row page of ~6 MB shrinks to ~1.1 MB in ~40 ms,
+where level 6 takes four times as long to save another fifth. Pages chained by
 ``Sforce-Locator``, and from API 58.0 also listed by ``GET jobs/query/ID/resultPages`` (up
 to five result links an answer, then ``nextRecordsUrl``) for clients that read them in
 parallel.
@@ -53,8 +57,16 @@ RESULT_PAGES_VERSION = 58.0
 FINAL_STATES = ("JobComplete", "Failed", "Aborted")
 #: Rows rendered as one unit of work on the renderer.
 RENDER_PART = 10_000
+#: Pages of the org's page size compressed ahead, at most (a tiny page size would queue
+#: too many small tasks; past this they are compressed when asked).
+PACK_AHEAD_PAGES = 1_000
+#: gzip level of the result pages (see the module docstring).
+GZIP_LEVEL = 1
 # One worker: rendering is CPU-bound Python, more threads would only share the GIL.
 _RENDERER = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="emulator-bulk-csv")
+# Compression on its own thread: zlib lets go of the GIL, so a page is compressed while
+# the renderer writes the next one's lines.
+_PACKER = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="emulator-bulk-gzip")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,24 +172,43 @@ class QueryJob:
     total: int = 0
     #: Gzip-compressed pages by (first row, size): a page read again is not compressed again.
     compressed: dict[tuple[int, int], bytes] = dataclasses.field(default_factory=dict)
+    #: The pages being compressed ahead on the renderer, by (first row, size).
+    packing: dict[tuple[int, int], concurrent.futures.Future[bytes]] = dataclasses.field(
+        default_factory=dict
+    )
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
-    def start_rendering(self) -> None:
-        """Queue the rendering of every part on the renderer thread, in order."""
+    def start_rendering(self, page_size: int = DEFAULT_MAX_RECORDS) -> None:
+        """Queue on the renderer thread, in order, the rendering of every part and, on
+        the packer thread, the compression of each page of `page_size` rows (which waits
+        for its parts)."""
         assert self.result is not None
         delimiter, line_ending = DELIMITERS[self.column_delimiter], LINE_ENDINGS[self.line_ending]
         self.total = len(self.result.rows)
         self.header = render_header(self.result, delimiter, line_ending)
-        self.parts = [
-            _RENDERER.submit(
-                render_lines, self.result, delimiter, line_ending, first, first + RENDER_PART
-            )
-            for first in range(0, self.total, RENDER_PART)
-        ]
+        pack_ahead = -(-self.total // page_size) <= PACK_AHEAD_PAGES
+        self.parts = []
+        for start in range(0, self.total, page_size):
+            stop = min(start + page_size, self.total)
+            while len(self.parts) * RENDER_PART < stop:
+                first = len(self.parts) * RENDER_PART
+                self.parts.append(
+                    _RENDERER.submit(
+                        render_lines,
+                        self.result,
+                        delimiter,
+                        line_ending,
+                        first,
+                        first + RENDER_PART,
+                    )
+                )
+            if pack_ahead:
+                self.packing[(start, page_size)] = _PACKER.submit(self.pack, start, page_size)
 
     def stop_rendering(self) -> None:
-        for part in self.parts:
-            part.cancel()  # a part not started yet never runs
+        tasks: list[concurrent.futures.Future[Any]] = [*self.parts, *self.packing.values()]
+        for task in tasks:
+            task.cancel()  # a task not started yet never runs
 
     def parts_of(self, start: int, stop: int) -> list[concurrent.futures.Future[list[str]]]:
         """The parts holding rows ``start`` to ``stop``."""
@@ -196,19 +227,27 @@ class QueryJob:
         """Rows ``start`` to ``start + size`` as one CSV page (any thread: it only reads the
         rendered lines, and compresses off the serving loop)."""
         stop = min(start + size, self.total)
-        lines = self.lines(start, stop)
+        records = max(0, stop - start)
         following = encode_locator(stop) if stop < self.total else "null"
         if not use_gzip:
-            body = (self.header + "".join(lines)).encode("utf-8")
-            return ResultPage(body, len(lines), following, compressed=False)
+            body = (self.header + "".join(self.lines(start, stop))).encode("utf-8")
+            return ResultPage(body, records, following, compressed=False)
+        packing = self.packing.get((start, size))
+        if packing is not None and not packing.cancelled():
+            return ResultPage(packing.result(), records, following, compressed=True)
+        return ResultPage(self.pack(start, size), records, following, compressed=True)
+
+    def pack(self, start: int, size: int) -> bytes:
+        """Rows ``start`` to ``start + size`` as gzip-compressed CSV, compressed once."""
         with self.lock:
             cached = self.compressed.get((start, size))
         if cached is None:
+            lines = self.lines(start, min(start + size, self.total))
             text = (self.header + "".join(lines)).encode("utf-8")
-            cached = gzip.compress(text, compresslevel=1, mtime=0)
+            cached = gzip.compress(text, compresslevel=GZIP_LEVEL, mtime=0)
             with self.lock:
                 self.compressed[(start, size)] = cached
-        return ResultPage(cached, len(lines), following, compressed=True)
+        return cached
 
     def state(self, now: float) -> str:
         if self.aborted_at is not None:
@@ -279,8 +318,10 @@ class BulkJobs:
         user_id: str,
         delay: float,
         run_query: Any,
+        page_size: int = DEFAULT_MAX_RECORDS,
     ) -> QueryJob:
-        """Validate a create-job body and run its query (``run_query(text, all_rows)``)."""
+        """Validate a create-job body and run its query (``run_query(text, all_rows)``);
+        `page_size`: the rows of a result page when a request gives no maxRecords."""
         if not isinstance(body, dict):
             raise ApiError(400, "JSON_PARSER_ERROR", "Cannot deserialize the request body")
         operation = body.get("operation")
@@ -319,7 +360,7 @@ class BulkJobs:
             ),
         )
         if result is not None and problem is None:
-            job.start_rendering()
+            job.start_rendering(page_size)
         self.jobs[job.id] = job
         return job
 
@@ -351,6 +392,7 @@ class BulkJobs:
         job.stop_rendering()
         job.result = None  # its rows and CSV lines go with it
         job.parts = []
+        job.packing = {}
         job.compressed = {}
 
     def _complete(self, job_id: str) -> QueryJob:

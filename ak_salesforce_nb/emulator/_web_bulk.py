@@ -42,7 +42,14 @@ class JobsHandler(ApiHandler):
             assert isinstance(result, RecordsResult)
             return result.table.sobject.name, result, result.bulk_problem
 
-        job = state.bulk.create(body, version, self.user_id, state.config.bulk_job_delay, run_query)
+        job = state.bulk.create(
+            body,
+            version,
+            self.user_id,
+            state.config.bulk_job_delay,
+            run_query,
+            state.config.bulk_result_page_size,
+        )
         state.bulk_jobs_created += 1
         self.send_json(job.info(time.time(), brief=True))
 
@@ -79,13 +86,19 @@ def _same_version(job: QueryJob, version: str) -> None:
         )
 
 
-async def _rendered(job: QueryJob, start: int, size: int) -> None:
-    """Wait for the parts of the job's CSV a page holds without holding up the loop (a
-    client faster than the renderer)."""
-    for part in job.parts_of(start, min(start + size, job.total)):
-        if not part.done():
+async def _rendered(job: QueryJob, start: int, size: int, use_gzip: bool) -> None:
+    """Wait for the parts of the job's CSV a page holds, and for the page's compression
+    when it is compressed ahead, without holding up the loop (a client faster than the
+    renderer)."""
+    tasks: list[concurrent.futures.Future[Any]] = []
+    tasks += job.parts_of(start, min(start + size, job.total))
+    packing = job.packing.get((start, size))
+    if use_gzip and packing is not None:
+        tasks.append(packing)
+    for task in tasks:
+        if not task.done():
             with contextlib.suppress(concurrent.futures.CancelledError):
-                await asyncio.wrap_future(part)
+                await asyncio.wrap_future(task)
 
 
 def accepts_gzip(header: str | None) -> bool:
@@ -111,9 +124,9 @@ class JobResultsHandler(ApiHandler):
             self.get_query_argument("maxRecords", None),
             self.state.config.bulk_result_page_size,
         )
-        await _rendered(job, start, size)
         use_gzip = accepts_gzip(self.request.headers.get("Accept-Encoding"))
-        # Joining and compressing 50,000 lines takes a while: off the loop.
+        await _rendered(job, start, size, use_gzip)
+        # Joining (and compressing a page not compressed ahead) takes a while: off the loop.
         page = await asyncio.get_running_loop().run_in_executor(
             None, job.page, start, size, use_gzip
         )

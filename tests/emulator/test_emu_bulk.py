@@ -316,3 +316,47 @@ def test_pages_cut_across_render_parts(monkeypatch: pytest.MonkeyPatch) -> None:
         )
         packed = job.page(start, size, use_gzip=True)
         assert gzip.decompress(packed.body) == page.body and packed.compressed
+
+
+def test_pages_are_compressed_while_the_job_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pages of the org's page size are compressed ahead, as Salesforce writes its
+    result files while the job runs: serving one then compresses nothing. A page of
+    another size is compressed when asked, once."""
+    from ak_salesforce_nb.emulator import _bulk
+
+    monkeypatch.setattr(_bulk, "RENDER_PART", 7)
+    table = [[f"n{i}", i] for i in range(40)]
+    result = _FakeResult(
+        rows=list(range(40)),
+        columns=[(f"C{c}", lambda row, c=c: table[row][c]) for c in range(2)],
+    )
+    job = _bulk.BulkJobs().create(
+        {"operation": "query", "query": "SELECT x FROM Account"},
+        "66.0",
+        "005000000000001AAA",
+        0.0,
+        lambda text, deleted: ("Account", result, None),
+        page_size=15,
+    )
+    assert sorted(job.packing) == [(0, 15), (15, 15), (30, 15)]
+    for task in job.packing.values():
+        task.result(timeout=30)
+    assert sorted(job.compressed) == [(0, 15), (15, 15), (30, 15)]
+    calls: list[int] = []
+    real = gzip.compress
+
+    def counted(data: bytes, *args: Any, **kwargs: Any) -> bytes:
+        calls.append(len(data))
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(_bulk.gzip, "compress", counted)
+    for start in (0, 15, 30):
+        packed = job.page(start, 15, use_gzip=True)
+        plain = job.page(start, 15, use_gzip=False)
+        assert packed.compressed and gzip.decompress(packed.body) == plain.body
+        assert packed.records == plain.records == min(15, 40 - start)
+    assert calls == []
+    other = job.page(0, 10, use_gzip=True)
+    assert gzip.decompress(other.body) == job.page(0, 10, use_gzip=False).body
+    assert job.page(0, 10, use_gzip=True).body == other.body and len(calls) == 1
+    assert other.body[:2] == b"\x1f\x8b"

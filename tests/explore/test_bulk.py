@@ -191,7 +191,7 @@ def test_ctrl_c_while_downloading_deletes_the_finished_job(
 ) -> None:
     before = jobs(sf)
 
-    def interrupted(body: bytes, types: Any = None) -> Any:
+    def interrupted(body: bytes, types: Any = None, *, typed: bool = False) -> Any:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(_bulk, "_parse_pandas", interrupted)
@@ -226,10 +226,51 @@ def test_polling_backs_off(
             time.sleep(seconds)
 
     monkeypatch.setattr(_bulk, "time", Clock)
+    started = time.monotonic()
     assert len(sf.bulk_query("SELECT Id FROM Account", poll_interval=0.05)) == 300
-    assert waits[0] == 0.05
-    assert all(b == pytest.approx(a * 1.5) for a, b in itertools.pairwise(waits))
-    assert len(waits) < 10
+    seconds = time.monotonic() - started
+    # Each wait is 15% of the time waited so far, from poll_interval on: a 1 s job is seen
+    # at most ~15% late, for a bounded number of polls (not one every 0.05 s).
+    assert waits[0] == 0.05 and min(waits) == 0.05
+    assert all(b >= a for a, b in itertools.pairwise(waits))
+    assert waits[-1] == pytest.approx(_bulk.POLL_SHARE * sum(waits), rel=0.5)
+    assert waits[-1] > 0.1
+    assert 8 <= len(waits) <= 18
+    assert seconds < 1.0 * (1 + _bulk.POLL_SHARE) + 0.5
+
+
+def test_describes_are_fetched_while_the_job_runs(sf: aksf.Session, emu: RunningEmulator) -> None:
+    """The describes typing needs (the object's and its relationships') are asked for
+    while the job runs, once each, before its first result page."""
+    emu.config.bulk_job_delay = 0.5
+    calls: list[str] = []
+    sf._http.event_hooks["request"].append(lambda request: calls.append(request.url.path))
+    frame = sf.bulk_query(TYPED)
+    describes = [i for i, path in enumerate(calls) if path.endswith("/describe")]
+    pages = [i for i, path in enumerate(calls) if path.endswith("/results")]
+    polls = [i for i, path in enumerate(calls) if path.split("/")[-2:-1] == ["query"]]
+    assert [calls[i].split("/")[-2] for i in describes] == ["Contact", "Account"]
+    assert max(describes) < min(pages) and max(describes) < max(polls)
+    assert str(frame["Account.AnnualRevenue"].dtype) == "Float64"
+    assert str(frame["CreatedDate"].dtype) == "datetime64[us, UTC]"
+
+
+def test_a_header_unlike_the_select_list_is_typed_from_it(sf: aksf.Session) -> None:
+    """A select list spelled in other case than the header (or with functions) is typed
+    from the header, with the describes already cached."""
+    frame = sf.bulk_query("SELECT id, NUMBEROFEMPLOYEES, CreatedDate FROM Account")
+    assert len(frame) == 300
+    assert str(frame[frame.columns[1]].dtype) == "Int64"
+    assert str(frame["CreatedDate"].dtype) == "datetime64[us, UTC]"
+
+
+def test_selected_fields() -> None:
+    assert _bulk.selected_fields(
+        "select Id, Owner.Name,\n toLabel(Industry), FORMAT(AnnualRevenue) amount ,"
+        " Account.Owner.Email FROM Contact WHERE Name = 'x, y'"
+    ) == ["Id", "Owner.Name", "Account.Owner.Email"]
+    assert _bulk.selected_fields("SELECT COUNT() FROM Account") == []
+    assert _bulk.selected_fields("not soql") == []
 
 
 def test_progress_bar_counts_the_records(
