@@ -7,6 +7,7 @@ accepts both forms everywhere and always answers with the 18-character form.
 
 from __future__ import annotations
 
+import functools
 import secrets
 
 __all__ = ["IdAllocator", "base62", "random_id", "to15", "to18"]
@@ -108,16 +109,30 @@ class IdAllocator:
             head = self.key_prefix + self.POD
             return [to18(head + base62(number, 10)) for number in range(start, start + count)]
         # Fast path for numbers below 62**4: the id is HEAD + "0" + two base-62 pairs, and
-        # only the last 5-character chunk's checksum character varies (computed from the
-        # pairs' upper-case masks instead of scanning every id).
+        # only the last 5-character chunk's checksum character varies. For each high
+        # pair, the ids are its prefix plus precomputed tails (low pair, the fixed
+        # checksum characters and the last one), joined by a mapped ``str.__add__``.
         head = self.key_prefix + self.POD + "00000"
         fixed = _chunk_char(head[:5]) + _chunk_char(head[5:10])
-        pairs, masks, alphabet = _PAIRS, _PAIR_MASKS, _SUFFIX_ALPHABET
-        numbers = (divmod(number, _PAIR_COUNT) for number in range(start, start + count))
-        return [
-            f"{head}0{pairs[hi]}{pairs[lo]}{fixed}{alphabet[(masks[hi] << 1) | (masks[lo] << 3)]}"
-            for hi, lo in numbers
-        ]
+        ids: list[str] = []
+        number, stop = start, start + count
+        while number < stop:
+            hi, lo = divmod(number, _PAIR_COUNT)
+            end = min(stop - hi * _PAIR_COUNT, _PAIR_COUNT)
+            tails = _tails(fixed, _PAIR_MASKS[hi])
+            ids += map((head + "0" + _PAIRS[hi]).__add__, tails[lo:end])
+            number += end - lo
+        return ids
+
+
+@functools.cache
+def _tails(fixed: str, high_mask: int) -> tuple[str, ...]:
+    """The last 6 characters of the ids whose high pair has upper-case mask
+    ``high_mask``, for every low pair: the pair, ``fixed`` and the last checksum one."""
+    return tuple(
+        f"{pair}{fixed}{_SUFFIX_ALPHABET[(high_mask << 1) | (mask << 3)]}"
+        for pair, mask in zip(_PAIRS, _PAIR_MASKS, strict=True)
+    )
 
 
 def random_id(key_prefix: str) -> str:

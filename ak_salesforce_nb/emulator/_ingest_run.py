@@ -11,9 +11,10 @@ line ending than the job's, a header naming a field the object does not have (Sa
 ``InvalidBatch : Field name not found : X``), no data at all. What fails one row: any
 record-level error (the row's ``sf__Error``: ``CODE:message:FIELDS --``).
 
-Rows that create records are created in one ``RecordService.create_many`` call per
-slice (or up to the next row that updates or deletes), with the outcomes and change
-events one-by-one creates would have had: a write costs its checks, not a table append.
+Rows that create records are created in one ``RecordService.create_columns`` call per
+slice (or up to the next row that updates or deletes), given as the slice's columns,
+with the outcomes and change events one-by-one creates would have had: a write costs
+its checks, column by column, not a table append.
 
 Header columns are field names (any case), or ``Relationship.ExternalIdField`` to set a
 lookup by the parent's external id (``Account.External_Id__c`` on Contact). A row's
@@ -23,6 +24,7 @@ empty field leaves the field alone (on insert: null), ``#N/A`` sets it to null.
 from __future__ import annotations
 
 import asyncio
+import collections
 import csv
 import dataclasses
 import io
@@ -33,10 +35,10 @@ from typing import Any
 
 from . import _pubsub_capture as changes
 from ._bulk import DELIMITERS
-from ._csv_values import coerce_csv, error_text
+from ._csv_values import coerce_csv, coerce_csv_column, error_text
 from ._errors import ApiError
 from ._ingest import IngestJob
-from ._records import Plans
+from ._records import ABSENT, Plans
 from ._schema import FieldDef, Schema
 from ._state import EmulatorState
 
@@ -72,6 +74,12 @@ class Plan:
     key_index: int | None
     width: int
 
+    @property
+    def has_relationships(self) -> bool:
+        """Whether a column sets a lookup by the parent's external id (its body is then
+        built row by row: the foreign key depends on the value)."""
+        return any(column.relationship is not None for column in self.columns)
+
 
 def parse(job: IngestJob) -> tuple[list[str], list[list[str]]]:
     """(header, rows) of the uploaded CSV, or HeaderError for data that cannot be read."""
@@ -92,7 +100,7 @@ def parse(job: IngestJob) -> tuple[list[str], list[list[str]]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=DELIMITERS[job.column_delimiter])
     try:
         header = next(reader)
-        rows = [row for row in reader if row]
+        rows = list(filter(None, reader))
     except StopIteration:
         raise HeaderError("InvalidBatch : No data was uploaded for this job") from None
     except csv.Error as error:
@@ -170,8 +178,8 @@ class ChunkWriter:
         self.duplicates: set[str] = set()
         #: The id of the record the current row writes to, once known (its sf__Id).
         self.current_id = ""
-        #: Rows to create, as (row index, CSV row, body), written together by ``_flush``.
-        self.creates: list[tuple[int, list[str], dict[str, Any]]] = []
+        #: Rows to create, as (row index, CSV row), written together by ``_flush``.
+        self.creates: list[tuple[int, list[str]]] = []
         self._index = 0
         self._row: list[str] = []
         #: The job's update key sets, resolved once (updates stay one by one: each one
@@ -188,12 +196,19 @@ class ChunkWriter:
         """Write rows ``start``, ``start + 1``... of the job (part of the current chunk).
 
         Rows that create records are gathered and created in one batch
-        (``RecordService.create_many``) when the slice ends, or before any other kind of
-        write, so every row sees the org exactly as one-by-one writes would have left it.
+        (``RecordService.create_columns``) when the slice ends, or before any other kind
+        of write, so every row sees the org exactly as one-by-one writes would have left
+        it. A row that plainly creates a record (the bulk of an insert or upsert job) is
+        recognised by ``_plain_creates`` without the calls of the general path.
         """
         job, plan = self.job, self.plan
+        plain = self._plain_creates(rows)
         for offset, row in enumerate(rows):
             index = self._index = start + offset
+            if plain is not None and plain[offset]:
+                self.creates.append((index, row))
+                job.processed += 1
+                continue
             self._row = row
             known_id = self.current_id = ""
             try:
@@ -215,6 +230,35 @@ class ChunkWriter:
             job.processed += 1
         self._flush()
 
+    def _plain_creates(self, rows: list[list[str]]) -> list[bool] | None:
+        """For each row of a slice, whether it simply creates a record, decided as
+        ``_write_row`` decides it, column-wise: an insert row of the header's width
+        without an Id; an upsert row of that width whose external id is given, not
+        repeated in the chunk and not a live record's (a record the slice creates cannot
+        have it: two rows of a chunk with one key both fail). None: every row takes the
+        general path (other operations, upserts by Id)."""
+        job, plan, table = self.job, self.plan, self.table
+        width, id_index, key_index = plan.width, plan.id_index, plan.key_index
+        fit = list(map(width.__eq__, map(len, rows)))
+        if job.operation == "insert":
+            if id_index is None:
+                return fit
+            return [ok and row[id_index] in ("", NULL) for ok, row in zip(fit, rows, strict=True)]
+        f = job.external_id
+        if job.operation != "upsert" or f is None or f.type == "id" or key_index is None:
+            return None
+        keys = [row[key_index] if ok else "" for ok, row in zip(fit, rows, strict=True)]
+        folded = list(map(str.casefold, keys))
+        found = list(map(table.unique_indexes[f.name].get, folded))
+        duplicates, is_deleted = self.duplicates, table.is_deleted
+        return [
+            bool(key)
+            and key != NULL
+            and key_folded not in duplicates
+            and (row is None or is_deleted(row))
+            for key, key_folded, row in zip(keys, folded, found, strict=True)
+        ]
+
     def _flush(self) -> None:
         """Create the gathered rows in one batch; record each one's outcome and change
         event (in row order, in the chunk's transaction, as single creates did)."""
@@ -222,10 +266,8 @@ class ChunkWriter:
             return
         creates, self.creates = self.creates, []
         job, table = self.job, self.table
-        outcomes = self.records.create_many(
-            table, [body for _, _, body in creates], self.user_id, coerce_csv
-        )
-        for (index, row, _), outcome in zip(creates, outcomes, strict=True):
+        outcomes = self._create_rows([row for _, row in creates])
+        for (index, row), outcome in zip(creates, outcomes, strict=True):
             if isinstance(outcome, ApiError):
                 job.failures[index] = (self._given_id(row), error_text(outcome))
                 continue
@@ -234,6 +276,24 @@ class ChunkWriter:
                 changes.created(
                     self.state, table, outcome, self.user_id, self.origin, self.transaction
                 )
+
+    def _create_rows(self, rows: list[list[str]]) -> list[str | ApiError]:
+        """Create records from CSV rows: given as the rows' columns (empty: ABSENT,
+        ``#N/A``: None), or as one body per row when a column sets a lookup."""
+        plan, records = self.plan, self.records
+        if plan.has_relationships:
+            bodies = [row_body(plan, row) for row in rows]
+            return records.create_many(self.table, bodies, self.user_id, coerce_csv)
+        columns = [_column_values([row[c.index] for row in rows]) for c in plan.columns]
+        return records.create_columns(
+            self.table,
+            [c.field for c in plan.columns],
+            columns,
+            len(rows),
+            self.user_id,
+            coerce_csv,
+            coerce_csv_column,
+        )
 
     def _given_id(self, row: list[str]) -> str:
         """The sf__Id of a failed row: the id it names, if it names a record's."""
@@ -247,15 +307,13 @@ class ChunkWriter:
         key_index = self.plan.key_index
         if self.job.operation != "upsert" or key_index is None:
             return set()
-        seen: set[str] = set()
-        duplicates: set[str] = set()
-        for row in rows:
-            if key_index < len(row) and row[key_index] not in ("", NULL):
-                key = row[key_index].casefold()
-                if key in seen:
-                    duplicates.add(key)
-                seen.add(key)
-        return duplicates
+        keys = [row[key_index] for row in rows if key_index < len(row)]
+        if "" in keys or NULL in keys:
+            keys = [key for key in keys if key and key != NULL]
+        folded = list(map(str.casefold, keys))
+        if len(set(folded)) == len(folded):  # the usual case: every key once
+            return set()
+        return {key for key, times in collections.Counter(folded).items() if times > 1}
 
     def _write_row(self, row: list[str]) -> tuple[str, bool] | None:
         """Write one row; (record id, created), None for a create left to ``_flush``, or
@@ -270,20 +328,20 @@ class ChunkWriter:
                 )
             record_id: str = table.columns["Id"][row_number]
             return record_id, False
-        body = row_body(plan, row)
         if operation == "insert":
             if plan.id_index is not None and row[plan.id_index] not in ("", NULL):
                 raise ApiError(400, "INVALID_FIELD", "cannot specify Id in an insert call", [])
-            self._create(body)
+            self._create()
             return None
         if operation == "update":
             table, row_number = records.locate_live(table, self._id_of(row))
-            return self._update(row_number, body), False
-        return self._upsert(row, body)
+            return self._update(row_number, row_body(plan, row)), False
+        return self._upsert(row)
 
-    def _create(self, body: dict[str, Any]) -> None:
-        """Gather the current row's create for the batch (``_flush``)."""
-        self.creates.append((self._index, self._row, body))
+    def _create(self) -> None:
+        """Gather the current row's create for the batch (``_flush``); its body is
+        ``row_body`` of the row (an upsert's key column sets the key it was found by)."""
+        self.creates.append((self._index, self._row))
 
     def _update(self, row_number: int, body: dict[str, Any]) -> str:
         self._flush()  # the rows before this one are written first, as they came
@@ -298,7 +356,7 @@ class ChunkWriter:
         record_id: str = table.columns["Id"][row_number]
         return record_id
 
-    def _upsert(self, row: list[str], body: dict[str, Any]) -> tuple[str, bool] | None:
+    def _upsert(self, row: list[str]) -> tuple[str, bool] | None:
         f = self.job.external_id
         assert f is not None
         index = self.plan.key_index
@@ -312,16 +370,16 @@ class ChunkWriter:
                 400, "DUPLICATE_VALUE", f"Duplicate external id specified: {key}", [f.name]
             )
         if not key:  # upsert on Id without an id: a plain insert
-            self._create(body)
+            self._create()
             return None
         existing = self.records.find_external(self.table, f, key)
         if existing is not None:
+            body = row_body(self.plan, row)
             body.pop(f.name, None)
             return self._update(existing, body), False
         if f.type == "id":
             raise ApiError(400, "NOT_FOUND", f"Provided Id does not exist: {key}", [])
-        body[f.name] = key
-        self._create(body)
+        self._create()  # the key column sets f to the key
         return None
 
     def _id_of(self, row: list[str]) -> str:
@@ -331,6 +389,13 @@ class ChunkWriter:
             verb = "update" if self.job.operation == "update" else "delete"
             raise ApiError(400, "MISSING_ARGUMENT", f"Id not specified in an {verb} call", [])
         return value
+
+
+def _column_values(texts: list[str]) -> list[Any]:
+    """A CSV column as ``create_columns`` takes it: empty texts ABSENT, ``#N/A`` None."""
+    if "" not in texts and NULL not in texts:
+        return texts
+    return [ABSENT if text == "" else None if text == NULL else text for text in texts]
 
 
 async def run_job(state: EmulatorState, job: IngestJob) -> None:

@@ -1,21 +1,37 @@
 """The fast paths of Bulk API ingest give exactly what the plain paths give.
 
-Result files are built from joined lines put in file order (``ResultRows.render``);
-these tests compare them with the line-by-line writer (``render_csv_file``) on the
-rows shuffled as before, with quotes, delimiters, line breaks and ragged rows.
+- Result files are built from joined lines put in file order (``ResultRows.render``):
+  compared with the line-by-line writer (``render_csv_file``) on the rows shuffled as
+  before, with quotes, delimiters, line breaks and ragged rows.
+- Creates given as columns (``RecordService.create_columns``, CSV columns converted by
+  ``coerce_csv_column``): compared with ``create_many`` of the same bodies (itself
+  checked against one-by-one creates in test_emu_create_many) on tricky values: nulls,
+  left-out fields, bad numbers, dates and booleans, too-long texts, bad picklists,
+  duplicates in the batch and of existing records, the validation rule, row locks.
+- A whole upsert job: compared with each row written alone.
 """
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import io
 import random
 import time
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ak_salesforce_nb.emulator import EmulatorConfig
+from ak_salesforce_nb.emulator._csv_values import coerce_csv, coerce_csv_column, error_text
+from ak_salesforce_nb.emulator._errors import ApiError
 from ak_salesforce_nb.emulator._ingest import IngestJob, ResultRows, render_csv_file
+from ak_salesforce_nb.emulator._ingest_run import run_job as run_ingest
+from ak_salesforce_nb.emulator._records import ABSENT
+from ak_salesforce_nb.emulator._schema import FieldDef
 from ak_salesforce_nb.emulator._state import EmulatorState
+from ak_salesforce_nb.emulator._store import Table
 
 #: Texts with what CSV quoting must handle: quotes, delimiters, line breaks, empty.
 TEXT = st.text(alphabet=st.sampled_from('ab,"|\n\r\t ;^`é'), max_size=6)
@@ -37,7 +53,7 @@ def reference_file(
     return render_csv_file(header, lines, delimiter, line_ending)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     st.lists(st.lists(TEXT, min_size=1, max_size=4), max_size=12),
     st.data(),
@@ -104,3 +120,291 @@ def test_job_result_files_keep_their_shuffled_order() -> None:
     job.failures = {n: job.failures[n] for n in range(0, 500, 10)}
     left = job.result_file("unprocessedrecords", False)
     assert left == render_csv_file(job.header or [], rows[500:], ",", "\r\n")
+
+
+# -- creates given as columns: the outcomes and rows of body-by-body creates
+
+#: Tricky values per Account field (a column's value may also be ABSENT or None).
+VALUES: dict[str, list[str]] = {
+    "Name": ["Acme", "REJECT me", "x" * 256, "", " spaced ", "Ünï"],
+    "External_Id__c": ["K-1", "k-1", "K-2", "EXISTING", "x" * 41, "", "#N/A"],
+    "NumberOfEmployees": ["12", "+5", "-3", " 7", "7 ", "٣", "1e3", "many", "", "12\n", "²"],
+    "AnnualRevenue": ["1.5", "1e3", " 2", "nan", "inf", "abc", "1_000", "-0", ""],
+    "Score__c": ["0.25", "-1", "1,5", "", "Infinity"],
+    "Tier__c": ["Gold", "Tin", "gold", ""],
+    "Regions__c": ["EMEA;AMER", "EMEA;Mars", "EMEA", ";", ""],
+    "Industry": ["Banking", "Whatever", ""],
+    "Customer_Since__c": ["2024-01-05", "2024-02-30", "2024-1-5", " 2024-01-05", "x", ""],
+    "Last_Review__c": [
+        "2024-01-05T10:00:00Z",
+        "2024-01-05T10:00:00.123+02:00",
+        "2024-01-05",
+        "2024-01-05T10:00:00+0200 ",
+        "bad",
+    ],
+    "Is_Partner__c": ["true", "TRUE", "1", "no", "maybe", ""],
+    "OwnerId": ["USER", "ACCOUNT", "bad", "005000000000000AAA", ""],
+    "BillingCity": ["Paris", "y" * 41],
+    "ParentId": ["ACCOUNT", "bad"],  # a lookup of the object itself: created body by body
+    "CreatedDate": ["2024-01-01T00:00:00Z"],  # read-only: created body by body
+}
+ABSENT_OR_NULL = [ABSENT, None]
+ACCOUNT = EmulatorState(EmulatorConfig(accounts=0)).store.tables["account"].sobject
+
+
+def account_org() -> EmulatorState:
+    state = EmulatorState(EmulatorConfig(accounts=30, seed=7))
+    state.config.validation_rule_prefix = "REJECT"
+    return state
+
+
+def resolve(state: EmulatorState, value: Any) -> Any:
+    """Placeholders for values that depend on the org (an existing key, real ids)."""
+    table = state.store.tables["account"]
+    return (
+        {
+            "EXISTING": table.columns["External_Id__c"][0],
+            "USER": state.store.users.columns["Id"][0],
+            "ACCOUNT": table.columns["Id"][1],
+        }.get(value, value)
+        if isinstance(value, str)
+        else value
+    )
+
+
+@st.composite
+def column_batches(draw: st.DrawFn) -> tuple[list[str], list[list[Any]], int, int]:
+    names = draw(st.lists(st.sampled_from(sorted(VALUES)), unique=True, max_size=7))
+    count = draw(st.integers(0, 14))
+    columns = [
+        draw(st.lists(st.sampled_from(VALUES[n] + ABSENT_OR_NULL), min_size=count, max_size=count))
+        for n in names
+    ]
+    return names, columns, count, draw(st.integers(0, 3))
+
+
+def outcome(result: str | ApiError) -> Any:
+    if isinstance(result, str):
+        return result
+    return (type(result).__name__, result.status, result.error_code, result.message, result.fields)
+
+
+def contents(table: Table) -> dict[str, Any]:
+    """Everything a write leaves in a table, but the write's own timestamps."""
+    stamps = ("CreatedDate", "LastModifiedDate", "SystemModstamp")
+    return {
+        "columns": {k: v for k, v in table.columns.items() if k not in stamps},
+        "index": dict(table.index),
+        "unique": {k: dict(v) for k, v in table.unique_indexes.items()},
+        "recent": list(table.recent),
+        "next_id": table.allocator.peek(),
+        "version_moved": table.version > 0,
+    }
+
+
+@settings(max_examples=150, deadline=None)
+@given(column_batches(), st.booleans())
+def test_create_columns_matches_create_many(
+    batch: tuple[list[str], list[list[Any]], int, int], by_column: bool
+) -> None:
+    """Any mix of columns, tricky values, nulls, left-out fields and row locks: the same
+    outcome per row and the same table as ``create_many`` of the bodies."""
+    names, columns, count, locks = batch
+    single, columnar = account_org(), account_org()
+    tables = [s.store.tables["account"] for s in (single, columnar)]
+    fields = [tables[1].sobject.field(n) for n in names]
+    assert all(f is not None for f in fields)
+    columns = [[resolve(single, v) for v in column] for column in columns]
+    bodies = [
+        {n: column[i] for n, column in zip(names, columns, strict=True) if column[i] is not ABSENT}
+        for i in range(count)
+    ]
+    user = single.store.users.columns["Id"][0]
+    single.faults.lock_rows(locks)
+    columnar.faults.lock_rows(locks)
+    expected = single.records.create_many(tables[0], bodies, user, coerce_csv)
+    got = columnar.records.create_columns(
+        tables[1],
+        fields,  # type: ignore[arg-type]
+        columns,
+        count,
+        user,
+        coerce_csv,
+        coerce_csv_column if by_column else None,
+    )
+    assert [outcome(o) for o in got] == [outcome(o) for o in expected]
+    assert contents(tables[1]) == contents(tables[0])
+    assert single.faults.pending() == columnar.faults.pending()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.sampled_from(sorted(set(VALUES) - {"ParentId", "CreatedDate", "OwnerId"})),
+    st.lists(st.sampled_from([v for vs in VALUES.values() for v in vs]), max_size=12),
+)
+def test_coerce_csv_column_is_coerce_csv_of_each_value(name: str, texts: list[str]) -> None:
+    f = ACCOUNT.field(name)
+    assert f is not None
+    values, errors = coerce_csv_column(f, texts)
+    got = [outcome(errors[p]) if p in errors else (type(v), v) for p, v in enumerate(values)]
+    assert got == [one_value(f, text) for text in texts]
+    assert all(values[p] is None for p in errors)
+
+
+def one_value(f: FieldDef, text: str) -> Any:
+    """What ``coerce_csv`` makes of one text: (type, value) or the error's outcome."""
+    try:
+        value = coerce_csv(f, text)
+    except ApiError as error:
+        return outcome(error)
+    return (type(value), value)
+
+
+def test_objects_with_derived_fields_are_created_body_by_body() -> None:
+    """Contact (Name from FirstName/LastName), through the fallback: same as create_many."""
+    single, columnar = account_org(), account_org()
+    tables = [s.store.tables["contact"] for s in (single, columnar)]
+    names = ["FirstName", "LastName", "Email"]
+    columns = [["Ada", ABSENT, "Bo"], ["Lovelace", "REJECT", None], ["a@b.co", "bad", ABSENT]]
+    fields = [tables[1].sobject.field(n) for n in names]
+    bodies = [
+        {n: c[i] for n, c in zip(names, columns, strict=True) if c[i] is not ABSENT}
+        for i in range(3)
+    ]
+    user = single.store.users.columns["Id"][0]
+    expected = single.records.create_many(tables[0], bodies, user, coerce_csv)
+    got = columnar.records.create_columns(
+        tables[1],
+        fields,
+        columns,
+        3,
+        user,
+        coerce_csv,
+        coerce_csv_column,  # type: ignore[arg-type]
+    )
+    assert [outcome(o) for o in got] == [outcome(o) for o in expected]
+    assert [o.error_code for o in got if isinstance(o, ApiError)] == [
+        "INVALID_EMAIL_ADDRESS",
+        "REQUIRED_FIELD_MISSING",
+    ]
+    assert contents(tables[1]) == contents(tables[0])
+
+
+# -- a whole upsert job: the outcomes row-by-row writes give
+
+UPSERT_VALUES: dict[str, list[str]] = {
+    "Name": ["Acme", "REJECT me", "x" * 256, "", "#N/A", 'Quote "q", comma'],
+    "NumberOfEmployees": ["12", "+5", " 7", "many", "", "#N/A"],
+    "AnnualRevenue": ["1.5", "nan", "", "#N/A"],
+    "Tier__c": ["Gold", "Tin", "", "#N/A"],
+    "Is_Partner__c": ["true", "maybe", ""],
+    "Customer_Since__c": ["2024-01-05", "2024-02-30", ""],
+}
+KEYS = ["K1", "k1", "K2", "K3", "K4", "EXISTING", "EXISTING2", "", "#N/A"]
+
+
+def reference_upsert(
+    state: EmulatorState, header: list[str], rows: list[list[str]]
+) -> dict[int, tuple[str, str]]:
+    """Each row of an upsert job by External_Id__c (the first column) written alone, with
+    the runner's rules: empty leaves a field out, #N/A nulls it, missing and repeated
+    keys fail, a key of a record updates it."""
+    table = state.store.tables["account"]
+    key_field = table.sobject.field("External_Id__c")
+    assert key_field is not None
+    user = state.store.users.columns["Id"][0]
+    # Keys repeated in the chunk, ragged rows' too (rows are never empty).
+    keys = [row[0].casefold() for row in rows if row[0] not in ("", "#N/A")]
+    duplicates = {k for k in keys if keys.count(k) > 1}
+    outcomes: dict[int, tuple[str, str]] = {}
+    for index, row in enumerate(rows):
+        known = ""
+        try:
+            if len(row) != len(header):
+                raise ApiError(
+                    400,
+                    "INVALID_FIELD",
+                    f"The row has {len(row)} fields where the header has {len(header)}",
+                    [],
+                )
+            body = {
+                n: None if t == "#N/A" else t for n, t in zip(header, row, strict=True) if t != ""
+            }
+            key = "" if row[0] == "#N/A" else row[0]
+            if not key:
+                raise ApiError(
+                    400, "MISSING_ARGUMENT", "External_Id__c not specified", [key_field.name]
+                )
+            if key.casefold() in duplicates:
+                raise ApiError(
+                    400,
+                    "DUPLICATE_VALUE",
+                    f"Duplicate external id specified: {key}",
+                    [key_field.name],
+                )
+            existing = state.records.find_external(table, key_field, key)
+            if existing is not None:
+                known = table.columns["Id"][existing]
+                body.pop("External_Id__c", None)
+                state.records.update(table, existing, body, user, coerce_csv)
+                outcomes[index] = (known, "false")
+            else:
+                body["External_Id__c"] = key
+                outcomes[index] = (state.records.create(table, body, user, coerce_csv), "true")
+        except ApiError as error:
+            outcomes[index] = (known, error_text(error))
+    return outcomes
+
+
+@st.composite
+def upsert_jobs(draw: st.DrawFn) -> tuple[list[str], list[list[str]], int]:
+    others = draw(st.lists(st.sampled_from(sorted(UPSERT_VALUES)), unique=True, max_size=4))
+    header = ["External_Id__c", *others]
+    rows = draw(
+        st.lists(
+            st.tuples(st.sampled_from(KEYS), *[st.sampled_from(UPSERT_VALUES[n]) for n in others]),
+            max_size=20,
+        )
+    )
+    lines = [list(row) for row in rows]
+    if lines and draw(st.booleans()):
+        lines[draw(st.integers(0, len(lines) - 1))].append("extra")  # a ragged row
+    return header, lines, draw(st.integers(0, 2))
+
+
+@settings(max_examples=80, deadline=None)
+@given(upsert_jobs())
+def test_upsert_job_gives_the_outcomes_of_row_by_row_writes(
+    job_data: tuple[list[str], list[list[str]], int],
+) -> None:
+    header, rows, locks = job_data
+    single, batch = account_org(), account_org()
+    existing = single.store.tables["account"].columns["External_Id__c"][:2]
+    placeholders = {"EXISTING": existing[0], "EXISTING2": existing[1]}
+    rows = [[placeholders.get(t, t) if i == 0 else t for i, t in enumerate(r)] for r in rows]
+    rows = [r for r in rows if any(r)]  # a line of nothing but empty fields is no row
+    single.faults.lock_rows(locks)
+    batch.faults.lock_rows(locks)
+    expected = reference_upsert(single, header, rows)
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows([header, *rows])
+    table = batch.store.tables["account"]
+    job = IngestJob(
+        id="750000000000003AAA",
+        operation="upsert",
+        table=table,
+        external_id=table.sobject.field("External_Id__c"),
+        created_by_id=batch.store.users.columns["Id"][0],
+        created=time.time(),
+        created_date="",
+        column_delimiter="COMMA",
+        line_ending="LF",
+        api_version="66.0",
+        state="UploadComplete",
+        data=text.getvalue().encode(),
+    )
+    batch.config.bulk_job_delay = 0.0
+    asyncio.run(run_ingest(batch, job))
+    assert job.state == "JobComplete", job.error_message
+    assert {**job.successes, **job.failures} == expected
+    assert contents(table) == contents(single.store.tables["account"])
