@@ -343,11 +343,13 @@ def _parse_pandas(body: bytes, types: dict[str, str] | None = None, *, typed: bo
 
 
 def _parse_polars(body: bytes, types: dict[str, str] | None = None, *, typed: bool = False) -> Any:
+    """A page as a polars DataFrame of text. Typed only once joined (`type_polars` casts
+    in parallel, off the GIL, and text pages always join), whatever `typed` says."""
     import polars as pl
 
+    del types, typed
     # Salesforce quotes every field, a null too (`""`): only an empty field is missing.
-    frame = pl.read_csv(io.BytesIO(body), infer_schema=False, null_values=[""])
-    return type_polars(frame, types) if typed else frame
+    return pl.read_csv(io.BytesIO(body), infer_schema=False, null_values=[""])
 
 
 # -- the whole query ----------------------------------------------------------------------

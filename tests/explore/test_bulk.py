@@ -348,3 +348,29 @@ def test_pages_parse_every_record_and_any_number() -> None:
     typed = _bulk._parse_pandas(b"N,R\n1,2.5\n,\n", {"N": "int", "R": "double"})
     assert str(typed["N"].dtype) == "Int64" and str(typed["R"].dtype) == "Float64"
     assert typed["N"].isna().tolist() == [False, True]
+
+
+def test_pages_typed_apart_join_as_if_typed_together() -> None:
+    """Each page is typed on its own thread; the joined result is what typing after
+    joining gives, also when the pages typed differently (a long past int64 on one)."""
+    types = {"N": "long", "D": "datetime", "B": "boolean"}
+    header = b"N,D,B\n"
+    first = b'1,2024-01-01T00:00:00.000Z,true\n"",,\n'
+    for second, same_types in [
+        (b"7,2024-01-02T10:00:00.000Z,false\n", True),
+        (b"99999999999999999999,2024-01-02T10:00:00.000Z,false\n", False),
+    ]:
+        bodies = [header + first, header + second]
+        pages = [_bulk._parse_pandas(body, types, typed=True) for body in bodies]
+        assert (str(pages[1]["N"].dtype) == "Int64") is same_types
+        joined = _bulk.type_pandas(_bulk._concat_pandas(pages), types)
+        after = _bulk.type_pandas(
+            _bulk._concat_pandas([_bulk._parse_pandas(body, types) for body in bodies]), types
+        )
+        pd.testing.assert_frame_equal(joined, after)
+        assert str(joined["D"].dtype) == "datetime64[us, UTC]"
+        assert joined["B"].tolist()[:2] == [True, pd.NA] and str(joined["B"].dtype) == "boolean"
+        if same_types:
+            whole = _bulk._parse_pandas(header + first + second, types, typed=True)
+            pd.testing.assert_frame_equal(joined, whole)
+            assert str(joined["N"].dtype) == "Int64"
