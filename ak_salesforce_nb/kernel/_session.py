@@ -415,7 +415,8 @@ class Session(SessionBase):
         """Run `soql` as a Bulk API 2.0 query job; a DataFrame of the whole result.
 
         Typed like `query` (from describe). `max_records`: rows per result page;
-        `poll_interval`: the first wait between polls (it grows 1.5x, to 5 s);
+        `poll_interval`: the shortest wait between polls (each wait is 15% of the time
+        waited so far, at most 5 s);
         `timeout`: seconds to wait for the job before aborting it. Ctrl-C aborts the job
         at Salesforce. A Failed job raises `BulkJobFailed` with Salesforce's reason.
         """
