@@ -19,6 +19,7 @@ import asyncio
 import dataclasses
 import random
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from ._bulk import DELIMITERS, LINE_ENDINGS, format_datetime_at
@@ -34,8 +35,12 @@ __all__ = [
     "IngestJob",
     "IngestJobs",
     "ResultRows",
+    "Row",
     "render_csv_file",
 ]
+
+#: A row of a job's CSV: its field texts (a tuple once parsed).
+Row = Sequence[str]
 
 OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
 FINAL_STATES = ("JobComplete", "Failed", "Aborted")
@@ -71,7 +76,7 @@ class IngestJob:
     error_message: str | None = None
     #: The header as uploaded and the rows (lists of field texts), once parsed.
     header: list[str] | None = None
-    rows: list[list[str]] = dataclasses.field(default_factory=list)
+    rows: list[Row] = dataclasses.field(default_factory=list)
     #: Row index -> (sf__Id, sf__Created) for successes, (sf__Id, sf__Error) for failures.
     successes: dict[int, tuple[str, str]] = dataclasses.field(default_factory=dict)
     failures: dict[int, tuple[str, str]] = dataclasses.field(default_factory=dict)
@@ -207,7 +212,7 @@ class ResultRows:
     the order of the lines in the file (``order``: positions in ``indexes``; None: as
     they are)."""
 
-    rows: list[list[str]]
+    rows: list[Row]
     indexes: list[int]
     firsts: list[tuple[str, str]] | None = None
     order: list[int] | None = None
@@ -252,7 +257,7 @@ class ResultRows:
 
 
 def render_csv_file(
-    header: list[str], rows: list[list[str]], delimiter: str, line_ending: str
+    header: Sequence[str], rows: Sequence[Sequence[str]], delimiter: str, line_ending: str
 ) -> str:
     """A result file: every field quoted, the job's delimiter and line ending (a line
     joined at once, quotes doubled only in lines that have one: several times faster
@@ -260,7 +265,7 @@ def render_csv_file(
     separator = '"' + delimiter + '"'
     end = '"' + line_ending
 
-    def line(values: list[str]) -> str:
+    def line(values: Sequence[str]) -> str:
         if '"' in "".join(values):
             values = [value.replace('"', '""') for value in values]
         return '"' + separator.join(values) + end

@@ -28,16 +28,18 @@ import collections
 import csv
 import dataclasses
 import io
+import itertools
 import logging
 import math
+import operator
 import time
-from typing import Any
+from typing import Any, cast
 
 from . import _pubsub_capture as changes
 from ._bulk import DELIMITERS
 from ._csv_values import coerce_csv, coerce_csv_column, error_text
 from ._errors import ApiError
-from ._ingest import IngestJob
+from ._ingest import IngestJob, Row
 from ._records import ABSENT, Plans
 from ._schema import FieldDef, Schema
 from ._state import EmulatorState
@@ -81,7 +83,7 @@ class Plan:
         return any(column.relationship is not None for column in self.columns)
 
 
-def parse(job: IngestJob) -> tuple[list[str], list[list[str]]]:
+def parse(job: IngestJob) -> tuple[list[str], list[Row]]:
     """(header, rows) of the uploaded CSV, or HeaderError for data that cannot be read."""
     if not job.data:
         raise HeaderError("InvalidBatch : No data was uploaded for this job")
@@ -100,7 +102,9 @@ def parse(job: IngestJob) -> tuple[list[str], list[list[str]]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=DELIMITERS[job.column_delimiter])
     try:
         header = next(reader)
-        rows = list(filter(None, reader))
+        # Tuples: the job keeps its rows, and tuples of texts are no work for the
+        # cyclic garbage collector once seen (lists are traversed at every collection).
+        rows: list[Row] = list(map(tuple, filter(None, reader)))
     except StopIteration:
         raise HeaderError("InvalidBatch : No data was uploaded for this job") from None
     except csv.Error as error:
@@ -145,7 +149,7 @@ def plan_columns(job: IngestJob, header: list[str], schema: Schema) -> Plan:
     return Plan(columns, id_index, key_index, len(header))
 
 
-def row_body(plan: Plan, row: list[str]) -> dict[str, Any]:
+def row_body(plan: Plan, row: Row) -> dict[str, Any]:
     """The record fields a CSV row sets (empty: untouched, ``#N/A``: null)."""
     body: dict[str, Any] = {}
     for column in plan.columns:
@@ -179,85 +183,100 @@ class ChunkWriter:
         #: The id of the record the current row writes to, once known (its sf__Id).
         self.current_id = ""
         #: Rows to create, as (row index, CSV row), written together by ``_flush``.
-        self.creates: list[tuple[int, list[str]]] = []
+        self.creates: list[tuple[int, Row]] = []
         self._index = 0
-        self._row: list[str] = []
+        self._row: Row = ()
         #: The job's update key sets, resolved once (updates stay one by one: each one
         #: sees the ones before it).
         self.update_plans: Plans = {}
 
-    def start_chunk(self, rows: list[list[str]]) -> None:
+    def start_chunk(self, rows: list[Row]) -> None:
         """A chunk begins: one transaction for its change events, its duplicate keys."""
         self.capturing = changes.capturing(self.state)
         self.transaction = changes.ChangeTransaction()
         self.duplicates = self._duplicate_keys(rows)
 
-    def write(self, start: int, rows: list[list[str]]) -> None:
+    def write(self, start: int, rows: list[Row]) -> None:
         """Write rows ``start``, ``start + 1``... of the job (part of the current chunk).
 
         Rows that create records are gathered and created in one batch
         (``RecordService.create_columns``) when the slice ends, or before any other kind
         of write, so every row sees the org exactly as one-by-one writes would have left
-        it. A row that plainly creates a record (the bulk of an insert or upsert job) is
-        recognised by ``_plain_creates`` without the calls of the general path.
+        it. Rows that plainly create a record (the bulk of an insert or upsert job) are
+        recognised column-wise by ``_other_rows`` and gathered a run at a time; the
+        others take the general path, one by one.
         """
-        job, plan = self.job, self.plan
-        plain = self._plain_creates(rows)
-        for offset, row in enumerate(rows):
-            index = self._index = start + offset
-            if plain is not None and plain[offset]:
-                self.creates.append((index, row))
-                job.processed += 1
-                continue
-            self._row = row
-            known_id = self.current_id = ""
-            try:
-                if len(row) != plan.width:
-                    raise ApiError(
-                        400,
-                        "INVALID_FIELD",
-                        f"The row has {len(row)} fields where the header has {plan.width}",
-                        [],
-                    )
-                outcome = self._write_row(row)
-            except ApiError as error:
-                known_id = self.current_id or self._given_id(row)
-                job.failures[index] = (known_id, error_text(error))
-            else:
-                if outcome is not None:  # None: a create, written by _flush
-                    known_id, created = outcome
-                    job.successes[index] = (known_id, "true" if created else "false")
-            job.processed += 1
+        others = self._other_rows(rows)
+        done = 0
+        for position in [*others, len(rows)]:
+            if position > done:  # a run of plain creates
+                run = rows[done:position]
+                self.creates.extend(zip(range(start + done, start + position), run, strict=True))
+                self.job.processed += position - done
+            if position < len(rows):
+                self._write_one(start + position, rows[position])
+            done = position + 1
         self._flush()
 
-    def _plain_creates(self, rows: list[list[str]]) -> list[bool] | None:
-        """For each row of a slice, whether it simply creates a record, decided as
-        ``_write_row`` decides it, column-wise: an insert row of the header's width
-        without an Id; an upsert row of that width whose external id is given, not
-        repeated in the chunk and not a live record's (a record the slice creates cannot
-        have it: two rows of a chunk with one key both fail). None: every row takes the
-        general path (other operations, upserts by Id)."""
+    def _write_one(self, index: int, row: Row) -> None:
+        """Write row ``index`` of the job and record its outcome (a create: by ``_flush``)."""
+        job, plan = self.job, self.plan
+        self._index, self._row = index, row
+        known_id = self.current_id = ""
+        try:
+            if len(row) != plan.width:
+                raise ApiError(
+                    400,
+                    "INVALID_FIELD",
+                    f"The row has {len(row)} fields where the header has {plan.width}",
+                    [],
+                )
+            outcome = self._write_row(row)
+        except ApiError as error:
+            known_id = self.current_id or self._given_id(row)
+            job.failures[index] = (known_id, error_text(error))
+        else:
+            if outcome is not None:  # None: a create, written by _flush
+                known_id, created = outcome
+                job.successes[index] = (known_id, "true" if created else "false")
+        job.processed += 1
+
+    def _other_rows(self, rows: list[Row]) -> list[int]:
+        """Positions of the slice's rows that do not plainly create a record, found
+        column-wise as ``_write_row`` decides it. A plain create is an insert row of the
+        header's width without an Id, or an upsert row of that width whose external id
+        is given, not repeated in the chunk and not a live record's (a record the slice
+        creates cannot have it: two rows of a chunk with one key both fail). Other
+        operations and upserts by Id take the general path for every row."""
         job, plan, table = self.job, self.plan, self.table
         width, id_index, key_index = plan.width, plan.id_index, plan.key_index
-        fit = list(map(width.__eq__, map(len, rows)))
+        every = list(range(len(rows)))
+        if job.operation not in ("insert", "upsert"):
+            return every
+        others = {p for p, size in enumerate(map(len, rows)) if size != width}
         if job.operation == "insert":
-            if id_index is None:
-                return fit
-            return [ok and row[id_index] in ("", NULL) for ok, row in zip(fit, rows, strict=True)]
+            if id_index is not None:
+                others.update(
+                    p
+                    for p, row in enumerate(rows)
+                    if p not in others and row[id_index] not in ("", NULL)
+                )
+            return sorted(others)
         f = job.external_id
-        if job.operation != "upsert" or f is None or f.type == "id" or key_index is None:
-            return None
-        keys = [row[key_index] if ok else "" for ok, row in zip(fit, rows, strict=True)]
+        if f is None or f.type == "id" or key_index is None:
+            return every
+        keys = [row[key_index] if len(row) == width else "" for row in rows]
+        if "" in keys or NULL in keys:
+            others.update(p for p, key in enumerate(keys) if key in ("", NULL))
         folded = list(map(str.casefold, keys))
+        if self.duplicates:
+            others.update(p for p, key in enumerate(folded) if key in self.duplicates)
         found = list(map(table.unique_indexes[f.name].get, folded))
-        duplicates, is_deleted = self.duplicates, table.is_deleted
-        return [
-            bool(key)
-            and key != NULL
-            and key_folded not in duplicates
-            and (row is None or is_deleted(row))
-            for key, key_folded, row in zip(keys, folded, found, strict=True)
-        ]
+        if found.count(None) != len(found):
+            others.update(
+                p for p, row in enumerate(found) if row is not None and not table.is_deleted(row)
+            )
+        return sorted(others)
 
     def _flush(self) -> None:
         """Create the gathered rows in one batch; record each one's outcome and change
@@ -267,17 +286,24 @@ class ChunkWriter:
         creates, self.creates = self.creates, []
         job, table = self.job, self.table
         outcomes = self._create_rows([row for _, row in creates])
-        for (index, row), outcome in zip(creates, outcomes, strict=True):
-            if isinstance(outcome, ApiError):
-                job.failures[index] = (self._given_id(row), error_text(outcome))
-                continue
-            job.successes[index] = (outcome, "true")
-            if self.capturing:
+        # Whole columns at C speed: a slice's rows mostly succeed.
+        created = list(map(isinstance, outcomes, itertools.repeat(str)))
+        if not all(created):
+            for position in itertools.compress(range(len(created)), map(operator.not_, created)):
+                (index, row), error = creates[position], outcomes[position]
+                assert isinstance(error, ApiError)
+                job.failures[index] = (self._given_id(row), error_text(error))
+        ids = cast(list[str], list(itertools.compress(outcomes, created)))
+        indexes = itertools.compress(map(operator.itemgetter(0), creates), created)
+        flags = zip(ids, itertools.repeat("true"), strict=False)  # (sf__Id, sf__Created)
+        job.successes.update(zip(indexes, flags, strict=True))
+        if self.capturing:
+            for record_id in ids:
                 changes.created(
-                    self.state, table, outcome, self.user_id, self.origin, self.transaction
+                    self.state, table, record_id, self.user_id, self.origin, self.transaction
                 )
 
-    def _create_rows(self, rows: list[list[str]]) -> list[str | ApiError]:
+    def _create_rows(self, rows: list[Row]) -> list[str | ApiError]:
         """Create records from CSV rows: given as the rows' columns (empty: ABSENT,
         ``#N/A``: None), or as one body per row when a column sets a lookup."""
         plan, records = self.plan, self.records
@@ -295,14 +321,14 @@ class ChunkWriter:
             coerce_csv_column,
         )
 
-    def _given_id(self, row: list[str]) -> str:
+    def _given_id(self, row: Row) -> str:
         """The sf__Id of a failed row: the id it names, if it names a record's."""
         index = self.plan.id_index
         if index is None or index >= len(row) or self.job.operation == "insert":
             return ""
         return self.records.known_id(self.table, row[index]) or ""
 
-    def _duplicate_keys(self, rows: list[list[str]]) -> set[str]:
+    def _duplicate_keys(self, rows: list[Row]) -> set[str]:
         """External ids that occur more than once in the chunk (those rows all fail)."""
         key_index = self.plan.key_index
         if self.job.operation != "upsert" or key_index is None:
@@ -315,7 +341,7 @@ class ChunkWriter:
             return set()
         return {key for key, times in collections.Counter(folded).items() if times > 1}
 
-    def _write_row(self, row: list[str]) -> tuple[str, bool] | None:
+    def _write_row(self, row: Row) -> tuple[str, bool] | None:
         """Write one row; (record id, created), None for a create left to ``_flush``, or
         ApiError."""
         operation, table, records, plan = self.job.operation, self.table, self.records, self.plan
@@ -356,7 +382,7 @@ class ChunkWriter:
         record_id: str = table.columns["Id"][row_number]
         return record_id
 
-    def _upsert(self, row: list[str]) -> tuple[str, bool] | None:
+    def _upsert(self, row: Row) -> tuple[str, bool] | None:
         f = self.job.external_id
         assert f is not None
         index = self.plan.key_index
@@ -382,7 +408,7 @@ class ChunkWriter:
         self._create()  # the key column sets f to the key
         return None
 
-    def _id_of(self, row: list[str]) -> str:
+    def _id_of(self, row: Row) -> str:
         index = self.plan.id_index
         value = "" if index is None else row[index]
         if value in ("", NULL):
