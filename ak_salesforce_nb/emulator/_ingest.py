@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import operator
 import random
 import time
 from collections.abc import Sequence
@@ -228,21 +229,21 @@ class ResultRows:
         selected = [self.rows[index] for index in self.indexes]
         firsts = self.firsts
         separator = '"' + delimiter + '"'
-        joined = list(map(separator.join, selected))
-        if firsts is not None:
-            joined = list(
-                map(separator.join, zip(map(separator.join, firsts), joined, strict=True))
-            )
+        if firsts is None:
+            joined = list(map(separator.join, selected))
+        else:  # each line's fields: its two first ones and the row's, joined at once
+            lines = map(operator.add, firsts, map(tuple, selected))  # tuple(a tuple): itself
+            joined = list(map(separator.join, lines))
         # Each line's separators hold 2 quotes per field but its last; any more quotes
         # are in the values and need doubling (line by line, as render_csv_file does).
         fields = sum(map(len, selected)) + (0 if firsts is None else 2 * len(firsts))
         if not all(selected) or "".join(joined).count('"') != 2 * (fields - len(joined)):
-            lines = (
+            rows = (
                 selected
                 if firsts is None
                 else [[*first, *row] for first, row in zip(firsts, selected, strict=True)]
             )
-            return render_csv_file(header, self._ordered(lines), delimiter, line_ending)
+            return render_csv_file(header, self._ordered(rows), delimiter, line_ending)
         end = '"' + line_ending
         head = render_csv_file(header, [], delimiter, line_ending)
         if not joined:
