@@ -111,6 +111,10 @@ class BulkRun:
         self.cancelled = threading.Event()
         self._running: dict[str, bool] = {}  # job id → final
         self._lock = threading.Lock()
+        # One part's CSV is built at a time: the work is CPU-bound under the GIL, so
+        # workers building together would all finish late, where one after another the
+        # first job starts as soon as its own CSV is ready.
+        self._building = threading.Lock()
 
     # -- the CSV parts -------------------------------------------------------------
 
@@ -284,8 +288,9 @@ class BulkRun:
                 outcomes.fail(row, NOT_PROCESSED, "Not sent: the write was interrupted.")
             self.job.report(len(part.rows), len(part.rows))
             return
-        columns = self.texts(part.rows)
-        body = csv_body(self.names, columns)
+        with self._building:
+            columns = self.texts(part.rows)
+            body = csv_body(self.names, columns)
         if len(body) > self.job.part_bytes and len(part.rows) > 1:
             del body, columns  # past Salesforce's upload limit: two jobs, one after the other
             half = len(part.rows) // 2
