@@ -189,14 +189,9 @@ class IngestJob:
             columns = ["sf__Id", "sf__Error"]
             outcomes = self.failures
         indexes = sorted(outcomes)
-        firsts = [outcomes[index] for index in indexes]
-        order: list[int] | None = None
-        if shuffle and len(indexes) > 1:
-            # The permutation that shuffling the lines themselves makes (it depends on
-            # the seed and the count only), applied by ``render_result`` to the lines.
-            order = list(range(len(indexes)))
-            random.Random(f"{self.id}:{kind}").shuffle(order)
-        return columns + header, ResultRows(self.rows, indexes, firsts, order)
+        firsts = list(map(outcomes.__getitem__, indexes))
+        seed = f"{self.id}:{kind}" if shuffle else None
+        return columns + header, ResultRows(self.rows, indexes, firsts, seed)
 
     def render_result(self, header: list[str], rows: ResultRows | str) -> str:
         if isinstance(rows, str):
@@ -210,22 +205,22 @@ class ResultRows:
     """A snapshot of a result file's lines: the uploaded rows they report (``indexes``
     into ``rows``, in input order), for the success and failure files the two fields
     written before each row's own (``firsts``: sf__Id and sf__Created or sf__Error), and
-    the order of the lines in the file (``order``: positions in ``indexes``; None: as
-    they are)."""
+    the seed of the shuffle that puts the lines in file order (None: input order)."""
 
     rows: list[Row]
     indexes: list[int]
     firsts: list[tuple[str, str]] | None = None
-    order: list[int] | None = None
+    seed: str | None = None
 
     def render(self, header: list[str], delimiter: str, line_ending: str) -> str:
         """The file's text: what ``render_csv_file`` writes for these lines, faster.
 
         Each line is joined in input order (the order the rows sit in memory) by
-        ``str.join`` mapped at C speed, and only the finished lines are put in file
-        order: picking rows or fields in shuffled order is several times slower on large
-        files (every access a cache miss). Quotes are doubled as ``render_csv_file``
-        doubles them, only when some value has one."""
+        ``str.join`` mapped at C speed, and only the finished lines are shuffled, with
+        the seed and so the order of a shuffle of the lines as lists: picking rows or
+        fields in shuffled order is several times slower on large files (every access a
+        cache miss). Quotes are doubled as ``render_csv_file`` doubles them, only when
+        some value has one."""
         selected = [self.rows[index] for index in self.indexes]
         firsts = self.firsts
         separator = '"' + delimiter + '"'
@@ -234,27 +229,29 @@ class ResultRows:
         else:  # each line's fields: its two first ones and the row's, joined at once
             lines = map(operator.add, firsts, map(tuple, selected))  # tuple(a tuple): itself
             joined = list(map(separator.join, lines))
-        # Each line's separators hold 2 quotes per field but its last; any more quotes
-        # are in the values and need doubling (line by line, as render_csv_file does).
+        end = '"' + line_ending
+        body = (end + '"').join(self._ordered(joined))
+        # Without quotes in the values, the body's quotes are the separators' (2 per
+        # field but a line's last) and the line breaks' (2 each); any more need doubling,
+        # line by line, as render_csv_file doubles them.
         fields = sum(map(len, selected)) + (0 if firsts is None else 2 * len(firsts))
-        if not all(selected) or "".join(joined).count('"') != 2 * (fields - len(joined)):
+        plain_quotes = 2 * (fields - len(joined)) + 2 * max(len(joined) - 1, 0)
+        if not all(selected) or body.count('"') != plain_quotes:
             rows = (
                 selected
                 if firsts is None
                 else [[*first, *row] for first, row in zip(firsts, selected, strict=True)]
             )
             return render_csv_file(header, self._ordered(rows), delimiter, line_ending)
-        end = '"' + line_ending
         head = render_csv_file(header, [], delimiter, line_ending)
-        if not joined:
-            return head
-        return head + '"' + (end + '"').join(self._ordered(joined)) + end
+        return head + '"' + body + end if joined else head
 
     def _ordered(self, lines: list[Any]) -> list[Any]:
-        """Lines (in input order) in file order."""
-        if self.order is None:
-            return lines
-        return [lines[position] for position in self.order]
+        """Lines (in input order) in file order: shuffled in place when asked (a fixed
+        order per job and file: the seed names both)."""
+        if self.seed is not None and len(lines) > 1:
+            random.Random(self.seed).shuffle(lines)
+        return lines
 
 
 def render_csv_file(
