@@ -404,3 +404,29 @@ def test_upsert_job_gives_the_outcomes_of_row_by_row_writes(
     assert job.state == "JobComplete", job.error_message
     assert {**job.successes, **job.failures} == expected
     assert contents(table) == contents(single.store.tables["account"])
+
+
+def test_columns_created_in_a_transaction_roll_back() -> None:
+    """Rows appended as columns are journaled as inserts: a rollback removes them."""
+    state = account_org()
+    table = state.store.tables["account"]
+    before = contents(table)
+    fields = [table.sobject.field("Name"), table.sobject.field("External_Id__c")]
+    user = state.store.users.columns["Id"][0]
+    transaction = state.store.transaction()
+    ids = state.records.create_columns(
+        table,
+        fields,  # type: ignore[arg-type]
+        [["Gone 1", "Gone 2"], ["GONE-1", ABSENT]],
+        2,
+        user,
+        coerce_csv,
+        coerce_csv_column,
+    )
+    assert all(isinstance(i, str) and table.row_of(i) is not None for i in ids)
+    assert table.find_unique("External_Id__c", "gone-1") is not None
+    transaction.rollback()
+    after = contents(table)
+    assert after["columns"] == before["columns"] and after["index"] == before["index"]
+    assert after["unique"] == before["unique"]
+    assert table.find_unique("External_Id__c", "GONE-1") is None
