@@ -40,7 +40,13 @@ from ._futures import wait_interruptibly
 from ._retry import RETRYABLE_ROW_CODES, call_with_retries, poll
 from ._write_fields import KEYED_OPERATIONS
 from ._write_job import WriteJob
-from ._write_results import NOT_PROCESSED, RESULT_MISSING, Key, Matcher, apply_bulk_file
+from ._write_results import (
+    NOT_PROCESSED,
+    RESULT_MISSING,
+    Matcher,
+    RowKeys,
+    apply_bulk_file,
+)
 from ._write_values import CSV_NULL
 
 __all__ = ["MAX_ROUNDS", "BulkRun", "csv_body", "run_bulk"]
@@ -224,7 +230,7 @@ class BulkRun:
             info = self._send("GET", _path(job_id)).json()
         return dict(info)
 
-    def _results(self, job_id: str, part: _Part, keys: list[Key], info: dict[str, Any]) -> None:
+    def _results(self, job_id: str, part: _Part, keys: RowKeys, info: dict[str, Any]) -> None:
         outcomes = self.job.outcomes
         state = str(info.get("state") or "")
         reason = ""
@@ -297,8 +303,7 @@ class BulkRun:
             self.run_part(_Part(part.rows[:half]))
             self.run_part(_Part(part.rows[half:]))
             return
-        keys: list[Key] = list(zip(*columns, strict=True))
-        del columns
+        keys = RowKeys(columns)
         shown = [0, 0]
         job_id: str | None = None
         try:

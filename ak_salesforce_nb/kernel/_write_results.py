@@ -28,7 +28,7 @@ import collections
 import csv
 import io
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, overload
 
 from ._write_frames import Outcomes
 from ._write_values import CSV_NULL
@@ -37,6 +37,7 @@ __all__ = [
     "NOT_PROCESSED",
     "RESULT_MISSING",
     "Matcher",
+    "RowKeys",
     "apply_bulk_file",
     "apply_collection_results",
     "collection_error",
@@ -121,11 +122,41 @@ def _id_key(value: str) -> str:
     return value[:15]
 
 
+class RowKeys(Sequence[Key]):
+    """The CSV fields rows sent, held as the columns they were built in: a row's tuple
+    is made only when asked (by the matching steps after step 0, which rarely run), so a
+    large write allocates no object per row here (and wakes no full garbage collection
+    of a big heap)."""
+
+    def __init__(self, columns: Sequence[Sequence[str]]) -> None:
+        self.columns = columns
+        self._length = len(columns[0]) if columns else 0
+
+    def __len__(self) -> int:
+        return self._length
+
+    @overload
+    def __getitem__(self, index: int) -> Key: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Key]: ...
+    def __getitem__(self, index: int | slice) -> Key | Sequence[Key]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._length))]
+        if not -self._length <= index < self._length:
+            raise IndexError(index)
+        return tuple(column[index] for column in self.columns)
+
+    def column(self, number: int) -> Sequence[str]:
+        """Every row's field `number`, without making the rows' tuples."""
+        return self.columns[number]
+
+
 class Matcher:
     """Puts the lines of Bulk result files back on the rows of one job (module docstring).
 
-    `keys` are the CSV fields each row sent (in `names` order), `rows` the rows' numbers
-    in the whole write, `key_column` the position of the Id or external id in `names`.
+    `keys` are the CSV fields each row sent (in `names` order; a `RowKeys` holds them as
+    columns), `rows` the rows' numbers in the whole write, `key_column` the position of
+    the Id or external id in `names`.
     """
 
     def __init__(
@@ -152,7 +183,12 @@ class Matcher:
         #: Step 0's index (the key sent → position), when every row sent its own key.
         self.keyed: dict[str, int] | None = None
         if key_column is not None:
-            sent = (_normal(key[key_column]) for key in keys)
+            column = (
+                keys.column(key_column)
+                if isinstance(keys, RowKeys)
+                else [key[key_column] for key in keys]
+            )
+            sent = map(_normal, column)
             index = dict(zip(map(self._key, sent), range(len(keys)), strict=True))
             if len(index) == len(keys) and "" not in index:
                 self.keyed = index
@@ -170,12 +206,14 @@ class Matcher:
             if self._full.setdefault(normal, position) != position:
                 self._twins.setdefault(normal, collections.deque()).append(position)
 
-    def match_keys(self, echoed: Sequence[str]) -> tuple[list[tuple[int, int]], list[int]]:
-        """Step 0: (line number, row) pairs for lines whose echoed key names an untaken
-        row, and the numbers of the lines it could not place."""
+    def match_keys(self, echoed: Sequence[str]) -> tuple[list[int], list[int], list[int]]:
+        """Step 0: the line numbers placed and their rows (two lists of ints: no object a
+        line) for lines whose echoed key names an untaken row, and the numbers of the
+        lines it could not place."""
         assert self.keyed is not None
         keyed, taken, rows, normalize = self.keyed, self._taken, self.rows, self._key
-        pairs: list[tuple[int, int]] = []
+        numbers: list[int] = []
+        placed: list[int] = []
         unplaced: list[int] = []
         # "" is never a key of `keyed`, so a blank echo finds no row.
         for number, position in enumerate(map(keyed.get, map(normalize, echoed))):
@@ -183,8 +221,9 @@ class Matcher:
                 unplaced.append(number)
             else:
                 taken[position] = True
-                pairs.append((number, rows[position]))
-        return pairs, unplaced
+                numbers.append(number)
+                placed.append(rows[position])
+        return numbers, placed, unplaced
 
     def _take_full(self, normal: Key) -> int | None:
         """The first untaken row sending exactly `normal`, now taken; None if none."""
@@ -290,36 +329,36 @@ def _read_csv(
 _OUTCOME_COLUMNS = ("sf__id", "sf__created", "sf__error")
 
 
-def _pairs(
-    matcher: Matcher, body: bytes
-) -> tuple[list[tuple[int, int]], dict[str, list[str]], int]:
-    """(line number, row) pairs for a result file, its outcome columns by lowered name,
-    and its number of lines: step 0 on the key and outcome columns when it applies, the
-    whole file read only for what step 0 leaves."""
+def _pairs(matcher: Matcher, body: bytes) -> tuple[list[int], list[int], dict[str, list[str]], int]:
+    """The line numbers of a result file placed and their rows, its outcome columns by
+    lowered name, and its number of lines: step 0 on the key and outcome columns when it
+    applies, the whole file read only for what step 0 leaves."""
     header = _header(body) if body.strip() else []
     lowered = {name.lower(): name for name in header}
     key_name = matcher.key_name
-    pairs: list[tuple[int, int]] = []
+    numbers: list[int] = []
+    placed: list[int] = []
     todo: list[int] | None = None  # line numbers left for steps 1-3 (None: every line)
     if matcher.keyed is not None and key_name is not None and key_name.lower() in lowered:
         wanted = [lowered[n] for n in (*_OUTCOME_COLUMNS, key_name.lower()) if n in lowered]
         names, columns = _read_csv(body, wanted)
         by_name = {n.lower(): c for n, c in zip(names, columns, strict=True)}
         count = len(columns[0]) if columns else 0
-        pairs, todo = matcher.match_keys(by_name[key_name.lower()] if count else [])
+        numbers, placed, todo = matcher.match_keys(by_name[key_name.lower()] if count else [])
         outcome = {n: by_name[n] for n in _OUTCOME_COLUMNS if n in by_name}
         if not todo:
-            return pairs, outcome, count
+            return numbers, placed, outcome, count
     names, columns = _read_csv(body)
     count = len(columns[0]) if columns else 0
     by_name = {n.lower(): c for n, c in zip(names, columns, strict=True)}
     blank = [""] * count
     sent = [by_name.get(n.lower(), blank) for n in matcher.names]
     lines = list(zip(*sent, strict=True))
-    numbers = list(range(count)) if todo is None else todo
-    for found, row in matcher.match([lines[n] for n in numbers]):
-        pairs.append((numbers[found], row))
-    return pairs, {n: by_name[n] for n in _OUTCOME_COLUMNS if n in by_name}, count
+    left = list(range(count)) if todo is None else todo
+    for found, row in matcher.match([lines[n] for n in left]):
+        numbers.append(left[found])
+        placed.append(row)
+    return numbers, placed, {n: by_name[n] for n in _OUTCOME_COLUMNS if n in by_name}, count
 
 
 def apply_bulk_file(
@@ -333,7 +372,7 @@ def apply_bulk_file(
 ) -> int:
     """Record the lines of one result file (`kind`: ``successful``, ``failed`` or
     ``unprocessed``) on their rows; how many lines it had."""
-    pairs, outcome, count = _pairs(matcher, body)
+    numbers, placed, outcome, count = _pairs(matcher, body)
     if not count:
         return 0
     blank = [""] * count
@@ -344,10 +383,10 @@ def apply_bulk_file(
         inserted = operation == "insert"
         outcomes.succeed_many(
             (row, ids[number], inserted or created_column[number].strip().lower() == "true")
-            for number, row in pairs
+            for number, row in zip(numbers, placed, strict=True)
         )
         return count
-    for number, row in pairs:
+    for number, row in zip(numbers, placed, strict=True):
         record_id = ids[number] or None
         if kind == "failed":
             code, message, fields = parse_sf_error(errors[number])
