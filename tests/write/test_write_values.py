@@ -197,3 +197,23 @@ def test_a_line_echoed_with_blanks_is_placed_by_key_then_by_what_it_echoes() -> 
 def test_a_float_column_gets_the_same_text_as_each_value_alone(values: list[float]) -> None:
     converter = Converter("currency")
     assert converter.texts(values) == [converter.text(v) for v in values]
+
+
+def test_row_keys_hold_columns_and_match_like_tuples() -> None:
+    from ak_salesforce_nb.kernel._write_results import RowKeys
+
+    columns = [["e-1", "e-2", "e-3"], ["Acme", "Globex", ""]]
+    keys = RowKeys(columns)
+    tuples = [("e-1", "Acme"), ("e-2", "Globex"), ("e-3", "")]
+    assert len(keys) == 3
+    assert list(keys) == tuples
+    assert keys[-1] == ("e-3", "") and keys[1:] == tuples[1:]
+    assert keys.column(1) is columns[1]
+    with pytest.raises(IndexError):
+        keys[3]
+    lines = [("e-3", ""), ("", "Acme"), ("e-2", "Globex")]
+    for key_column in (0, None):
+        held = Matcher(["Ext__c", "Name"], keys, [7, 8, 9], key_column=key_column, id_key=False)
+        plain = Matcher(["Ext__c", "Name"], tuples, [7, 8, 9], key_column=key_column, id_key=False)
+        assert (held.keyed is None) == (plain.keyed is None) == (key_column is None)
+        assert sorted(held.match(lines)) == sorted(plain.match(lines)) == [(0, 9), (1, 7), (2, 8)]
