@@ -276,6 +276,21 @@ class IngestJobs:
 
     def __init__(self) -> None:
         self.jobs: dict[str, IngestJob] = {}
+        self._processor: asyncio.Lock | None = None
+
+    def processor(self) -> asyncio.Lock:
+        """The org's ingest processor, held while a chunk of a job is written (made on the
+        serving loop, on first use).
+
+        Chunks are written one at a time, in the order they ask for it (an asyncio lock
+        serves its waiters first come, first served), as jobs queue at Salesforce: the job
+        that came first completes first, and its results can be read while later jobs
+        are written, instead of every running job finishing together at the end. It costs
+        no throughput: the writing is one thread's work either way.
+        """
+        if self._processor is None:
+            self._processor = asyncio.Lock()
+        return self._processor
 
     def create(
         self,

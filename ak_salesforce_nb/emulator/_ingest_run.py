@@ -5,6 +5,8 @@ locks: each chunk (``bulk_ingest_chunk_size`` rows, Salesforce's 10,000) is writ
 one go, and between chunks the task sleeps so that the job's chunks are spread over
 ``bulk_job_delay`` seconds. That leaves room for polls, queries and an abort, which stops
 the job before its next chunk: what was written stays written, the rest is unprocessed.
+The org writes one chunk of any job at a time, first come first served
+(`IngestJobs.processor`), so jobs complete in the order they were queued.
 
 What fails the whole job (``Failed``, ``errorMessage``, nothing written): data in another
 line ending than the job's, a header naming a field the object does not have (Salesforce:
@@ -449,16 +451,17 @@ async def run_job(state: EmulatorState, job: IngestJob) -> None:
         for number in range(chunks):
             due = start + queued + (delay - queued) * number / chunks
             await asyncio.sleep(max(0.0, due - time.monotonic()))
-            if job.state != "InProgress":
-                return  # aborted between chunks
             first = number * chunk_size
             chunk = rows[first : first + chunk_size]
-            async with job.chunk_lock:  # an abort waits for the chunk being written
-                writer.start_chunk(chunk)
-                for offset in range(0, len(chunk), SLICE):
-                    # The loop serves other requests between slices of a chunk.
-                    writer.write(first + offset, chunk[offset : offset + SLICE])
-                    await asyncio.sleep(0)
+            async with state.ingest.processor():  # one chunk of any job at a time
+                if job.state != "InProgress":
+                    return  # aborted between chunks, or while waiting its turn
+                async with job.chunk_lock:  # an abort waits for the chunk being written
+                    writer.start_chunk(chunk)
+                    for offset in range(0, len(chunk), SLICE):
+                        # The loop serves other requests between slices of a chunk.
+                        writer.write(first + offset, chunk[offset : offset + SLICE])
+                        await asyncio.sleep(0)
             state.bulk_batches_used += 1
             job.touch()
         await asyncio.sleep(max(0.0, start + delay - time.monotonic()))

@@ -3,6 +3,7 @@ foreign client would: job states, CSV rules, result files, aborts, shuffling, fa
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime
 import gzip
@@ -15,7 +16,11 @@ import httpx
 import pytest
 
 from ak_salesforce_nb.emulator import EmulatorConfig, RunningEmulator, start_emulator
+from ak_salesforce_nb.emulator._ingest import IngestJob
+from ak_salesforce_nb.emulator._ingest_run import SLICE
+from ak_salesforce_nb.emulator._ingest_run import run_job as process_job
 from ak_salesforce_nb.emulator._pubsub_schema import avro_decode
+from ak_salesforce_nb.emulator._state import EmulatorState
 
 from .helpers import get_token, http_client, rest_client
 
@@ -535,3 +540,44 @@ def test_change_events_of_an_ingest_job() -> None:
     assert headers[0]["transactionKey"] == headers[1]["transactionKey"]
     assert headers[2]["transactionKey"] != headers[0]["transactionKey"]
     assert [h["sequenceNumber"] for h in headers] == [1, 2, 1]
+
+
+def test_jobs_are_written_first_come_first_served() -> None:
+    """The org writes one chunk at a time, in the order the jobs asked: a job closed
+    while another is being written waits its turn, so the first completes before the
+    second has written more than a slice (instead of both finishing together, as two tasks
+    sharing the loop slice by slice would)."""
+    state = EmulatorState(EmulatorConfig(accounts=0, bulk_job_delay=0.0))
+    table = state.store.tables["account"]
+    data = ("Name\n" + "".join(f"Queue {i}\n" for i in range(3_000))).encode()
+    jobs = [
+        IngestJob(
+            id=f"75000000000000{n}AAA",
+            operation="insert",
+            table=table,
+            external_id=None,
+            created_by_id=state.store.users.columns["Id"][0],
+            created=time.time(),
+            created_date="",
+            column_delimiter="COMMA",
+            line_ending="LF",
+            api_version="66.0",
+            state="UploadComplete",
+            data=data,
+        )
+        for n in (1, 2)
+    ]
+    seen: list[tuple[str, int]] = []  # the second job's progress when the first completed
+
+    async def both() -> None:
+        async def watch() -> None:
+            while jobs[0].state != "JobComplete":
+                await asyncio.sleep(0)
+            seen.append((jobs[1].state, jobs[1].processed))
+
+        await asyncio.gather(watch(), *(process_job(state, job) for job in jobs))
+
+    asyncio.run(both())
+    # At most the one slice the second job writes while the first takes its final turn.
+    assert len(seen) == 1 and seen[0][0] == "InProgress" and seen[0][1] <= SLICE
+    assert [(j.state, j.processed) for j in jobs] == [("JobComplete", 3_000)] * 2
