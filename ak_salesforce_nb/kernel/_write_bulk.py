@@ -12,7 +12,8 @@ matching the last results overlap with Salesforce's work:
    progress bar by ``numberRecordsProcessed``/``numberRecordsFailed``, until JobComplete,
    Failed or Aborted;
 4. ``successfulResults/``, ``failedResults/`` and ``unprocessedrecords/`` matched back
-   to their rows (`_write_results.Matcher`: the result files are in no particular order).
+   to their rows (`_write_results.Matcher`: the result files are in no particular order);
+   a file the job's counts say is empty is not asked for.
 
 Rows sending exactly the same fields go to separate jobs (`Matcher.rounds`), so that even
 twins get their own outcome. Rows that failed with ``UNABLE_TO_LOCK_ROW`` are sent again
@@ -63,6 +64,21 @@ _RESULT_FILES = (
 
 def _path(job_id: str = "", tail: str = "") -> str:
     return "jobs/ingest" + (f"/{job_id}" if job_id else "") + (f"/{tail}" if tail else "")
+
+
+def _empty_file(kind: str, info: dict[str, Any], rows: int) -> bool:
+    """Whether a complete job's counts say its `kind` result file has no line (one
+    request fewer: every row processed leaves nothing unprocessed, no failure leaves the
+    failed file empty). Without both counts, every file is read."""
+    processed, failed = info.get("numberRecordsProcessed"), info.get("numberRecordsFailed")
+    if info.get("state") != "JobComplete" or processed is None or failed is None:
+        return False
+    processed, failed = int(processed), int(failed)
+    if kind == "unprocessed":
+        return processed >= rows
+    if kind == "failed":
+        return failed == 0
+    return processed == failed
 
 
 @dataclasses.dataclass
@@ -246,6 +262,8 @@ class BulkRun:
             id_key=self.job.operation in KEYED_OPERATIONS,
         )
         for kind, tail in _RESULT_FILES:
+            if _empty_file(kind, info, len(part.rows)):
+                continue
             response = self._send("GET", _path(job_id, tail), headers={"Accept": "text/csv"})
             apply_bulk_file(
                 outcomes,

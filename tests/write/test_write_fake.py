@@ -356,3 +356,21 @@ def test_async_session_writes_through_the_same_engine(
     made, gone = asyncio.run(run())
     assert list(made.success) == [False, True, True]
     assert gone.success.all() and org.records == {}
+
+
+def test_result_files_the_job_counts_say_are_empty_are_not_asked_for(
+    sf: aksf.Session, org: FakeOrg
+) -> None:
+    def files() -> list[str]:
+        tails = ("successfulResults/", "failedResults/", "unprocessedrecords/")
+        return sorted(
+            next(t for t in tails if p.endswith(t)) for _, p in org.requests if p.endswith(tails)
+        )
+
+    clean = sf.insert("Account", accounts(30), method="bulk")
+    assert clean.success.all()
+    assert files() == ["successfulResults/"]
+    org.requests.clear()
+    mixed = sf.insert("Account", accounts(30, fail_every=10), method="bulk")
+    assert (~mixed.success).sum() == 3
+    assert files() == ["failedResults/", "successfulResults/"]
