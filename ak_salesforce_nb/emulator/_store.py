@@ -142,6 +142,11 @@ class Table:
                 value = values.get(name)
                 if value is not None:
                     index[str(value).casefold()] = row
+        return self._appended(rows)
+
+    def _appended(self, rows: range) -> range:
+        """What appending `rows` changes besides the columns and indexes: the version,
+        the recent items, the transaction journal; `rows`."""
         self.version += 1
         # New rows are in no one's recent list yet: appending them is what _touch does.
         self.recent.extend(rows[-20:])
@@ -175,12 +180,7 @@ class Table:
                     for row, value in zip(rows, values, strict=True)
                     if value is not None
                 )
-        self.version += 1
-        self.recent.extend(rows[-20:])
-        del self.recent[:-20]
-        if self.journal is not None:
-            self.journal.extend(("insert", self, row) for row in rows)
-        return rows
+        return self._appended(rows)
 
     def update(self, row: int, values: dict[str, Any]) -> None:
         if self.journal is not None:

@@ -7,6 +7,7 @@ import hashlib
 import re
 import secrets
 import ssl
+import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,6 +15,8 @@ import httpx
 import requests
 
 from ak_salesforce_nb.emulator import RunningEmulator
+from ak_salesforce_nb.emulator._ingest import IngestJob
+from ak_salesforce_nb.emulator._state import EmulatorState
 
 #: One TLS context for every test client: building httpx's default one costs ~70 ms each.
 SSL_CONTEXT = ssl.create_default_context()
@@ -155,4 +158,31 @@ def rest_client(emu: RunningEmulator, version: str = "66.0") -> httpx.Client:
     return http_client(
         f"{emu.url}/services/data/v{version}",
         headers={"Authorization": f"Bearer {token['access_token']}"},
+    )
+
+
+def queued_account_job(
+    state: EmulatorState,
+    data: bytes,
+    *,
+    operation: str = "insert",
+    external_id: str | None = None,
+    job_id: str = "750000000000001AAA",
+) -> IngestJob:
+    """An ``UploadComplete`` Bulk ingest job of Accounts holding `data` (LF, commas), for
+    `_ingest_run.run_job` to process in-process, without the web layer."""
+    table = state.store.tables["account"]
+    return IngestJob(
+        id=job_id,
+        operation=operation,
+        table=table,
+        external_id=table.sobject.field(external_id) if external_id else None,
+        created_by_id=state.store.users.columns["Id"][0],
+        created=time.time(),
+        created_date="",
+        column_delimiter="COMMA",
+        line_ending="LF",
+        api_version="66.0",
+        state="UploadComplete",
+        data=data,
     )

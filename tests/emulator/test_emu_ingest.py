@@ -16,13 +16,12 @@ import httpx
 import pytest
 
 from ak_salesforce_nb.emulator import EmulatorConfig, RunningEmulator, start_emulator
-from ak_salesforce_nb.emulator._ingest import IngestJob
 from ak_salesforce_nb.emulator._ingest_run import SLICE
 from ak_salesforce_nb.emulator._ingest_run import run_job as process_job
 from ak_salesforce_nb.emulator._pubsub_schema import avro_decode
 from ak_salesforce_nb.emulator._state import EmulatorState
 
-from .helpers import get_token, http_client, rest_client
+from .helpers import get_token, http_client, queued_account_job, rest_client
 
 FINAL = ("JobComplete", "Failed", "Aborted")
 
@@ -548,25 +547,8 @@ def test_jobs_are_written_first_come_first_served() -> None:
     second has written more than a slice (instead of both finishing together, as two tasks
     sharing the loop slice by slice would)."""
     state = EmulatorState(EmulatorConfig(accounts=0, bulk_job_delay=0.0))
-    table = state.store.tables["account"]
     data = ("Name\n" + "".join(f"Queue {i}\n" for i in range(3_000))).encode()
-    jobs = [
-        IngestJob(
-            id=f"75000000000000{n}AAA",
-            operation="insert",
-            table=table,
-            external_id=None,
-            created_by_id=state.store.users.columns["Id"][0],
-            created=time.time(),
-            created_date="",
-            column_delimiter="COMMA",
-            line_ending="LF",
-            api_version="66.0",
-            state="UploadComplete",
-            data=data,
-        )
-        for n in (1, 2)
-    ]
+    jobs = [queued_account_job(state, data, job_id=f"75000000000000{n}AAA") for n in (1, 2)]
     seen: list[tuple[str, int]] = []  # the second job's progress when the first completed
 
     async def both() -> None:

@@ -33,6 +33,8 @@ from ak_salesforce_nb.emulator._schema import FieldDef
 from ak_salesforce_nb.emulator._state import EmulatorState
 from ak_salesforce_nb.emulator._store import Table
 
+from .helpers import queued_account_job
+
 #: Texts with what CSV quoting must handle: quotes, delimiters, line breaks, empty.
 TEXT = st.text(alphabet=st.sampled_from('ab,"|\n\r\t ;^`é'), max_size=6)
 
@@ -384,26 +386,18 @@ def test_upsert_job_gives_the_outcomes_of_row_by_row_writes(
     expected = reference_upsert(single, header, rows)
     text = io.StringIO()
     csv.writer(text, lineterminator="\n").writerows([header, *rows])
-    table = batch.store.tables["account"]
-    job = IngestJob(
-        id="750000000000003AAA",
+    job = queued_account_job(
+        batch,
+        text.getvalue().encode(),
         operation="upsert",
-        table=table,
-        external_id=table.sobject.field("External_Id__c"),
-        created_by_id=batch.store.users.columns["Id"][0],
-        created=time.time(),
-        created_date="",
-        column_delimiter="COMMA",
-        line_ending="LF",
-        api_version="66.0",
-        state="UploadComplete",
-        data=text.getvalue().encode(),
+        external_id="External_Id__c",
+        job_id="750000000000003AAA",
     )
     batch.config.bulk_job_delay = 0.0
     asyncio.run(run_ingest(batch, job))
     assert job.state == "JobComplete", job.error_message
     assert {**job.successes, **job.failures} == expected
-    assert contents(table) == contents(single.store.tables["account"])
+    assert contents(job.table) == contents(single.store.tables["account"])
 
 
 def test_columns_created_in_a_transaction_roll_back() -> None:
