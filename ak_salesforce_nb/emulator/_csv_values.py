@@ -53,7 +53,10 @@ def coerce_csv(f: FieldDef, value: Any) -> Any:
     if kind == "int":
         if not _INT.match(text):
             raise _wrong_type(f, text)
-        return int(text)
+        try:
+            return int(text)
+        except ValueError:  # past Python's 4,300 digits: no field holds it, the row fails
+            raise _wrong_type(f, text) from None
     if kind in ("double", "currency", "percent"):
         try:
             number = float(text)
@@ -113,7 +116,10 @@ def _fast_column(kind: str, texts: list[str]) -> list[Any] | None:
     if kind == "int":
         if not all(map(str.isdecimal, texts)):
             return None
-        return list(map(int, texts))
+        try:
+            return list(map(int, texts))
+        except ValueError:  # a text past 4,300 digits: value by value, where its row fails
+            return None
     if kind == "boolean":
         values = list(map(_BOOLEANS.get, map(str.lower, texts)))
         return None if None in values else values

@@ -283,10 +283,11 @@ class IngestJobs:
         serving loop, on first use).
 
         Chunks are written one at a time, in the order they ask for it (an asyncio lock
-        serves its waiters first come, first served), as jobs queue at Salesforce: the job
-        that came first completes first, and its results can be read while later jobs
-        are written, instead of every running job finishing together at the end. It costs
-        no throughput: the writing is one thread's work either way.
+        serves its waiters first come, first served), as work queues at Salesforce: of
+        jobs of one chunk (10,000 rows), the one queued first completes first and its
+        results can be read while later ones are written, instead of every running job
+        finishing together at the end; longer jobs' chunks take turns. It costs no
+        throughput: the writing is one thread's work either way.
         """
         if self._processor is None:
             self._processor = asyncio.Lock()

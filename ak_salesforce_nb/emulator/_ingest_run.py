@@ -6,7 +6,8 @@ one go, and between chunks the task sleeps so that the job's chunks are spread o
 ``bulk_job_delay`` seconds. That leaves room for polls, queries and an abort, which stops
 the job before its next chunk: what was written stays written, the rest is unprocessed.
 The org writes one chunk of any job at a time, first come first served
-(`IngestJobs.processor`), so jobs complete in the order they were queued.
+(`IngestJobs.processor`): a job of one chunk queued after another waits for it, and
+the chunks of longer jobs take turns.
 
 What fails the whole job (``Failed``, ``errorMessage``, nothing written): data in another
 line ending than the job's, a header naming a field the object does not have (Salesforce:

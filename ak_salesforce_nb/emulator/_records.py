@@ -60,7 +60,8 @@ __all__ = ["ABSENT", "CoerceColumn", "Plans", "RecordService"]
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _STAGE_PROBABILITY = dict(STAGES)
 #: Objects whose new records get fields computed from others (``_derive``): a batch of
-#: them is created body by body.
+#: them is created body by body. Keep it in step with ``_derive``: an object given a rule
+#: there must be named here, or ``create_columns`` would skip the rule.
 _DERIVING = frozenset({"Contact", "User", "Lead", "Opportunity", "Case", "Task"})
 _CUSTOM_FIELD_HINT = (
     "If you are attempting to use a custom field, be sure to append the '__c' after the "
@@ -457,7 +458,9 @@ class RecordService:
     @staticmethod
     def _derive(table: Table, values: dict[str, Any], row: int | None) -> None:
         """Fields Salesforce computes: Contact/User/Lead Name, Opportunity IsClosed/IsWon,
-        Case/Task IsClosed, CaseNumber, and the default value of picklists."""
+        Case/Task IsClosed, CaseNumber, and the default value of picklists. (An object
+        given a rule here goes into ``_DERIVING`` too; ``_new_columns`` mirrors the rest
+        of ``_complete_new`` for a column-wise batch.)"""
         name = table.sobject.name
 
         def current(field_name: str) -> Any:

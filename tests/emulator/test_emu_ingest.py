@@ -563,3 +563,13 @@ def test_jobs_are_written_first_come_first_served() -> None:
     # At most the one slice the second job writes while the first takes its final turn.
     assert len(seen) == 1 and seen[0][0] == "InProgress" and seen[0][1] <= SLICE
     assert [(j.state, j.processed) for j in jobs] == [("JobComplete", 3_000)] * 2
+
+
+def test_a_number_too_long_for_any_field_fails_its_row_not_the_job(rest: httpx.Client) -> None:
+    huge = "9" * 5_000  # past the 4,300 digits Python turns into an int at once
+    info = run_job(rest, f"Name,NumberOfEmployees\nHuge,{huge}\nSmall,12\n")
+    assert info["state"] == "JobComplete"
+    assert info["numberRecordsProcessed"] == 2 and info["numberRecordsFailed"] == 1
+    failed = results(rest, info["id"], "failedResults")
+    assert failed[1][1].startswith("INVALID_TYPE_ON_FIELD_IN_RECORD:Employees: value not of")
+    assert failed[1][2] == "Huge"
