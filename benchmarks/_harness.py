@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import subprocess
 import sys
 import threading
@@ -22,6 +23,8 @@ __all__ = [
     "REPO",
     "authorize_store",
     "code_flow_token",
+    "compile_into",
+    "cpu_seconds",
     "run_child",
     "spawn_emulator",
     "spawn_tls_emulator",
@@ -152,3 +155,20 @@ def run_child(command: list[str], timeout: float) -> str:
             + out.stderr[-4000:]
         )
     return out.stdout
+
+
+def cpu_seconds() -> float:
+    """This process's CPU seconds so far (user and system), which a busy machine
+    disturbs less than wall-clock time."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def compile_into(folder: Path, script: str) -> None:
+    """Make this process's children compile their bytecode into `folder` (as an
+    installed package has it: a checkout run under PYTHONDONTWRITEBYTECODE would otherwise
+    recompile every changed module of ours in every child), then warm it once with
+    `script --child warm`, before anything is timed."""
+    os.environ["PYTHONPYCACHEPREFIX"] = str(folder)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    run_child([sys.executable, script, "--child", "warm"], timeout=600)

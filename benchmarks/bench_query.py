@@ -35,7 +35,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from _harness import authorize_store, run_child, spawn_tls_emulator, stop_process
+from _harness import (
+    authorize_store,
+    compile_into,
+    cpu_seconds,
+    run_child,
+    spawn_tls_emulator,
+    stop_process,
+)
 
 from ak_salesforce_nb.core._environment import ENV_KEYRING, ENV_STORE
 from ak_salesforce_nb.core._store import ConnectionStore
@@ -50,11 +57,6 @@ METHODS = (
     "simple-salesforce query_all",
     "simple-salesforce bulk2 query",
 )
-
-
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def warm() -> None:
@@ -74,7 +76,7 @@ def child(method: str, instance: str) -> None:
     import ak_salesforce_nb as aksf
 
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    cpu = _cpu()
+    cpu = cpu_seconds()
     started = time.perf_counter()
     if method == METHODS[0]:
         with aksf.session("bench", progress=False) as sf:
@@ -97,7 +99,7 @@ def child(method: str, instance: str) -> None:
             frame = pd.concat([pd.read_csv(io.StringIO(page)) for page in pages], ignore_index=True)
         rows = len(frame)
     seconds = time.perf_counter() - started
-    cpu = _cpu() - cpu
+    cpu = cpu_seconds() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     result = {"rows": rows, "seconds": seconds, "cpu": cpu, "peak_mb": (peak - before) / 1024}
     print(json.dumps(result))
@@ -144,12 +146,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         os.environ[ENV_STORE] = str(Path(folder) / "store" / "store.sqlite3")
         os.environ[ENV_KEYRING] = "off"
-        os.environ["PYTHONPYCACHEPREFIX"] = str(Path(folder) / "pycache")
-        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
         emulator, url = start_emulator(args.accounts, Path(folder), args.bulk_job_delay)
         try:
             authorize_store(ConnectionStore(), url)
-            run_child([sys.executable, __file__, "--child", "warm"], timeout=600)
+            compile_into(Path(folder) / "pycache", __file__)
             results: dict[str, list[dict[str, float]]] = {m: [] for m in METHODS}
             for _ in range(args.runs):
                 for method in args.only or METHODS:  # interleaved: drift hits all alike

@@ -39,7 +39,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _harness import authorize_store, run_child, spawn_tls_emulator, stop_process
+from _harness import (
+    authorize_store,
+    compile_into,
+    cpu_seconds,
+    run_child,
+    spawn_tls_emulator,
+    stop_process,
+)
 
 from ak_salesforce_nb.core._environment import ENV_KEYRING, ENV_STORE
 from ak_salesforce_nb.core._store import ConnectionStore
@@ -115,11 +122,6 @@ def _peer(frame: Any, instance: str, wait: int) -> Any:
     return merged.set_index("index").reindex(frame.index)
 
 
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def warm() -> None:
     """Import what the children import, so their bytecode is compiled before timing."""
     import simple_salesforce.api  # noqa: F401
@@ -133,14 +135,14 @@ def child(method: str, instance: str, rows: int, tag: str) -> None:
     failures."""
     frame = make_frame(rows, tag)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    cpu = _cpu()
+    cpu = cpu_seconds()
     started = time.perf_counter()
     if method == OURS:
         result = _ours(frame)
     else:
         result = _peer(frame, instance, 5 if method == PEER_DEFAULT else 1)
     seconds = time.perf_counter() - started
-    cpu = _cpu() - cpu
+    cpu = cpu_seconds() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     expected_failures = frame["Name"].str.startswith(FAIL_PREFIX)
     success = result["success"].astype(bool)
@@ -197,12 +199,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         os.environ[ENV_STORE] = str(Path(folder) / "store" / "store.sqlite3")
         os.environ[ENV_KEYRING] = "off"
-        os.environ["PYTHONPYCACHEPREFIX"] = str(Path(folder) / "pycache")
-        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
         emulator, url = start_emulator(Path(folder), args.bulk_job_delay)
         try:
             authorize_store(ConnectionStore(), url)
-            run_child([sys.executable, __file__, "--child", "warm"], timeout=600)
+            compile_into(Path(folder) / "pycache", __file__)
             results: dict[str, list[dict[str, Any]]] = {m: [] for m in METHODS}
             for run in range(args.runs):
                 for number, method in enumerate(METHODS):  # interleaved: drift hits all alike
