@@ -42,10 +42,10 @@ import re
 import threading
 import time
 import warnings
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -56,6 +56,15 @@ from ._types import import_polars, pandas_read_dtypes, type_pandas, type_polars
 # while it runs, instead of before the first request.
 
 __all__ = ["BulkSession", "bulk_capable", "run_bulk_query"]
+
+_T = TypeVar("_T")
+
+
+def _retried(call: Callable[[], _T]) -> _T:
+    """`_retry.call_with_retries`, its module (and tenacity) loaded on first use."""
+    from ._retry import call_with_retries
+
+    return call_with_retries(call)
 
 
 class BulkSession(Protocol):
@@ -142,10 +151,10 @@ def _wait(
     The polling (and the retrying of a poll that failed in transit) is tenacity's
     (`_retry.poll`, `_retry.call_with_retries`), each wait `POLL_SHARE` of the time
     waited so far (see the module docstring for the number of polls)."""
-    from ._retry import call_with_retries, poll
+    from ._retry import poll
 
     def fetch() -> dict[str, Any]:
-        info: dict[str, Any] = call_with_retries(lambda: session.get(_job_path(job_id)))
+        info: dict[str, Any] = _retried(lambda: session.get(_job_path(job_id)))
         return info
 
     info = poll(
@@ -194,14 +203,12 @@ class _Page:
 def _fetch_page(
     session: BulkSession, job_id: str, locator: str | None, max_records: int | None
 ) -> _Page:
-    from ._retry import call_with_retries
-
     params: dict[str, Any] = {}
     if max_records:
         params["maxRecords"] = max_records
     if locator:
         params["locator"] = locator
-    response = call_with_retries(
+    response = _retried(
         lambda: session.send(
             "GET", _job_path(job_id) + "/results", params=params, headers={"Accept": "text/csv"}
         )
@@ -220,8 +227,6 @@ RESULT_PAGES_VERSION = 58.0
 def _result_links(session: BulkSession, job_id: str) -> list[str] | None:
     """Every result page's link from ``resultPages`` (five an answer, followed by
     ``nextRecordsUrl``), or None where the org does not serve it (API before 58.0)."""
-    from ._retry import call_with_retries
-
     try:
         version = float(str(getattr(session, "api_version", "0")))
     except ValueError:
@@ -232,7 +237,7 @@ def _result_links(session: BulkSession, job_id: str) -> list[str] | None:
     path = _job_path(job_id) + "/resultPages"
     while path:
         try:
-            answer = call_with_retries(partial(session.get, path))
+            answer = _retried(partial(session.get, path))
         except SalesforceError as error:
             if error.status_code in (404, 405, 501) and not links:
                 return None  # not served here: the caller follows the locator chain
@@ -253,9 +258,7 @@ def _result_links(session: BulkSession, job_id: str) -> list[str] | None:
 
 
 def _fetch_link(session: BulkSession, link: str) -> _Page:
-    from ._retry import call_with_retries
-
-    response = call_with_retries(lambda: session.send("GET", link, headers={"Accept": "text/csv"}))
+    response = _retried(lambda: session.send("GET", link, headers={"Accept": "text/csv"}))
     return _Page(
         body=response.content,
         records=int(response.headers.get("Sforce-NumberOfRecords") or 0),
