@@ -15,8 +15,11 @@ import httpx
 import requests
 
 from ak_salesforce_nb.emulator import RunningEmulator
+from ak_salesforce_nb.emulator._csv_values import coerce_csv, error_text
+from ak_salesforce_nb.emulator._errors import ApiError
 from ak_salesforce_nb.emulator._ingest import IngestJob
 from ak_salesforce_nb.emulator._state import EmulatorState
+from ak_salesforce_nb.emulator._store import Table
 
 #: One TLS context for every test client: building httpx's default one costs ~70 ms each.
 SSL_CONTEXT = ssl.create_default_context()
@@ -186,3 +189,69 @@ def queued_account_job(
         state="UploadComplete",
         data=data,
     )
+
+
+def contents(table: Table) -> dict[str, Any]:
+    """Everything a write leaves in a table, but the write's own timestamps."""
+    stamps = ("CreatedDate", "LastModifiedDate", "SystemModstamp")
+    return {
+        "columns": {k: v for k, v in table.columns.items() if k not in stamps},
+        "index": dict(table.index),
+        "unique": {k: dict(v) for k, v in table.unique_indexes.items()},
+        "recent": list(table.recent),
+        "next_id": table.allocator.peek(),
+        "version_moved": table.version > 0,
+    }
+
+
+def reference_upsert(
+    state: EmulatorState, header: list[str], rows: list[list[str]]
+) -> dict[int, tuple[str, str]]:
+    """Each row of an upsert job by External_Id__c (the first column) written alone, with
+    the runner's rules: empty leaves a field out, #N/A nulls it, missing and repeated
+    keys fail, a key of a record updates it."""
+    table = state.store.tables["account"]
+    key_field = table.sobject.field("External_Id__c")
+    assert key_field is not None
+    user = state.store.users.columns["Id"][0]
+    # Keys repeated in the chunk, ragged rows' too (rows are never empty).
+    keys = [row[0].casefold() for row in rows if row[0] not in ("", "#N/A")]
+    duplicates = {k for k in keys if keys.count(k) > 1}
+    outcomes: dict[int, tuple[str, str]] = {}
+    for index, row in enumerate(rows):
+        known = ""
+        try:
+            if len(row) != len(header):
+                raise ApiError(
+                    400,
+                    "INVALID_FIELD",
+                    f"The row has {len(row)} fields where the header has {len(header)}",
+                    [],
+                )
+            body = {
+                n: None if t == "#N/A" else t for n, t in zip(header, row, strict=True) if t != ""
+            }
+            key = "" if row[0] == "#N/A" else row[0]
+            if not key:
+                raise ApiError(
+                    400, "MISSING_ARGUMENT", "External_Id__c not specified", [key_field.name]
+                )
+            if key.casefold() in duplicates:
+                raise ApiError(
+                    400,
+                    "DUPLICATE_VALUE",
+                    f"Duplicate external id specified: {key}",
+                    [key_field.name],
+                )
+            existing = state.records.find_external(table, key_field, key)
+            if existing is not None:
+                known = table.columns["Id"][existing]
+                body.pop("External_Id__c", None)
+                state.records.update(table, existing, body, user, coerce_csv)
+                outcomes[index] = (known, "false")
+            else:
+                body["External_Id__c"] = key
+                outcomes[index] = (state.records.create(table, body, user, coerce_csv), "true")
+        except ApiError as error:
+            outcomes[index] = (known, error_text(error))
+    return outcomes

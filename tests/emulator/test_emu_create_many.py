@@ -14,19 +14,17 @@ from typing import Any
 import pytest
 
 from ak_salesforce_nb.emulator import EmulatorConfig, start_emulator
-from ak_salesforce_nb.emulator._csv_values import coerce_csv, error_text
+from ak_salesforce_nb.emulator._csv_values import coerce_csv
 from ak_salesforce_nb.emulator._errors import ApiError
-from ak_salesforce_nb.emulator._ingest import IngestJob
 from ak_salesforce_nb.emulator._ingest_run import run_job as run_ingest
 from ak_salesforce_nb.emulator._pubsub_schema import avro_decode
 from ak_salesforce_nb.emulator._state import EmulatorState
 from ak_salesforce_nb.emulator._store import Table
 
-from .helpers import get_token, http_client
+from .helpers import contents, get_token, http_client, queued_account_job, reference_upsert
 from .test_emu_ingest import results, run_job
 
 #: Written at the moment of the write, so they differ between two runs.
-STAMPS = ("CreatedDate", "LastModifiedDate", "SystemModstamp")
 
 
 def org() -> EmulatorState:
@@ -55,17 +53,6 @@ def one_by_one(state: EmulatorState, table: Table, bodies: list[dict[str, Any]])
 def batched(state: EmulatorState, table: Table, bodies: list[dict[str, Any]]) -> list[Any]:
     user = state.store.users.columns["Id"][0]
     return list(state.records.create_many(table, bodies, user, coerce_csv))
-
-
-def contents(table: Table) -> dict[str, Any]:
-    """Everything a write leaves in a table, but the write's own timestamps."""
-    return {
-        "columns": {k: v for k, v in table.columns.items() if k not in STAMPS},
-        "index": dict(table.index),
-        "unique": {k: dict(v) for k, v in table.unique_indexes.items()},
-        "recent": list(table.recent),
-        "next_id": table.allocator.peek(),
-    }
 
 
 def mixed_accounts(existing_key: str) -> list[dict[str, Any]]:
@@ -214,43 +201,6 @@ def test_ingest_rows_visible_to_queries_and_change_events(chunk_size: int) -> No
         assert [h["sequenceNumber"] for h in headers] == [1, 2, 3, 4, 5, 6]
 
 
-def reference_upsert(state: EmulatorState, table: Table, lines: list[str]) -> dict[int, Any]:
-    """Each row of an upsert job by External_Id__c written alone (create or update), as
-    the ingest runner wrote rows before batching: row -> (sf__Id, sf__Created or
-    sf__Error)."""
-    rows = list(csv.reader(lines[1:]))
-    user = state.store.users.columns["Id"][0]
-    key_field = table.sobject.field("External_Id__c")
-    assert key_field is not None
-    keys = [row[0].casefold() for row in rows]
-    duplicates = {k for k in keys if keys.count(k) > 1}
-    outcomes: dict[int, Any] = {}
-    for index, (key, name, employees) in enumerate(rows):
-        known = ""  # a failed update's sf__Id is its record's id
-        body: dict[str, Any] = {"Name": name} if name else {}
-        if employees:
-            body["NumberOfEmployees"] = employees
-        try:
-            if key.casefold() in duplicates:
-                raise ApiError(
-                    400,
-                    "DUPLICATE_VALUE",
-                    f"Duplicate external id specified: {key}",
-                    [key_field.name],
-                )
-            existing = state.records.find_external(table, key_field, key)
-            if existing is not None:
-                known = table.columns["Id"][existing]
-                state.records.update(table, existing, body, user, coerce_csv)
-                outcomes[index] = (table.columns["Id"][existing], "false")
-            else:
-                body["External_Id__c"] = key
-                outcomes[index] = (state.records.create(table, body, user, coerce_csv), "true")
-        except ApiError as error:
-            outcomes[index] = (known, error_text(error))
-    return outcomes
-
-
 def test_mixed_upsert_job_writes_what_row_by_row_writes_would() -> None:
     """Updates and creates interleaved, with locks, rule and type failures and duplicates:
     the batched runner gives each row the outcome row-by-row writes give it."""
@@ -273,21 +223,13 @@ def test_mixed_upsert_job_writes_what_row_by_row_writes_would() -> None:
     ]
     single.faults.lock_rows(2)
     batch.faults.lock_rows(2)
-    expected = reference_upsert(single, tables[0], lines)
-    user = batch.store.users.columns["Id"][0]
-    job = IngestJob(
-        id="750000000000001AAA",
+    header, *rows = csv.reader(lines)
+    expected = reference_upsert(single, header, rows)
+    job = queued_account_job(
+        batch,
+        ("\n".join(lines) + "\n").encode(),
         operation="upsert",
-        table=tables[1],
-        external_id=tables[1].sobject.field("External_Id__c"),
-        created_by_id=user,
-        created=time.time(),
-        created_date="",
-        column_delimiter="COMMA",
-        line_ending="LF",
-        api_version="66.0",
-        state="UploadComplete",
-        data=("\n".join(lines) + "\n").encode(),
+        external_id="External_Id__c",
     )
     asyncio.run(run_ingest(batch, job))
     assert job.state == "JobComplete"

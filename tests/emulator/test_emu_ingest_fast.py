@@ -24,16 +24,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ak_salesforce_nb.emulator import EmulatorConfig
-from ak_salesforce_nb.emulator._csv_values import coerce_csv, coerce_csv_column, error_text
+from ak_salesforce_nb.emulator._csv_values import coerce_csv, coerce_csv_column
 from ak_salesforce_nb.emulator._errors import ApiError
 from ak_salesforce_nb.emulator._ingest import IngestJob, ResultRows, render_csv_file
 from ak_salesforce_nb.emulator._ingest_run import run_job as run_ingest
 from ak_salesforce_nb.emulator._records import ABSENT
 from ak_salesforce_nb.emulator._schema import FieldDef
 from ak_salesforce_nb.emulator._state import EmulatorState
-from ak_salesforce_nb.emulator._store import Table
 
-from .helpers import queued_account_job
+from .helpers import contents, queued_account_job, reference_upsert
 
 #: Texts with what CSV quoting must handle: quotes, delimiters, line breaks, empty.
 TEXT = st.text(alphabet=st.sampled_from('ab,"|\n\r\t ;^`é'), max_size=6)
@@ -187,19 +186,6 @@ def outcome(result: str | ApiError) -> Any:
     return (type(result).__name__, result.status, result.error_code, result.message, result.fields)
 
 
-def contents(table: Table) -> dict[str, Any]:
-    """Everything a write leaves in a table, but the write's own timestamps."""
-    stamps = ("CreatedDate", "LastModifiedDate", "SystemModstamp")
-    return {
-        "columns": {k: v for k, v in table.columns.items() if k not in stamps},
-        "index": dict(table.index),
-        "unique": {k: dict(v) for k, v in table.unique_indexes.items()},
-        "recent": list(table.recent),
-        "next_id": table.allocator.peek(),
-        "version_moved": table.version > 0,
-    }
-
-
 @settings(max_examples=150, deadline=None)
 @given(column_batches(), st.booleans())
 def test_create_columns_matches_create_many(
@@ -299,59 +285,6 @@ UPSERT_VALUES: dict[str, list[str]] = {
     "Customer_Since__c": ["2024-01-05", "2024-02-30", ""],
 }
 KEYS = ["K1", "k1", "K2", "K3", "K4", "EXISTING", "EXISTING2", "", "#N/A"]
-
-
-def reference_upsert(
-    state: EmulatorState, header: list[str], rows: list[list[str]]
-) -> dict[int, tuple[str, str]]:
-    """Each row of an upsert job by External_Id__c (the first column) written alone, with
-    the runner's rules: empty leaves a field out, #N/A nulls it, missing and repeated
-    keys fail, a key of a record updates it."""
-    table = state.store.tables["account"]
-    key_field = table.sobject.field("External_Id__c")
-    assert key_field is not None
-    user = state.store.users.columns["Id"][0]
-    # Keys repeated in the chunk, ragged rows' too (rows are never empty).
-    keys = [row[0].casefold() for row in rows if row[0] not in ("", "#N/A")]
-    duplicates = {k for k in keys if keys.count(k) > 1}
-    outcomes: dict[int, tuple[str, str]] = {}
-    for index, row in enumerate(rows):
-        known = ""
-        try:
-            if len(row) != len(header):
-                raise ApiError(
-                    400,
-                    "INVALID_FIELD",
-                    f"The row has {len(row)} fields where the header has {len(header)}",
-                    [],
-                )
-            body = {
-                n: None if t == "#N/A" else t for n, t in zip(header, row, strict=True) if t != ""
-            }
-            key = "" if row[0] == "#N/A" else row[0]
-            if not key:
-                raise ApiError(
-                    400, "MISSING_ARGUMENT", "External_Id__c not specified", [key_field.name]
-                )
-            if key.casefold() in duplicates:
-                raise ApiError(
-                    400,
-                    "DUPLICATE_VALUE",
-                    f"Duplicate external id specified: {key}",
-                    [key_field.name],
-                )
-            existing = state.records.find_external(table, key_field, key)
-            if existing is not None:
-                known = table.columns["Id"][existing]
-                body.pop("External_Id__c", None)
-                state.records.update(table, existing, body, user, coerce_csv)
-                outcomes[index] = (known, "false")
-            else:
-                body["External_Id__c"] = key
-                outcomes[index] = (state.records.create(table, body, user, coerce_csv), "true")
-        except ApiError as error:
-            outcomes[index] = (known, error_text(error))
-    return outcomes
 
 
 @st.composite
