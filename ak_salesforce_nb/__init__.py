@@ -14,6 +14,7 @@ session load when first used.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
@@ -207,7 +208,10 @@ def async_session(name: str = "default", **options: Any) -> AsyncSession:
 
 def _complete_soql_strings() -> None:
     # In a notebook, `sf.query("SELECT …")` strings complete from the org's metadata
-    # once a session exists, without `%load_ext` (see kernel/_soql_completer).
+    # once a session exists, without `%load_ext` (see kernel/_soql_completer). Outside
+    # IPython (a script, a CI job) the completer is not even imported.
+    if "IPython" not in sys.modules:
+        return
     from .kernel._soql_completer import register_in_running_shell
 
     register_in_running_shell()

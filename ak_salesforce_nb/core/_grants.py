@@ -29,14 +29,13 @@ from collections.abc import Mapping
 from typing import Literal
 
 import httpx
-from authlib.oauth2.rfc6749.parameters import prepare_token_request
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from ._constants import PRODUCTION_LOGIN_URL, SANDBOX_LOGIN_URL
 from ._exceptions import ConfigurationError, CredentialsRefused, TokenRequestError
-from ._oauth import TokenResponse, explain_oauth_error, parse_token_response
+from ._oauth import TokenResponse, explain_oauth_error, parse_token_response, token_body
 from ._validation import login_host
 
 __all__ = [
@@ -75,15 +74,13 @@ def client_credentials_request(
     login_url: str, *, client_id: str, client_secret: str
 ) -> httpx.Request:
     """``POST {login_url}/services/oauth2/token`` for the client-credentials grant."""
-    body = prepare_token_request(
-        "client_credentials", client_id=client_id, client_secret=client_secret
-    )
+    body = token_body("client_credentials", client_id=client_id, client_secret=client_secret)
     return _form_request(login_url, body)
 
 
 def jwt_bearer_request(login_url: str, *, assertion: str) -> httpx.Request:
     """``POST {login_url}/services/oauth2/token`` for the JWT bearer grant."""
-    body = prepare_token_request(JWT_BEARER_GRANT, assertion=assertion)
+    body = token_body(JWT_BEARER_GRANT, assertion=assertion)
     return _form_request(login_url, body)
 
 

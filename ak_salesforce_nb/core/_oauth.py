@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from ._exceptions import (
     ReauthorizationRequired,
@@ -40,6 +38,7 @@ __all__ = [
     "refresh_error",
     "refresh_request",
     "revoke_request",
+    "token_body",
     "token_request",
     "transport_error",
     "userinfo_request",
@@ -52,7 +51,20 @@ def new_code_verifier() -> str:
     return secrets.token_urlsafe(64)
 
 
+# authlib is imported where it is used: a script's session that only reads its stored
+# token (the common start) need not load its OAuth 2.0 framework.
+
+
+def token_body(grant_type: str, **params: str) -> str:
+    """The form body of a token request for `grant_type` (authlib's encoding)."""
+    from authlib.oauth2.rfc6749.parameters import prepare_token_request
+
+    return str(prepare_token_request(grant_type, **params))
+
+
 def code_challenge(verifier: str) -> str:
+    from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
     return str(create_s256_code_challenge(verifier))
 
 
@@ -76,6 +88,8 @@ def authorize_url(
         extra["prompt"] = prompt
     if login_hint:
         extra["login_hint"] = login_hint
+    from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
+
     return str(
         prepare_grant_uri(
             f"{login_url}/services/oauth2/authorize",
@@ -110,7 +124,7 @@ def token_request(
     redirect_uri: str,
     verifier: str,
 ) -> httpx.Request:
-    body = prepare_token_request(
+    body = token_body(
         "authorization_code",
         code=code,
         redirect_uri=redirect_uri,
@@ -127,7 +141,7 @@ def refresh_request(
     params: dict[str, str] = {"refresh_token": refresh_token, "client_id": client_id}
     if client_secret:
         params["client_secret"] = client_secret
-    body = prepare_token_request("refresh_token", **params)
+    body = token_body("refresh_token", **params)
     return _form_request(f"{login_url}/services/oauth2/token", body)
 
 

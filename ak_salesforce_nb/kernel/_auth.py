@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator, Generator
 
 import httpx
@@ -48,6 +47,8 @@ class SalesforceAuth(httpx.Auth):
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        import asyncio  # here: a script's synchronous session need not load it
+
         tokens = await asyncio.to_thread(self.provider.current)
         _apply(request, tokens)
         response = yield request
