@@ -20,6 +20,7 @@ from ._web_collections import (
     CollectionsHandler,
     CollectionsRetrieveHandler,
     CollectionsUpsertHandler,
+    TreeHandler,
 )
 from ._web_device import DeviceVerificationHandler
 from ._web_ingest import (
@@ -118,6 +119,7 @@ def make_app(state: EmulatorState) -> tornado.web.Application:
         (_V + r"/composite/sobjects/?", CollectionsHandler),
         (_V + r"/composite/sobjects/(\w+)/?", CollectionsRetrieveHandler),
         (_V + r"/composite/sobjects/(\w+)/(\w+)/?", CollectionsUpsertHandler),
+        (_V + r"/composite/tree/(\w+)/?", TreeHandler),
         (_V + r"/analytics/?", AnalyticsHandler),
         (_V + r"/analytics/reports/?", ReportListHandler),
         (_V + r"/analytics/reports/(\w+)/?", ReportHandler),

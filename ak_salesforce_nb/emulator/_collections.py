@@ -15,11 +15,21 @@ What Salesforce does, and so this does:
   (at most 10 chunks); an upsert names its type and external id field in the URL.
 
 Change Data Capture events are emitted once the request is committed, one transaction.
+
+sObject Tree (``POST /composite/tree/X``, what ``sf data import tree`` sends) creates
+nested parent-child records in one transaction: root records of type X, each with its
+children under a child relationship name (``"Contacts": {"records": [...]}``), every
+record naming a ``referenceId``. Records are created level by level (the roots, then
+the second level...), in request order within a level, a child's lookup set to its
+parent's new id; the answer lists ``{referenceId, id}`` in that order (201). If any
+record fails, nothing is kept: 400 with ``hasErrors`` and only the failing records'
+``{referenceId, errors}``. At most 200 records, 5 levels and 5 types a request.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 from . import _pubsub_capture as changes
@@ -33,12 +43,18 @@ __all__ = [
     "MAX_RECORDS",
     "MAX_RETRIEVE",
     "Collections",
+    "TreeAnswer",
     "error_entry",
 ]
 
 MAX_RECORDS = 200
 MAX_RETRIEVE = 2000
 MAX_CHUNKS = 10
+MAX_TREE_RECORDS = 200
+MAX_TREE_LEVELS = 5
+MAX_TREE_TYPES = 5
+#: A reference id: starts with a letter or digit, then letters, digits or underscores.
+_REFERENCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]*")
 ROLLED_BACK = (
     "ALL_OR_NONE_OPERATION_ROLLED_BACK",
     "Record rolled back because not all records were valid and the request was using "
@@ -115,6 +131,36 @@ def _split_id(record: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         else:
             fields[key] = value
     return record_id, fields
+
+
+@dataclasses.dataclass
+class _TreeNode:
+    """One record of an sObject Tree request, where it sits, and its outcome."""
+
+    reference_id: Any
+    table: Table
+    fields: dict[str, Any]
+    level: int
+    parent: _TreeNode | None = None
+    #: The lookup field of this record that points at ``parent``.
+    parent_field: str | None = None
+    id: str | None = None
+
+
+#: (HTTP status, body) of an sObject Tree answer.
+TreeAnswer = tuple[int, dict[str, Any]]
+
+
+def _tree_error(message: str) -> BodyError:
+    return BodyError(400, "INVALID_INPUT", message)
+
+
+def _tree_failure(nodes_and_errors: list[tuple[Any, ApiError]]) -> TreeAnswer:
+    results = [
+        {"referenceId": reference_id, "errors": [error_entry(error)]}
+        for reference_id, error in nodes_and_errors
+    ]
+    return 400, {"hasErrors": True, "results": results}
 
 
 class Collections:
@@ -385,6 +431,131 @@ class Collections:
             else:
                 answer.append(self.records.record(table, row, self.version, selected))
         return answer
+
+    # -- sObject Tree
+
+    def tree(self, sobject: str, body: Any) -> TreeAnswer:
+        """Create the trees of ``body`` (roots of type ``sobject``) in one transaction."""
+        root = self.records.table(sobject)
+        if not isinstance(body, dict) or not isinstance(body.get("records"), list):
+            raise BodyError(
+                400,
+                "JSON_PARSER_ERROR",
+                "Cannot deserialize instance of SObjectTreeRequest or request may be missing "
+                "a required field",
+            )
+        nodes: list[_TreeNode] = []
+        self._tree_nodes(body["records"], root, None, None, 1, nodes)
+        if len(nodes) > MAX_TREE_RECORDS:
+            raise _tree_error(
+                f"Exceeded max limit of records: {MAX_TREE_RECORDS}; this request has {len(nodes)}"
+            )
+        if len({id(node.table) for node in nodes}) > MAX_TREE_TYPES:
+            raise _tree_error(f"Exceeded max limit of different types: {MAX_TREE_TYPES}")
+        bad_references = self._bad_references(nodes)
+        if bad_references:
+            return _tree_failure(bad_references)
+        failures: list[tuple[Any, ApiError]] = []
+
+        def outcomes() -> list[Outcome]:
+            done: list[Outcome] = []
+            for level in range(1, MAX_TREE_LEVELS + 1):
+                for node in (n for n in nodes if n.level == level):
+                    fields = dict(node.fields)
+                    if node.parent is not None and node.parent_field is not None:
+                        fields[node.parent_field] = node.parent.id
+                    try:
+                        node.id = self.records.create(node.table, fields, self.user_id)
+                    except BodyError:
+                        raise
+                    except ApiError as error:
+                        failures.append((node.reference_id, error))
+                        done.append(Outcome(error=error))
+                        continue
+                    row = node.table.row_of(node.id)
+                    done.append(Outcome(id=node.id, change="created", table=node.table, row=row))
+                if failures:  # the levels below this one are not attempted
+                    break
+            return done
+
+        self._run(outcomes, all_or_none=True)
+        if failures:
+            return _tree_failure(failures)
+        ordered = sorted(nodes, key=lambda node: node.level)  # stable: request order kept
+        results = [{"referenceId": node.reference_id, "id": node.id} for node in ordered]
+        return 201, {"hasErrors": False, "results": results}
+
+    def _tree_nodes(
+        self,
+        records: list[Any],
+        table: Table,
+        parent: _TreeNode | None,
+        parent_field: str | None,
+        level: int,
+        nodes: list[_TreeNode],
+    ) -> None:
+        """Flatten a records collection of the tree (depth first, request order)."""
+        if level > MAX_TREE_LEVELS:
+            raise _tree_error(f"Exceeded max depth of the sObject tree: {MAX_TREE_LEVELS} levels")
+        for record in records:
+            if self._table_of(record) is not table:
+                raise _tree_error(
+                    f"The records of this collection must be of type {table.sobject.name}"
+                )
+            attributes = record["attributes"]
+            fields: dict[str, Any] = {}
+            children: list[tuple[Any, Table, str]] = []
+            for key, value in record.items():
+                if key == "attributes":
+                    continue
+                relationship = (
+                    table.sobject.child_relationship(key) if isinstance(value, dict) else None
+                )
+                if relationship is None:
+                    fields[key] = value
+                    continue
+                child_table = self.records.table(relationship.child_sobject)
+                child_records = value.get("records")
+                if not isinstance(child_records, list):
+                    raise _tree_error(f"The {key} property needs a records collection")
+                children.append((child_records, child_table, relationship.field))
+            node = _TreeNode(attributes.get("referenceId"), table, fields, level, parent)
+            node.parent_field = parent_field
+            nodes.append(node)
+            for child_records, child_table, field in children:
+                self._tree_nodes(child_records, child_table, node, field, level + 1, nodes)
+
+    @staticmethod
+    def _bad_references(nodes: list[_TreeNode]) -> list[tuple[Any, ApiError]]:
+        """Missing, malformed and repeated reference ids (each instance of a repeat)."""
+        counts: dict[Any, int] = {}
+        for node in nodes:
+            if isinstance(node.reference_id, str):
+                counts[node.reference_id] = counts.get(node.reference_id, 0) + 1
+        bad: list[tuple[Any, ApiError]] = []
+        for node in nodes:
+            reference = node.reference_id
+            if not isinstance(reference, str) or not reference:
+                error = ApiError(
+                    400, "INVALID_INPUT", "Include a reference ID for each record in the request."
+                )
+            elif not _REFERENCE_ID.fullmatch(reference):
+                error = ApiError(
+                    400,
+                    "INVALID_INPUT",
+                    f"Invalid reference ID: {reference}. A reference ID starts with a letter "
+                    "or a digit and has only letters, digits and underscores.",
+                )
+            elif counts[reference] > 1:
+                error = ApiError(
+                    400,
+                    "INVALID_INPUT",
+                    f"Duplicate ReferenceId provided in the request: {reference}",
+                )
+            else:
+                continue
+            bad.append((reference, error))
+        return bad
 
     @staticmethod
     def _save_result(outcome: Outcome) -> dict[str, Any]:

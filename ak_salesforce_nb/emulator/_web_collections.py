@@ -8,10 +8,17 @@ from ._collections import Collections
 from ._errors import not_found
 from ._web_base import ApiHandler
 
-__all__ = ["CollectionsHandler", "CollectionsRetrieveHandler", "CollectionsUpsertHandler"]
+__all__ = [
+    "CollectionsHandler",
+    "CollectionsRetrieveHandler",
+    "CollectionsUpsertHandler",
+    "TreeHandler",
+]
 
 #: sObject Collections exist from API version 42.0 on.
 FIRST_VERSION = 42.0
+#: sObject Tree is documented from Summer '15 (API version 34.0) on.
+FIRST_TREE_VERSION = 34.0
 
 
 class _CollectionsBase(ApiHandler):
@@ -59,6 +66,18 @@ class CollectionsUpsertHandler(_CollectionsBase):
     def patch(self, version: str, sobject: str, field_name: str) -> None:
         results = self.collections(version).upsert(sobject, field_name, self.json_body())
         self.send_json(results)
+
+
+class TreeHandler(ApiHandler):
+    """``composite/tree/X``: create nested parent-child record trees (POST)."""
+
+    def post(self, version: str, sobject: str) -> None:
+        if float(version) < FIRST_TREE_VERSION:
+            raise not_found()
+        status, answer = Collections(self.state, version, self.user_id).tree(
+            sobject, self.json_body()
+        )
+        self.send_json(answer, status)
 
 
 def _split(text: str) -> list[str]:

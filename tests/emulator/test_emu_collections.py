@@ -415,3 +415,128 @@ def test_change_events_once_committed() -> None:
     assert headers[0]["changeOrigin"] == "com/salesforce/api/rest/66.0"
     assert decoded[2]["Rating"] == "Hot" and decoded[0]["Name"] == "Event A"
     assert headers[3]["recordIds"] == [made[1]["id"]]
+
+
+# -- sObject Tree (composite/tree/X): nested parent-child creates, all or nothing
+
+
+def tree_record(sobject: str, reference: str, **fields: Any) -> dict[str, Any]:
+    return {"attributes": {"type": sobject, "referenceId": reference}, **fields}
+
+
+def test_tree_creates_levels_in_order_and_links_children(rest: httpx.Client) -> None:
+    """Salesforce's own example: two accounts with their contacts, field names in any
+    case; the answer lists the roots first, then the second level, in request order."""
+    body = {
+        "records": [
+            tree_record(
+                "Account",
+                "ref1",
+                name="Tree Sample One",
+                numberOfEmployees="100",
+                Contacts={
+                    "records": [
+                        tree_record("Contact", "ref2", lastname="Smith", email="s@example.com"),
+                        tree_record("Contact", "ref3", lastname="Evans"),
+                    ]
+                },
+            ),
+            tree_record("Account", "ref4", Name="Tree Sample Two"),
+        ]
+    }
+    answer = rest.post("/composite/tree/Account", json=body)
+    assert answer.status_code == 201, answer.text
+    result = answer.json()
+    assert result["hasErrors"] is False
+    assert [r["referenceId"] for r in result["results"]] == ["ref1", "ref4", "ref2", "ref3"]
+    ids = {r["referenceId"]: r["id"] for r in result["results"]}
+    assert [ids[ref][:3] for ref in ("ref1", "ref4", "ref2", "ref3")] == [
+        "001",
+        "001",
+        "003",
+        "003",
+    ]
+    contacts = query(
+        rest,
+        "SELECT LastName, Email, AccountId, Account.NumberOfEmployees FROM Contact "
+        f"WHERE Id IN ('{ids['ref2']}', '{ids['ref3']}') ORDER BY LastName",
+    )
+    assert [(c["LastName"], c["AccountId"]) for c in contacts] == [
+        ("Evans", ids["ref1"]),
+        ("Smith", ids["ref1"]),
+    ]
+    assert contacts[0]["Account"]["NumberOfEmployees"] == 100
+
+
+def test_tree_failure_keeps_nothing_and_names_the_failing_record(rest: httpx.Client) -> None:
+    body = {
+        "records": [
+            tree_record(
+                "Account",
+                "TreeBad1",
+                Name="Tree Rolled Back",
+                Contacts={
+                    "records": [
+                        tree_record("Contact", "TreeBad2", LastName="Fine"),
+                        tree_record("Contact", "TreeBad3", LastName="Bad", Email="123"),
+                    ]
+                },
+            )
+        ]
+    }
+    answer = rest.post("/composite/tree/Account", json=body)
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "hasErrors": True,
+        "results": [
+            {
+                "referenceId": "TreeBad3",
+                "errors": [
+                    {
+                        "statusCode": "INVALID_EMAIL_ADDRESS",
+                        "message": "Email: invalid email address: 123",
+                        "fields": ["Email"],
+                    }
+                ],
+            }
+        ],
+    }
+    assert count(rest, "Name = 'Tree Rolled Back'") == 0
+    assert query(rest, "SELECT Id FROM Contact WHERE LastName = 'Fine'") == []
+
+
+def test_tree_reference_ids_and_whole_request_errors(rest: httpx.Client) -> None:
+    repeated = rest.post(
+        "/composite/tree/Account",
+        json={
+            "records": [
+                tree_record("Account", "same", Name="Tree Dup A"),
+                tree_record("Account", "same", Name="Tree Dup B"),
+                {"attributes": {"type": "Account"}, "Name": "Tree No Reference"},
+            ]
+        },
+    )
+    assert repeated.status_code == 400 and repeated.json()["hasErrors"] is True
+    results = repeated.json()["results"]
+    assert [r["referenceId"] for r in results] == ["same", "same", None]
+    assert {r["errors"][0]["statusCode"] for r in results} == {"INVALID_INPUT"}
+    assert count(rest, "Name LIKE 'Tree Dup%' OR Name = 'Tree No Reference'") == 0
+
+    unknown_field = rest.post(
+        "/composite/tree/Account", json={"records": [tree_record("Account", "r1", Nope__c=1)]}
+    )
+    assert one_error(unknown_field, 400) == {
+        "message": "No such column 'Nope__c' on sobject of type Account",
+        "errorCode": "INVALID_FIELD",
+    }  # the Salesforce CLI reads field and object out of this message
+    wrong_root = rest.post(
+        "/composite/tree/Account", json={"records": [tree_record("Contact", "r1", LastName="x")]}
+    )
+    assert one_error(wrong_root, 400)["errorCode"] == "INVALID_INPUT"
+    too_many = [tree_record("Account", f"r{i}", Name=f"Tree Many {i}") for i in range(201)]
+    assert one_error(rest.post("/composite/tree/Account", json={"records": too_many}), 400)
+    assert count(rest, "Name LIKE 'Tree Many%'") == 0
+    assert one_error(rest.post("/composite/tree/Nope", json={"records": []}), 404)
+    assert one_error(rest.post("/composite/tree/Account", json=[]), 400)["errorCode"] == (
+        "JSON_PARSER_ERROR"
+    )
