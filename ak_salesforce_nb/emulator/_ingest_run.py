@@ -19,8 +19,9 @@ slice (or up to the next row that updates or deletes), given as the slice's colu
 with the outcomes and change events one-by-one creates would have had: a write costs
 its checks, column by column, not a table append.
 
-Header columns are field names (any case), or ``Relationship.ExternalIdField`` to set a
-lookup by the parent's external id (``Account.External_Id__c`` on Contact). A row's
+Header columns are field names (any case), or ``Relationship.IndexedField`` to set a
+lookup by a parent's external id or other idLookup field (``Account.External_Id__c`` or
+``ReportsTo.Email`` on Contact, ``Owner.Username``). A row's
 empty field leaves the field alone (on insert: null), ``#N/A`` sets it to null.
 """
 
@@ -43,7 +44,7 @@ from ._bulk import DELIMITERS
 from ._csv_values import coerce_csv, coerce_csv_column, error_text
 from ._errors import ApiError
 from ._ingest import IngestJob, Row
-from ._records import ABSENT, Plans
+from ._records import ABSENT, Plans, is_id_lookup
 from ._schema import FieldDef, Schema
 from ._state import EmulatorState
 
@@ -141,7 +142,7 @@ def plan_columns(job: IngestJob, header: list[str], schema: Schema) -> Plan:
         if reference is not None and reference.relationship_name is not None:
             parent = schema.get(reference.reference_to[0])
             parent_field = None if parent is None else parent.field(parent_name)
-            if parent_field is not None and (parent_field.external_id or parent_field.type == "id"):
+            if parent_field is not None and is_id_lookup(parent_field):
                 columns.append(
                     Column(index, reference, reference.relationship_name, parent_field.name)
                 )

@@ -55,7 +55,19 @@ class _Absent:
 #: row's empty field), where None sets it to null.
 ABSENT: Any = _Absent()
 
-__all__ = ["ABSENT", "CoerceColumn", "Plans", "RecordService"]
+__all__ = ["ABSENT", "ID_LOOKUP_FIELDS", "CoerceColumn", "Plans", "RecordService", "is_id_lookup"]
+
+#: Standard fields that describe marks ``idLookup`` besides ids and external ids (keep in
+#: step with ``_describe``): a parent can be named by them in a relationship (Bulk API
+#: ``ReportsTo.Email`` / ``Owner.Username`` columns, JSON ``{"Owner": {"Username": ...}}``).
+ID_LOOKUP_FIELDS = frozenset({"Email", "Username"})
+
+
+def is_id_lookup(f: FieldDef) -> bool:
+    """Whether a field can name a parent record by value (Salesforce: "an indexed field":
+    the Id, an external id, or a standard field whose ``idLookup`` is true)."""
+    return f.type == "id" or f.external_id or f.name in ID_LOOKUP_FIELDS
+
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _STAGE_PROBABILITY = dict(STAGES)
@@ -185,6 +197,29 @@ class RecordService:
         if f is None or not (f.external_id or f.type == "id"):
             raise _external_id_missing(field_name)
         return f
+
+    def find_lookup(self, table: Table, f: FieldDef, value: str) -> int | None:
+        """The live row an id lookup field's value names (case-insensitive), for a
+        relationship by value: an id or unique field through its index, another idLookup
+        field (Email) by a scan, failing with DUPLICATE_EXTERNAL_ID when several match."""
+        if f.type == "id" or f.name in table.unique_indexes:
+            return self.find_external(table, f, value)
+        wanted = value.casefold()
+        column = table.columns[f.name]
+        rows = [
+            row
+            for row, stored in enumerate(column)
+            if isinstance(stored, str) and stored.casefold() == wanted and not table.is_deleted(row)
+        ]
+        if len(rows) > 1:
+            ids = ", ".join(str(table.columns["Id"][row]) for row in rows)
+            raise ApiError(
+                400,
+                "DUPLICATE_EXTERNAL_ID",
+                f"{f.label}: more than one record found for external id field: [{ids}]",
+                [],
+            )
+        return rows[0] if rows else None
 
     def find_external(self, table: Table, f: FieldDef, value: str) -> int | None:
         if f.type == "id":
@@ -371,14 +406,14 @@ class RecordService:
                 400, "INVALID_FIELD", "Foreign key reference needs one external id field"
             )
         f = parent.sobject.field(keys[0])
-        if f is None or not (f.external_id or f.type == "id"):
+        if f is None or not is_id_lookup(f):
             raise ApiError(
                 400,
                 "INVALID_FIELD",
                 f"Field name provided, {keys[0]} is not an External ID or indexed field for "
                 f"{parent.sobject.name}",
             )
-        row = self.find_external(parent, f, str(value[keys[0]]))
+        row = self.find_lookup(parent, f, str(value[keys[0]]))
         if row is None:
             raise ApiError(
                 400,

@@ -267,6 +267,58 @@ def test_relationship_column_by_external_id(rest: httpx.Client) -> None:
     )
 
 
+def test_relationship_columns_by_id_lookup_fields(rest: httpx.Client) -> None:
+    """Salesforce names a parent by any indexed field: an external id, or a standard field
+    describe marks idLookup (``Owner.Username``; ``Contact.Email``, which two contacts may
+    share: then the row fails with DUPLICATE_EXTERNAL_ID)."""
+    users = query(rest, "SELECT Id, Username, Email FROM User ORDER BY Username LIMIT 1")
+    user = users[0]
+    lookups = {
+        f["name"]: f["idLookup"]
+        for f in rest.get("/sobjects/User/describe").json()["fields"]
+        if f["name"] in ("Username", "Email", "FirstName")
+    }
+    assert lookups == {"Username": True, "Email": True, "FirstName": False}
+    one = "lookup.once@example.com"
+    twice = "lookup.twice@example.com"
+    made = run_job(
+        rest,
+        f"LastName,Email\nOnce,{one}\nTwice A,{twice}\nTwice B,{twice.upper()}\n",
+        sobject="Contact",
+    )
+    assert made["numberRecordsFailed"] == 0
+    owned = run_job(
+        rest,
+        f"Name,Owner.Username\nLookup Owned,{user['Username'].upper()}\nLookup Nobody,no@x.org\n",
+    )
+    good = results(rest, owned["id"], "successfulResults")
+    saved = query(rest, f"SELECT OwnerId FROM Account WHERE Id = '{good[1][0]}'")
+    assert saved[0]["OwnerId"] == user["Id"]
+    assert results(rest, owned["id"], "failedResults")[1][1] == (
+        "INVALID_FIELD:Foreign key external ID: no@x.org not found for field Username in "
+        "entity User:--"
+    )
+    cases = run_job(
+        rest,
+        f"Subject,Contact.Email\nLookup Case One,{one.upper()}\nLookup Case Two,{twice}\n",
+        sobject="Case",
+    )
+    linked = results(rest, cases["id"], "successfulResults")
+    assert [row[2] for row in linked[1:]] == ["Lookup Case One"]
+    contact = query(rest, f"SELECT ContactId, Contact.Email FROM Case WHERE Id = '{linked[1][0]}'")
+    assert contact[0]["Contact"]["Email"] == one
+    failed = results(rest, cases["id"], "failedResults")[1][1]
+    assert failed.startswith(
+        "DUPLICATE_EXTERNAL_ID:Email: more than one record found for external id field: [003"
+    )
+    rest_owned = rest.post(
+        "/sobjects/Account", json={"Name": "Lookup REST", "Owner": {"Username": user["Username"]}}
+    )
+    assert rest_owned.status_code == 201, rest_owned.text
+    saved = query(rest, f"SELECT OwnerId FROM Account WHERE Id = '{rest_owned.json()['id']}'")
+    assert saved[0]["OwnerId"] == user["Id"]
+
+
 @pytest.mark.parametrize(
     ("delimiter", "char", "line_ending", "newline"),
     [("PIPE", "|", "CRLF", "\r\n"), ("TAB", "\t", "LF", "\n"), ("SEMICOLON", ";", "CRLF", "\r\n")],
