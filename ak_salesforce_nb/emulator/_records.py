@@ -439,6 +439,9 @@ class RecordService:
             raise ApiError(
                 400, "INVALID_EMAIL_ADDRESS", f"{f.label}: invalid email address: {value}", [f.name]
             )
+        limit = _numeric_limit(f)
+        if limit is not None and _is_number(value) and abs(value) >= limit:
+            raise _out_of_range(f, value)
         if f.restricted:
             chosen = value.split(";") if f.type == "multipicklist" else [value]
             allowed = set(f.picklist)
@@ -743,6 +746,9 @@ class RecordService:
             if f.restricted:
                 allowed = frozenset(f.picklist)
                 found += [p for p, value in enumerate(values) if value not in allowed]
+            limit = _numeric_limit(f)
+            if limit is not None:
+                found += _beyond(limit, values)
             if f.unique or f.external_id:
                 found += self._taken(table, f, values)
         return sorted(p for p in set(found) if p not in errors and values[p] is not None)
@@ -1052,6 +1058,59 @@ def _repeats(keys: list[str | None]) -> bool:
     """Whether a value (not null) occurs more than once."""
     given = len(keys) - keys.count(None)
     return len(set(keys)) - (given < len(keys)) < given
+
+
+def _numeric_limit(f: FieldDef) -> float | None:
+    """The smallest magnitude a number field cannot hold: 10 to the number of its integer
+    digits (an int's ``digits``; ``precision - scale`` of a double, currency or percent);
+    None for a field of another type or without a declared size."""
+    if f.type == "int":
+        return 10.0**f.digits if f.digits else None
+    if f.type in ("double", "currency", "percent") and f.precision:
+        return 10.0 ** (f.precision - f.scale)
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _out_of_range(f: FieldDef, value: Any) -> ApiError:
+    return ApiError(
+        400,
+        "NUMBER_OUTSIDE_VALID_RANGE",
+        f"{f.label}: value outside of valid range on numeric field: {_java_number(value)}",
+        [f.name],
+    )
+
+
+def _java_number(value: float) -> str:
+    """A number as Salesforce's messages print it (Java's ``Double.toString``: plain
+    between 10^-3 and 10^7, else ``1.2345E16``); an int as it is."""
+    if isinstance(value, int):
+        return str(value)
+    if value == 0 or 1e-3 <= abs(value) < 1e7:
+        return repr(value)
+    mantissa, _, exponent = f"{value!r}".partition("e")
+    if not exponent:  # repr wrote it plainly (1e7 <= |value| < 1e16)
+        exponent_value = len(mantissa.lstrip("-").split(".")[0]) - 1
+        digits = mantissa.lstrip("-").replace(".", "").rstrip("0") or "0"
+        sign = "-" if value < 0 else ""
+        mantissa = f"{sign}{digits[0]}.{digits[1:] or '0'}"
+        return f"{mantissa}E{exponent_value}"
+    if "." not in mantissa:
+        mantissa += ".0"
+    return f"{mantissa}E{int(exponent)}"
+
+
+def _beyond(limit: float, values: list[Any]) -> list[int]:
+    """Positions of numbers at or past a number field's limit (screened at C speed)."""
+    try:
+        if max(map(abs, values), default=0) < limit:
+            return []
+    except TypeError:  # nulls among the values
+        pass
+    return [p for p, value in enumerate(values) if _is_number(value) and abs(value) >= limit]
 
 
 def _too_long(f: FieldDef, values: list[Any]) -> list[int]:

@@ -319,6 +319,42 @@ def test_relationship_columns_by_id_lookup_fields(rest: httpx.Client) -> None:
     assert saved[0]["OwnerId"] == user["Id"]
 
 
+def test_numbers_past_a_fields_size_fail_their_row(rest: httpx.Client) -> None:
+    """A number needing more integer digits than the field has (precision - scale, an
+    int's digits) fails with NUMBER_OUTSIDE_VALID_RANGE, in a bulk job's column as in a
+    REST body; the row's neighbours are written."""
+    info = run_job(
+        rest,
+        "Name,AnnualRevenue,NumberOfEmployees\n"
+        "Range Fits,123456789012345678,99999999\n"
+        "Range Revenue,1e21,5\n"
+        "Range Staff,10,100000000\n",
+    )
+    good = results(rest, info["id"], "successfulResults")
+    assert [row[2] for row in good[1:]] == ["Range Fits"]
+    failed = {row[2]: row[1] for row in results(rest, info["id"], "failedResults")[1:]}
+    assert failed == {
+        "Range Revenue": "NUMBER_OUTSIDE_VALID_RANGE:Annual Revenue: value outside of valid "
+        "range on numeric field: 1.0E21:AnnualRevenue --",
+        "Range Staff": "NUMBER_OUTSIDE_VALID_RANGE:Employees: value outside of valid range "
+        "on numeric field: 100000000:NumberOfEmployees --",
+    }
+    created = rest.post(
+        "/sobjects/Opportunity",
+        json={
+            "Name": "Range",
+            "StageName": "Prospecting",
+            "CloseDate": "2025-01-31",
+            "Amount": 1e16,
+        },
+    )
+    assert one_error(created, 400) == {
+        "message": "Amount: value outside of valid range on numeric field: 1.0E16",
+        "errorCode": "NUMBER_OUTSIDE_VALID_RANGE",
+        "fields": ["Amount"],
+    }
+
+
 @pytest.mark.parametrize(
     ("delimiter", "char", "line_ending", "newline"),
     [("PIPE", "|", "CRLF", "\r\n"), ("TAB", "\t", "LF", "\n"), ("SEMICOLON", ";", "CRLF", "\r\n")],
