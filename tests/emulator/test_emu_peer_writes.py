@@ -1,12 +1,16 @@
 """Peer clients writing through the emulator, unchanged: simple-salesforce's Bulk API 2.0
-ingest (``sf.bulk2``), its REST sObject calls and sObject Collections through ``restful``.
+ingest (``sf.bulk2``), its REST sObject calls, and sObject Collections and sObject Tree
+through ``restful``.
 
 Each test sends what the peer sends and checks what the peer hands its user: counts, the
-result files it downloads, the exceptions it raises. The request shapes of another peer
-(jsforce's ``sobject().create/update/upsert/destroy`` on collections and its
-``bulk2.loadAndWaitForResults``; the Salesforce CLI's ``sf data import/upsert/update/delete
-bulk``) were run by hand against the emulator; the ones no test here already sends are
-pinned with raw requests below.
+result files it downloads, the exceptions it raises. Two other peers were run by hand
+against the emulator (they are Node.js programs, not dependencies of this repository):
+jsforce (``sobject().create/update/upsert/destroy`` on collections, ``find().update()``,
+``bulk2.loadAndWaitForResults`` and its job API) and the Salesforce CLI (``sf data
+import/upsert/update/delete bulk`` and their ``resume``, ``bulk results``, ``create/
+update/get/delete record``, ``import tree`` with files and a plan, ``export tree``). What
+they showed is pinned with raw requests in ``test_emu_collections`` (sObject Tree) and
+``test_emu_ingest`` (idLookup relationship columns, number ranges).
 """
 
 from __future__ import annotations
@@ -229,3 +233,48 @@ def test_collections_upsert_and_delete_through_restful(sf: Any) -> None:
         "composite/sobjects", method="DELETE", params={"ids": f"{record_id},{UNKNOWN_ID}"}
     )
     assert [r["success"] for r in deleted] == [True, False]
+
+
+def test_tree_import_as_the_salesforce_cli_sends_it(sf: Any) -> None:
+    """``sf data import tree --files``: POST composite/tree/Account, roots then children."""
+    tree = {
+        "records": [
+            {
+                "attributes": {"type": "Account", "referenceId": "AccountRef1"},
+                "Name": "Peer Tree",
+                "Contacts": {
+                    "records": [
+                        {
+                            "attributes": {"type": "Contact", "referenceId": "ContactRef1"},
+                            "LastName": "Peer Tree Contact",
+                        }
+                    ]
+                },
+            }
+        ]
+    }
+    answer = sf.restful("composite/tree/Account", method="POST", json=tree)
+    assert answer["hasErrors"] is False
+    ids = {r["referenceId"]: r["id"] for r in answer["results"]}
+    assert list(ids) == ["AccountRef1", "ContactRef1"]
+    contact = sf.Contact.get(ids["ContactRef1"])
+    assert contact["AccountId"] == ids["AccountRef1"]
+    tree["records"][0]["Contacts"]["records"][0]["Email"] = "no email"
+    with pytest.raises(SalesforceMalformedRequest) as failed:
+        sf.restful("composite/tree/Account", method="POST", json=tree)
+    assert sf.query("SELECT COUNT() FROM Account WHERE Name = 'Peer Tree'")["totalSize"] == 1
+    assert failed.value.content == {
+        "hasErrors": True,
+        "results": [
+            {
+                "referenceId": "ContactRef1",
+                "errors": [
+                    {
+                        "statusCode": "INVALID_EMAIL_ADDRESS",
+                        "message": "Email: invalid email address: no email",
+                        "fields": ["Email"],
+                    }
+                ],
+            }
+        ],
+    }
