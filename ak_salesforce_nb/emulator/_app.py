@@ -15,6 +15,15 @@ from ._reports import install as install_reports
 from ._state import EmulatorState
 from ._web_base import RepeatedSlashHandler
 from ._web_bulk import JobHandler, JobResultPagesHandler, JobResultsHandler, JobsHandler
+from ._web_bulk_v1 import (
+    BatchesV1Handler,
+    BatchRequestV1Handler,
+    BatchResultsV1Handler,
+    BatchResultV1Handler,
+    BatchV1Handler,
+    JobsV1Handler,
+    JobV1Handler,
+)
 from ._web_changes import DeletedHandler, UpdatedHandler
 from ._web_collections import (
     CollectionsHandler,
@@ -70,6 +79,7 @@ from ._web_search import ParameterizedSearchHandler, SearchHandler
 __all__ = ["bind", "start_server"]
 
 _V = r"/services/data/v(\d+\.\d+)"
+_ASYNC = r"/services/async/(\d+\.\d+)"  # Bulk API 1.0: no "v" before the version
 MAX_BODY_SIZE = 150 * 1024 * 1024
 
 
@@ -126,6 +136,13 @@ def make_app(state: EmulatorState) -> tornado.web.Application:
         (_V + r"/analytics/reports/(\w+)/describe/?", ReportDescribeHandler),
         (_V + r"/analytics/reports/(\w+)/instances/?", ReportInstancesHandler),
         (_V + r"/analytics/reports/(\w+)/instances/(\w+)/?", ReportInstanceHandler),
+        (_ASYNC + r"/job/?", JobsV1Handler),
+        (_ASYNC + r"/job/(\w+)/?", JobV1Handler),
+        (_ASYNC + r"/job/(\w+)/batch/?", BatchesV1Handler),
+        (_ASYNC + r"/job/(\w+)/batch/(\w+)/?", BatchV1Handler),
+        (_ASYNC + r"/job/(\w+)/batch/(\w+)/request/?", BatchRequestV1Handler),
+        (_ASYNC + r"/job/(\w+)/batch/(\w+)/result/?", BatchResultsV1Handler),
+        (_ASYNC + r"/job/(\w+)/batch/(\w+)/result/(\w+)/?", BatchResultV1Handler),
         (r"/services/data/.*", NotFoundHandler),
     ]
     return tornado.web.Application(

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator, MutableMapping
 
 from ._bulk import BulkJobs
+from ._bulk_v1 import V1Jobs
 from ._config import EmulatorConfig
 from ._cursors import CursorStore
 from ._data import populate
@@ -104,6 +105,8 @@ class EmulatorState:
         self.cursors = CursorStore(config.max_open_cursors)
         self.bulk = BulkJobs()
         self.ingest = IngestJobs()
+        #: Bulk API 1.0 jobs (``/services/async``), with their batches.
+        self.bulk_v1 = V1Jobs()
         #: Bulk API batches used: an ingest job's chunks count as Salesforce counts them.
         self.bulk_batches_used = 0
         self.stats = Stats()
