@@ -7,13 +7,32 @@ is the calendar year, so ranges are plain UTC calendar arithmetic.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 
 __all__ = ["date_range"]
 
 
+def _day_shift(day: datetime.date, days: int) -> datetime.date:
+    """``day`` moved by ``days``, saturating at the calendar's ends: a literal reaching past
+    them (``LAST_N_DAYS:1000000``) only widens the range, it is not an error."""
+    try:
+        return day + datetime.timedelta(days=days)
+    except OverflowError:
+        return datetime.date.max if days > 0 else datetime.date.min
+
+
 def _month_start(day: datetime.date, months_offset: int = 0) -> datetime.date:
     index = day.year * 12 + (day.month - 1) + months_offset
-    return datetime.date(index // 12, index % 12 + 1, 1)
+    return _clamped(index // 12, index % 12 + 1)
+
+
+def _clamped(year: int, month: int = 1) -> datetime.date:
+    """The first day of ``month`` of ``year``, saturating outside years 1 to 9999."""
+    if year < datetime.MINYEAR:
+        return datetime.date.min
+    if year > datetime.MAXYEAR:
+        return datetime.date.max
+    return datetime.date(year, month, 1)
 
 
 def _quarter_start(day: datetime.date, quarters_offset: int = 0) -> datetime.date:
@@ -25,49 +44,66 @@ def _week_start(day: datetime.date) -> datetime.date:
     return day - datetime.timedelta(days=(day.weekday() + 1) % 7)
 
 
-def date_range(
-    literal: str, n: int | None, today: datetime.date
-) -> tuple[datetime.date, datetime.date]:
-    """The [start, end) days a date literal covers, relative to ``today``."""
-    day = datetime.timedelta(days=1)
+_Range = tuple[datetime.date, datetime.date]
+
+
+def date_range(literal: str, n: int | None, today: datetime.date) -> _Range:
+    """The [start, end) days a date literal covers, relative to ``today``.
+
+    Only the literal asked for is computed: a large ``n`` that is fine in days (say
+    ``LAST_N_DAYS:3000``) used to fail computing the N_YEARS ranges beside it."""
     n = n or 0
     week = _week_start(today)
-    month = _month_start(today)
-    quarter = _quarter_start(today)
-    year = datetime.date(today.year, 1, 1)
-    tomorrow = today + day
-    ranges: dict[str, tuple[datetime.date, datetime.date]] = {
-        "YESTERDAY": (today - day, today),
-        "TODAY": (today, tomorrow),
-        "TOMORROW": (tomorrow, tomorrow + day),
-        "LAST_WEEK": (week - 7 * day, week),
-        "THIS_WEEK": (week, week + 7 * day),
-        "NEXT_WEEK": (week + 7 * day, week + 14 * day),
-        "LAST_MONTH": (_month_start(today, -1), month),
-        "THIS_MONTH": (month, _month_start(today, 1)),
-        "NEXT_MONTH": (_month_start(today, 1), _month_start(today, 2)),
-        "LAST_90_DAYS": (today - 90 * day, tomorrow),
-        "NEXT_90_DAYS": (tomorrow, tomorrow + 90 * day),
-        "THIS_QUARTER": (quarter, _quarter_start(today, 1)),
-        "LAST_QUARTER": (_quarter_start(today, -1), quarter),
-        "NEXT_QUARTER": (_quarter_start(today, 1), _quarter_start(today, 2)),
-        "THIS_YEAR": (year, year.replace(year=year.year + 1)),
-        "LAST_YEAR": (year.replace(year=year.year - 1), year),
-        "NEXT_YEAR": (year.replace(year=year.year + 1), year.replace(year=year.year + 2)),
-        "LAST_N_DAYS": (today - n * day, tomorrow),
-        "NEXT_N_DAYS": (tomorrow, tomorrow + n * day),
-        "N_DAYS_AGO": (today - n * day, today - (n - 1) * day),
-        "LAST_N_WEEKS": (week - 7 * n * day, week),
-        "NEXT_N_WEEKS": (week + 7 * day, week + 7 * (n + 1) * day),
-        "N_WEEKS_AGO": (week - 7 * n * day, week - 7 * (n - 1) * day),
-        "LAST_N_MONTHS": (_month_start(today, -n), month),
-        "NEXT_N_MONTHS": (_month_start(today, 1), _month_start(today, n + 1)),
-        "N_MONTHS_AGO": (_month_start(today, -n), _month_start(today, 1 - n)),
-        "LAST_N_QUARTERS": (_quarter_start(today, -n), quarter),
-        "NEXT_N_QUARTERS": (_quarter_start(today, 1), _quarter_start(today, n + 1)),
-        "N_QUARTERS_AGO": (_quarter_start(today, -n), _quarter_start(today, 1 - n)),
-        "LAST_N_YEARS": (year.replace(year=year.year - n), year),
-        "NEXT_N_YEARS": (year.replace(year=year.year + 1), year.replace(year=year.year + n + 1)),
-        "N_YEARS_AGO": (year.replace(year=year.year - n), year.replace(year=year.year - n + 1)),
+    year = today.year
+    tomorrow = _day_shift(today, 1)
+
+    def days(offset: int) -> datetime.date:
+        return _day_shift(today, offset)
+
+    def weeks(offset: int) -> datetime.date:
+        return _day_shift(week, 7 * offset)
+
+    def months(offset: int) -> datetime.date:
+        return _month_start(today, offset)
+
+    def quarters(offset: int) -> datetime.date:
+        return _quarter_start(today, offset)
+
+    def years(offset: int) -> datetime.date:
+        return _clamped(year + offset)
+
+    ranges: dict[str, Callable[[], _Range]] = {
+        "YESTERDAY": lambda: (days(-1), today),
+        "TODAY": lambda: (today, tomorrow),
+        "TOMORROW": lambda: (tomorrow, days(2)),
+        "LAST_WEEK": lambda: (weeks(-1), week),
+        "THIS_WEEK": lambda: (week, weeks(1)),
+        "NEXT_WEEK": lambda: (weeks(1), weeks(2)),
+        "LAST_MONTH": lambda: (months(-1), months(0)),
+        "THIS_MONTH": lambda: (months(0), months(1)),
+        "NEXT_MONTH": lambda: (months(1), months(2)),
+        "LAST_90_DAYS": lambda: (days(-90), tomorrow),
+        "NEXT_90_DAYS": lambda: (tomorrow, days(91)),
+        "THIS_QUARTER": lambda: (quarters(0), quarters(1)),
+        "LAST_QUARTER": lambda: (quarters(-1), quarters(0)),
+        "NEXT_QUARTER": lambda: (quarters(1), quarters(2)),
+        "THIS_YEAR": lambda: (years(0), years(1)),
+        "LAST_YEAR": lambda: (years(-1), years(0)),
+        "NEXT_YEAR": lambda: (years(1), years(2)),
+        "LAST_N_DAYS": lambda: (days(-n), tomorrow),
+        "NEXT_N_DAYS": lambda: (tomorrow, days(n + 1)),
+        "N_DAYS_AGO": lambda: (days(-n), days(1 - n)),
+        "LAST_N_WEEKS": lambda: (weeks(-n), week),
+        "NEXT_N_WEEKS": lambda: (weeks(1), weeks(n + 1)),
+        "N_WEEKS_AGO": lambda: (weeks(-n), weeks(1 - n)),
+        "LAST_N_MONTHS": lambda: (months(-n), months(0)),
+        "NEXT_N_MONTHS": lambda: (months(1), months(n + 1)),
+        "N_MONTHS_AGO": lambda: (months(-n), months(1 - n)),
+        "LAST_N_QUARTERS": lambda: (quarters(-n), quarters(0)),
+        "NEXT_N_QUARTERS": lambda: (quarters(1), quarters(n + 1)),
+        "N_QUARTERS_AGO": lambda: (quarters(-n), quarters(1 - n)),
+        "LAST_N_YEARS": lambda: (years(-n), years(0)),
+        "NEXT_N_YEARS": lambda: (years(1), years(n + 1)),
+        "N_YEARS_AGO": lambda: (years(-n), years(1 - n)),
     }
-    return ranges[literal]
+    return ranges[literal]()

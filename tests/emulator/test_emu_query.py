@@ -342,6 +342,25 @@ def test_where_on_ids_booleans_and_date_literals(
     assert all(r["CloseDate"] >= "2024-06-15" for r in future["records"])
 
 
+def test_date_literals_with_a_large_n_widen_the_range(
+    api: httpx.Client, accounts: list[dict[str, Any]]
+) -> None:
+    """`sf data query ... LAST_N_DAYS:3000` answered 500 UNKNOWN_EXCEPTION: every range
+    was computed for each literal, and LAST_N_YEARS:3000 is before year 1. A range past
+    the calendar's ends now only widens; nothing fails."""
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    cutoff = (today - datetime.timedelta(days=3000)).isoformat() + "T00:00:00.000+0000"
+    got = q_ids(api, "SELECT Id FROM Account WHERE CreatedDate = LAST_N_DAYS:3000")
+    assert got == [a["Id"] for a in accounts if a["CreatedDate"] >= cutoff] and got
+    for literal in ("LAST_N_DAYS:100000000", "LAST_N_YEARS:5000", "LAST_N_MONTHS:99999"):
+        assert q_ids(api, f"SELECT Id FROM Account WHERE CreatedDate = {literal}") == ids(accounts)
+    for literal in ("N_YEARS_AGO:5000", "N_DAYS_AGO:100000000", "NEXT_N_WEEKS:100000000"):
+        assert q_ids(api, f"SELECT Id FROM Account WHERE CreatedDate = {literal}") == []
+    late = fetch_all(api, "SELECT COUNT() FROM Opportunity WHERE CloseDate < NEXT_N_YEARS:9000")
+    every = fetch_all(api, "SELECT COUNT() FROM Opportunity")
+    assert late["totalSize"] == every["totalSize"] > 0
+
+
 def test_string_literals_escapes_and_unicode(api: httpx.Client) -> None:
     def names(where: str) -> list[str]:
         return [
