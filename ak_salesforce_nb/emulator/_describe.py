@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._records import is_id_lookup
 from ._schema import FieldDef, SObjectDef
 
 __all__ = ["describe_global", "describe_sobject", "global_entry"]
@@ -119,7 +120,7 @@ def describe_field(f: FieldDef) -> dict[str, Any]:
         not in ("double", "currency", "percent", "textarea", "address", "datetime"),
         "highScaleNumber": False,
         "htmlFormatted": False,
-        "idLookup": f.type == "id" or f.external_id or f.name in ("Email", "Username"),
+        "idLookup": is_id_lookup(f),
         "inlineHelpText": None,
         "label": f.label,
         "length": f.length if text else 0,

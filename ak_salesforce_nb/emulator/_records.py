@@ -57,8 +57,8 @@ ABSENT: Any = _Absent()
 
 __all__ = ["ABSENT", "ID_LOOKUP_FIELDS", "CoerceColumn", "Plans", "RecordService", "is_id_lookup"]
 
-#: Standard fields that describe marks ``idLookup`` besides ids and external ids (keep in
-#: step with ``_describe``): a parent can be named by them in a relationship (Bulk API
+#: Standard fields that describe marks ``idLookup`` besides ids and external ids (describe
+#: reads ``is_id_lookup`` too): a parent can be named by them in a relationship (Bulk API
 #: ``ReportsTo.Email`` / ``Owner.Username`` columns, JSON ``{"Owner": {"Username": ...}}``).
 ID_LOOKUP_FIELDS = frozenset({"Email", "Username"})
 

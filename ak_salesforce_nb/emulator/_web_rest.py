@@ -110,11 +110,12 @@ class ResourcesHandler(ApiHandler):
 
 
 class CompositeResourcesHandler(ApiHandler):
-    """``composite``: the composite resources of the version (the emulator serves
-    sObject Collections)."""
+    """``composite``: the composite resources of the version that the emulator serves
+    (sObject Tree and sObject Collections; Salesforce also lists batch and graph)."""
 
     def get(self, version: str) -> None:
-        self.send_json({"sobjects": f"/services/data/v{version}/composite/sobjects"})
+        base = f"/services/data/v{version}/composite"
+        self.send_json({"tree": f"{base}/tree", "sobjects": f"{base}/sobjects"})
 
 
 _VERSION_PREFIX = re.compile(r"/services/data/v(\d+\.\d+)(?:/|$)")

@@ -447,9 +447,14 @@ def test_every_advertised_resource_answers_json(raw: httpx.Client) -> None:
             assert answer.status_code == 400 and isinstance(body, list), (name, body)
             assert body[0]["errorCode"] and body[0]["message"]
     composite = raw.get(resources["composite"]).json()
+    # What the emulator serves of Salesforce's list (tree, batch, sobjects, graph, ...).
+    assert composite == {"tree": f"{BASE}/composite/tree", "sobjects": f"{BASE}/composite/sobjects"}
     listed = raw.get(composite["sobjects"])  # a write resource: GET is not one of its methods
     assert _error(listed, 405)["errorCode"] == "METHOD_NOT_ALLOWED"
     assert "POST" in listed.headers["allow"].split(",")
+    tree = raw.get(composite["tree"] + "/Account")  # POST composite/tree/{sObject} only
+    assert _error(tree, 405)["errorCode"] == "METHOD_NOT_ALLOWED"
+    assert tree.headers["allow"] == "POST"
     # What the emulator does not serve answers Salesforce's JSON, never an HTML page.
     for path in ("/tooling/query?q=SELECT+Id+FROM+ApexClass", "/wave", "/jobs"):
         assert _error(raw.get(BASE + path), 404)["errorCode"] == "NOT_FOUND"
