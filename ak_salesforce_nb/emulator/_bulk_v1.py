@@ -31,6 +31,7 @@ from ._store import Store, Table
 from ._values import now_datetime
 
 __all__ = [
+    "DAILY_BATCHES",
     "MAX_RECORDS",
     "OPERATIONS",
     "BulkV1Error",
@@ -43,6 +44,8 @@ OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete", "query", "qu
 CONTENT_TYPES = ("JSON", "CSV", "XML")
 #: Records a batch may hold (Salesforce's Bulk API 1.0 limit).
 MAX_RECORDS = 10_000
+#: Batches an org may add in 24 hours (Bulk API 1.0 batches and 2.0 ingest chunks).
+DAILY_BATCHES = 15_000
 #: A CSV field that sets its field to null.
 NULL = "#N/A"
 FINAL_BATCH_STATES = ("Completed", "Failed", "NotProcessed")
@@ -196,7 +199,7 @@ class V1Jobs:
         name = str(spec.get("object") or "")
         table = store.table(name) if name else None
         if table is None:
-            raise BulkV1Error("InvalidJob", f"Unable to find object: {name}")
+            raise BulkV1Error("InvalidEntity", f"Entity '{name}' is not supported by the Bulk API.")
         content_type = str(spec.get("contentType") or "XML").upper()
         if content_type not in CONTENT_TYPES:
             raise BulkV1Error("InvalidJob", f"Invalid value for contentType: {content_type}")
@@ -257,8 +260,12 @@ class V1Jobs:
         return job
 
     @staticmethod
-    def add_batch(job: V1Job, data: bytes) -> V1Batch:
+    def add_batch(job: V1Job, data: bytes, batches_used: int) -> V1Batch:
         """A new Queued batch of the job from a request body (records or SOQL)."""
+        if batches_used >= DAILY_BATCHES:
+            raise BulkV1Error(
+                "ExceededQuota", f"Exceeded max number of batches: {DAILY_BATCHES} in 24 hours"
+            )
         if job.state != "Open":
             raise BulkV1Error("InvalidJobState", f"Job {job.id} is not open: it is {job.state}")
         now = now_datetime()

@@ -28,6 +28,7 @@ from ._records import is_id_lookup
 from ._schema import Schema
 from ._soql_parser import SoqlError
 from ._state import EmulatorState
+from ._values import format_datetime
 
 __all__ = ["query_csv", "query_json", "run_batch", "write_results_csv"]
 
@@ -52,7 +53,6 @@ async def run_batch(state: EmulatorState, job: V1Job, batch: V1Batch) -> None:
         await asyncio.sleep(delay * 3 / 4)
         batch.set_state("Failed", message)
         return
-    state.bulk_batches_used += 1
     await asyncio.sleep(delay * 3 / 4)
     batch.set_state("Completed")
 
@@ -90,7 +90,8 @@ def _run_writes(state: EmulatorState, job: V1Job, batch: V1Batch) -> None:
     if len(records) > MAX_RECORDS:
         raise BulkV1Error(
             "InvalidBatch",
-            f"Records in a batch: {len(records)}; a batch holds at most {MAX_RECORDS}",
+            f"Exceeded number of records : {len(records)}. Number of records should be "
+            f"less than or equal to {MAX_RECORDS}",
         )
     _check_fields(state.schema, job, records)
     coerce = coerce_csv if job.content_type == "CSV" else None
@@ -143,6 +144,8 @@ class _Writer:
 
     def write(self, record: dict[str, Any]) -> dict[str, Any]:
         body = {k: v for k, v in record.items() if k != "attributes"}
+        if not self.extra:  # JSON: dates may come back as the epoch millis queries give
+            self._dates_from_millis(body)
         try:
             record_id, created = self._write(body)
         except ApiError as error:
@@ -159,6 +162,17 @@ class _Writer:
                 ],
             }
         return {"success": True, "created": created, "id": record_id, "errors": []}
+
+    def _dates_from_millis(self, body: dict[str, Any]) -> None:
+        sobject = self.table.sobject
+        for key, value in body.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                f = sobject.field(key)
+                if f is not None and f.type in ("date", "datetime"):
+                    moment = datetime.datetime.fromtimestamp(value / 1000, datetime.timezone.utc)
+                    body[key] = (
+                        moment.date().isoformat() if f.type == "date" else format_datetime(moment)
+                    )
 
     def _write(self, body: dict[str, Any]) -> tuple[str, bool]:
         operation, records, table = self.job.operation, self.records, self.table

@@ -171,7 +171,8 @@ class BatchesV1Handler(_V1Handler):
     def post(self, version: str, job_id: str) -> None:
         del version
         job = self.load_job(job_id)
-        batch = V1Jobs.add_batch(job, self.request.body)
+        batch = V1Jobs.add_batch(job, self.request.body, self.state.bulk_batches_used)
+        self.state.bulk_batches_used += 1  # counted when added, as Salesforce counts
         batch.task = asyncio.get_running_loop().create_task(run_batch(self.state, job, batch))
         _batch_answer(self, batch, 201)
 

@@ -161,6 +161,37 @@ def test_query_and_query_all_give_dates_as_epoch_millis(sf: Any, fast: RunningEm
     assert len(many) == len({r["Id"] for r in many}) == 2500
 
 
+def test_parents_by_external_id_and_dates_round_trip(sf: Any, fast: RunningEmulator) -> None:
+    del fast
+    sf.Account.create({"Name": "V1 Parent", "External_Id__c": "V1-PARENT"})
+    inserted = sf.bulk.Contact.insert(
+        [
+            {"LastName": "V1 Child", "Account": {"External_Id__c": "V1-PARENT"}},
+            {"LastName": "V1 Orphan", "Account": {"External_Id__c": "V1-NOBODY"}},
+        ]
+    )
+    assert inserted[0]["success"] is True
+    assert inserted[1]["errors"] == [
+        {
+            "statusCode": "INVALID_FIELD",
+            "message": "Foreign key external ID: V1-NOBODY not found for field External_Id__c "
+            "in entity Account",
+            "fields": [],
+        }
+    ]
+    child = inserted[0]["id"]
+    assert sf.Contact.get(child)["AccountId"] is not None
+    # A date read as epoch millis is written back as the same date.
+    sf.Contact.update(child, {"Birthdate": "2001-02-03"})
+    read = sf.bulk.Contact.query(
+        f"SELECT Id, Birthdate FROM Contact WHERE Id = '{child}'", wait=0.05
+    )
+    assert read[0]["Birthdate"] == 981158400000  # 2001-02-03T00:00:00Z
+    sf.Contact.update(child, {"Birthdate": None})
+    sf.bulk.Contact.update([{"Id": child, "Birthdate": read[0]["Birthdate"]}])
+    assert sf.Contact.get(child)["Birthdate"] == "2001-02-03"
+
+
 def test_failed_query_batch_raises_with_its_state_message(sf: Any, fast: RunningEmulator) -> None:
     del fast
     from simple_salesforce.exceptions import SalesforceGeneralError
@@ -233,7 +264,11 @@ def test_batch_limits_and_bad_data_fail_the_batch(raw: Raw, fast: RunningEmulato
     big = raw.send("POST", f"job/{job['id']}/batch", too_many, json_type).json()
     unknown = raw.send("POST", f"job/{job['id']}/batch", '[{"Nope__c": 1}]', json_type).json()
     for batch, message in (
-        (big, "InvalidBatch : Records in a batch: 10001; a batch holds at most 10000"),
+        (
+            big,
+            "InvalidBatch : Exceeded number of records : 10001. "
+            "Number of records should be less than or equal to 10000",
+        ),
         (unknown, "InvalidBatch : Field name not found : Nope__c"),
     ):
         assert raw.wait(job["id"], batch["id"], json_type)[-1] == "Failed"
@@ -250,7 +285,10 @@ def test_batch_limits_and_bad_data_fail_the_batch(raw: Raw, fast: RunningEmulato
     unknown_job = raw.send("GET", "job/750000000000000AAA", kind=json_type)
     assert unknown_job.json()["exceptionCode"] == "InvalidJob"
     bad_object = raw.send("POST", "job", '{"operation": "insert", "object": "Nope"}', json_type)
-    assert bad_object.status_code == 400 and bad_object.json()["exceptionCode"] == "InvalidJob"
+    assert bad_object.status_code == 400 and bad_object.json() == {
+        "exceptionCode": "InvalidEntity",
+        "exceptionMessage": "Entity 'Nope' is not supported by the Bulk API.",
+    }
 
 
 def test_a_bad_session_is_invalid_session_id_in_json_and_xml(
@@ -280,10 +318,10 @@ def test_a_bad_session_is_invalid_session_id_in_json_and_xml(
     assert bearer.status_code == 201 and bearer.json()["state"] == "Open"
 
 
-def _xml_job(raw: Raw, operation: str, extra: str = "") -> str:
+def _xml_job(raw: Raw, operation: str, extra: str = "", sobject: str = "Account") -> str:
     body = (
         f'<?xml version="1.0" encoding="UTF-8"?><jobInfo xmlns="{NS}">'
-        f"<operation>{operation}</operation><object>Account</object>{extra}"
+        f"<operation>{operation}</operation><object>{sobject}</object>{extra}"
         "<contentType>CSV</contentType></jobInfo>"
     )
     answer = raw.send("POST", "job", body, "application/xml; charset=utf-8")
@@ -336,4 +374,37 @@ def test_xml_jobs_with_csv_batches_as_jsforce_sends_them(raw: Raw, fast: Running
     assert list(csv.reader(io.StringIO(page.text))) == [
         ["Id", "Name", "Rating"],
         [rows[1][0], "CSV, One", "Hot"],
+    ]
+
+
+def test_csv_columns_name_parents_and_null_fields(raw: Raw, fast: RunningEmulator) -> None:
+    del fast
+    accounts = _xml_job(raw, "insert")
+    data = "Name,External_Id__c,Rating\nV1 CSV Parent,V1-CSV-PARENT,Hot\n"
+    batch = _batch_id(raw.send("POST", f"job/{accounts}/batch", data, "text/csv"))
+    assert raw.wait(accounts, batch)[-1] == "Completed"
+    parent = list(
+        csv.reader(io.StringIO(raw.send("GET", f"job/{accounts}/batch/{batch}/result").text))
+    )[1][0]
+    contacts = _xml_job(raw, "insert", sobject="Contact")
+    data = "LastName,Account.External_Id__c\nV1 CSV Child,V1-CSV-PARENT\n"
+    batch = _batch_id(raw.send("POST", f"job/{contacts}/batch", data, "text/csv"))
+    assert raw.wait(contacts, batch)[-1] == "Completed"
+    results = raw.send("GET", f"job/{contacts}/batch/{batch}/result").text
+    child = list(csv.reader(io.StringIO(results)))[1]
+    assert child[1:3] == ["true", "true"]
+    updates = _xml_job(raw, "update")
+    data = f"Id,Rating,Name\n{parent},#N/A,\n"  # #N/A nulls Rating, an empty Name is left
+    batch = _batch_id(raw.send("POST", f"job/{updates}/batch", data, "text/csv"))
+    assert raw.wait(updates, batch)[-1] == "Completed"
+    query = _xml_job(raw, "query", sobject="Contact")
+    soql = f"SELECT Account.Name, Account.Rating FROM Contact WHERE Id = '{child[0]}'"
+    batch = _batch_id(raw.send("POST", f"job/{query}/batch", soql, "text/csv"))
+    assert raw.wait(query, batch)[-1] == "Completed"
+    listing = raw.send("GET", f"job/{query}/batch/{batch}/result").text
+    result_id = listing.split("<result>")[1].split("<")[0]
+    page = raw.send("GET", f"job/{query}/batch/{batch}/result/{result_id}").text
+    assert list(csv.reader(io.StringIO(page))) == [
+        ["Account.Name", "Account.Rating"],
+        ["V1 CSV Parent", ""],
     ]
