@@ -18,10 +18,11 @@ import json
 import time
 from typing import Any
 
+from . import _pubsub_capture as changes
 from ._bulk import render_header, render_lines
 from ._bulk_v1 import MAX_RECORDS, BulkV1Error, V1Batch, V1Job
 from ._csv_values import coerce_csv
-from ._errors import ApiError, BodyError
+from ._errors import ApiError
 from ._ids import random_id
 from ._query import CountResult, RecordsResult, execute
 from ._records import is_id_lookup
@@ -124,13 +125,18 @@ def _check_fields(schema: Schema, job: V1Job, records: list[dict[str, Any]]) -> 
 
 
 class _Writer:
-    """Writes a batch's records one by one through RecordService."""
+    """Writes a batch's records one by one through RecordService, with their change
+    events (one transaction a batch, ``changeOrigin`` Bulk API's)."""
 
     def __init__(
         self, state: EmulatorState, job: V1Job, coerce: Any, batch: list[dict[str, Any]]
     ) -> None:
+        self.state = state
         self.records = state.records
         self.job = job
+        self.capturing = changes.capturing(state)
+        self.transaction = changes.ChangeTransaction()
+        self.origin = changes.bulk_origin_of(job.api_version)
         self.table = job.table
         self.user_id = job.created_by_id
         self.extra: dict[str, Any] = {} if coerce is None else {"coerce": coerce}
@@ -180,17 +186,36 @@ class _Writer:
             if _given_id(body):
                 raise ApiError(400, "INVALID_FIELD", "cannot specify Id in an insert call", [])
             body.pop(_id_key(body) or "Id", None)
-            return records.create(table, body, self.user_id, **self.extra), True
+            return self._create(body), True
         if operation in ("delete", "hardDelete"):
             owner, row = records.locate_live(table, self._id_of(body))
+            record_id = str(owner.columns["Id"][row])
             records.delete(owner, row, hard=operation == "hardDelete")
-            return str(owner.columns["Id"][row]), False
+            if self.capturing:
+                changes.deleted(self.state, owner, row, self.user_id, self.origin, self.transaction)
+            return record_id, False
         if operation == "update":
             owner, row = records.locate_live(table, self._id_of(body))
             body.pop(_id_key(body) or "Id", None)
+            before = changes.snapshot(self.state, owner, row) if self.capturing else None
             records.update(owner, row, body, self.user_id, **self.extra)
+            self._updated(row, before)
             return str(owner.columns["Id"][row]), False
         return self._upsert(body)
+
+    def _create(self, body: dict[str, Any]) -> str:
+        record_id = self.records.create(self.table, body, self.user_id, **self.extra)
+        if self.capturing:
+            changes.created(
+                self.state, self.table, record_id, self.user_id, self.origin, self.transaction
+            )
+        return record_id
+
+    def _updated(self, row: int, before: Any) -> None:
+        if self.capturing:
+            changes.updated(
+                self.state, self.table, row, before, self.user_id, self.origin, self.transaction
+            )
 
     def _upsert(self, body: dict[str, Any]) -> tuple[str, bool]:
         f = self.job.external_id
@@ -206,19 +231,25 @@ class _Writer:
             )
         if not key_text:  # upsert on Id without an id: a plain insert
             body.pop(key_name, None)
-            return records.create(table, body, self.user_id, **self.extra), True
+            return self._create(body), True
+        existing = records.find_external(table, f, key_text) if self.capturing else None
+        before = None if existing is None else changes.snapshot(self.state, table, existing)
         try:
             created, record_id = records.upsert(
                 table, f, key_text, body, self.user_id, **self.extra
             )
-        except BodyError:
-            raise
         except ApiError as error:
             if error.status == 404 and f.type == "id":
                 raise ApiError(
                     400, "NOT_FOUND", f"Provided Id does not exist: {key_text}", []
                 ) from None
             raise
+        if created and self.capturing:
+            changes.created(
+                self.state, table, record_id, self.user_id, self.origin, self.transaction
+            )
+        elif existing is not None:
+            self._updated(existing, before)
         return record_id, created
 
     def _id_of(self, body: dict[str, Any]) -> str:

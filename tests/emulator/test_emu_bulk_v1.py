@@ -18,7 +18,10 @@ from typing import Any
 import pytest
 import requests
 
-from ak_salesforce_nb.emulator import RunningEmulator
+from ak_salesforce_nb.emulator import EmulatorConfig, RunningEmulator, start_emulator
+from ak_salesforce_nb.emulator._pubsub_schema import avro_decode
+
+from .helpers import get_token, http_client
 
 NS = "http://www.force.com/2009/06/asyncapi/dataload"
 
@@ -408,3 +411,39 @@ def test_csv_columns_name_parents_and_null_fields(raw: Raw, fast: RunningEmulato
         ["Account.Name", "Account.Rating"],
         ["V1 CSV Parent", ""],
     ]
+
+
+def test_writes_publish_change_events_with_bulk_origin() -> None:
+    config = EmulatorConfig(accounts=20, pubsub=True, bulk_job_delay=0.0)
+    with start_emulator(config) as emu:
+        token = get_token(emu)["access_token"]
+        headers = {"X-SFDC-Session": token, "Content-Type": "application/json"}
+        with http_client(f"{emu.url}/services/async/66.0", headers=headers) as bulk:
+            job = bulk.post(
+                "/job",
+                json={
+                    "operation": "upsert",
+                    "object": "Account",
+                    "externalIdFieldName": "External_Id__c",
+                    "contentType": "JSON",
+                },
+            ).json()
+            records = [
+                {"External_Id__c": "EXT-000001", "Name": "Renamed"},
+                {"External_Id__c": "CDC-V1", "Name": "Made"},
+                {"Name": "No key"},  # fails: no event
+            ]
+            batch = bulk.post(f"/job/{job['id']}/batch", json=records).json()
+            for _ in range(200):
+                info = bulk.get(f"/job/{job['id']}/batch/{batch['id']}").json()
+                if info["state"] == "Completed":
+                    break
+                time.sleep(0.01)
+            assert (info["numberRecordsProcessed"], info["numberRecordsFailed"]) == (3, 1)
+        bus = emu.pubsub_server.bus
+        schema = bus.change_schemas["account"]
+        events, _ = bus.read(0, bus.topics["/data/AccountChangeEvent"], 100)
+        headers_seen = [avro_decode(schema, e.payload)["ChangeEventHeader"] for e in events]
+    assert [h["changeType"] for h in headers_seen] == ["UPDATE", "CREATE"]
+    assert {h["changeOrigin"] for h in headers_seen} == {"com/salesforce/api/bulkapi/66.0"}
+    assert headers_seen[0]["transactionKey"] == headers_seen[1]["transactionKey"]
