@@ -1,7 +1,8 @@
 """Bulk API 1.0 (``/services/async/vXX.X/job``): jobs, batches and their results.
 
 Peer clients still send their bulk work here: simple-salesforce's ``sf.bulk.<Object>``
-(JSON jobs, JSON batches) and jsforce's ``conn.bulk`` (XML job info, CSV batches). A job
+(JSON jobs, JSON batches) and jsforce's ``conn.bulk`` (XML job info, CSV batches); XML
+batches (``<sObjects>``) are taken too. A job
 is created ``Open``, takes batches (each at most 10,000 records, or one SOQL query for
 ``query``/``queryAll``), and is ``Closed`` (no more batches) or ``Aborted`` (queued
 batches become ``NotProcessed``). Each batch goes ``Queued`` → ``InProgress`` →
@@ -24,6 +25,7 @@ import json
 import time
 from typing import Any
 
+from ._bulk_v1_xml import XmlRequestError, parse_records
 from ._ids import random_id
 from ._query import RecordsResult
 from ._schema import FieldDef
@@ -285,9 +287,10 @@ class V1Jobs:
         elif job.content_type == "CSV":
             batch.records = _csv_records(text)
         else:
-            raise BulkV1Error(
-                "InvalidBatch", "The emulator takes JSON and CSV batches, not XML ones"
-            )
+            try:
+                batch.records = parse_records(data)
+            except XmlRequestError as error:
+                raise BulkV1Error("InvalidBatch", str(error)) from None
         job.batches[batch.id] = batch
         job.modstamp = now
         return batch

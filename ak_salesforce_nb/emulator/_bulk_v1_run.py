@@ -31,7 +31,7 @@ from ._soql_parser import SoqlError
 from ._state import EmulatorState
 from ._values import format_datetime
 
-__all__ = ["query_csv", "query_json", "run_batch", "write_results_csv"]
+__all__ = ["query_csv", "query_records", "run_batch", "write_results_csv"]
 
 
 async def run_batch(state: EmulatorState, job: V1Job, batch: V1Batch) -> None:
@@ -95,7 +95,7 @@ def _run_writes(state: EmulatorState, job: V1Job, batch: V1Batch) -> None:
             f"less than or equal to {MAX_RECORDS}",
         )
     _check_fields(state.schema, job, records)
-    coerce = coerce_csv if job.content_type == "CSV" else None
+    coerce = None if job.content_type == "JSON" else coerce_csv  # CSV, XML: texts
     writer = _Writer(state, job, coerce, records)
     batch.results = [writer.write(record) for record in records]
     batch.processed = len(records)
@@ -279,14 +279,16 @@ def _given_id(body: dict[str, Any]) -> str:
 # -- query results
 
 
-def query_json(schema: Schema, job: V1Job, batch: V1Batch) -> list[Any]:
-    """A query batch's records as Bulk API 1.0 JSON: REST's records, with dates and
-    date-times as epoch milliseconds."""
+def query_records(schema: Schema, job: V1Job, batch: V1Batch, epoch: bool) -> list[Any]:
+    """A query batch's records as REST writes them; ``epoch``: with dates and date-times
+    as epoch milliseconds, as Bulk API 1.0's JSON gives them."""
     result = batch.query
     assert result is not None
     shape = result.shape
     shape.bind(job.api_version)
     records = json.loads("[" + ",".join(shape.encode_rows(result.rows)) + "]")
+    if not epoch:
+        return records  # type: ignore[no-any-return]
     return [_epoch_dates(schema, record) for record in records]
 
 

@@ -1,5 +1,6 @@
-"""Bulk API 1.0's XML: JobInfo requests read, and JobInfo, BatchInfo, batch lists,
-query result lists and errors written, in the ``asyncapi/dataload`` namespace.
+"""Bulk API 1.0's XML: JobInfo requests and XML batches read; JobInfo, BatchInfo, batch
+lists, query result lists, write results, query results and errors written, in the
+``asyncapi/dataload`` namespace.
 
 jsforce's ``conn.bulk`` sends job requests as XML and reads every answer of a CSV job as
 XML (elements in Salesforce's order, empty ones left out); it recognises an expired
@@ -18,8 +19,11 @@ __all__ = [
     "XmlRequestError",
     "error_xml",
     "parse_job_request",
+    "parse_records",
+    "query_xml",
     "render",
     "render_list",
+    "results_xml",
 ]
 
 NAMESPACE = "http://www.force.com/2009/06/asyncapi/dataload"
@@ -70,3 +74,80 @@ def parse_job_request(body: bytes) -> dict[str, str]:
     if root.tag.rpartition("}")[2] != "jobInfo":
         raise XmlRequestError(f"Expected a jobInfo document, not {root.tag.rpartition('}')[2]}")
     return {child.tag.rpartition("}")[2]: (child.text or "").strip() for child in root}
+
+
+_XSI = "http://www.w3.org/2001/XMLSchema-instance"
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def parse_records(body: bytes) -> list[dict[str, Any]]:
+    """The records of an XML batch: ``<sObjects><sObject><Name>x</Name>...``, a parent
+    by an idLookup field as a nested element (``<Account><External_Id__c>``), nulls as
+    ``<fieldsToNull>Field</fieldsToNull>`` or ``xsi:nil="true"``; values are texts."""
+    text = body.decode("utf-8-sig", errors="replace").strip()
+    if "<!DOCTYPE" in text.upper() or "<!ENTITY" in text.upper():
+        raise XmlRequestError("Document type declarations are not allowed")
+    try:
+        root = ElementTree.fromstring(text)  # noqa: S314 - no DTD (refused above)
+    except ElementTree.ParseError as error:
+        raise XmlRequestError(f"Unable to parse XML: {error}") from None
+    if _local(root.tag) != "sObjects":
+        raise XmlRequestError(f"Expected an sObjects document, not {_local(root.tag)}")
+    records: list[dict[str, Any]] = []
+    for element in root:
+        record: dict[str, Any] = {}
+        for child in element:
+            name = _local(child.tag)
+            if name == "fieldsToNull":
+                record[(child.text or "").strip()] = None
+            elif child.get(f"{{{_XSI}}}nil") == "true":
+                record[name] = None
+            elif len(child):
+                record[name] = {_local(c.tag): (c.text or "") for c in child}
+            else:
+                record[name] = child.text or ""
+        records.append(record)
+    return records
+
+
+def results_xml(results: list[dict[str, Any]]) -> str:
+    """A write batch's results: ``<results><result><id>..</id><success>..</success>
+    <created>..</created></result>...`` (a failure's ``<errors>`` first)."""
+    parts: list[str] = []
+    for result in results:
+        errors = "".join(
+            "<errors>"
+            + "".join(f"<fields>{escape(name)}</fields>" for name in e["fields"])
+            + f"<message>{escape(e['message'])}</message>"
+            + f"<statusCode>{escape(e['statusCode'])}</statusCode></errors>"
+            for e in result["errors"]
+        )
+        record_id = f"<id>{escape(result['id'])}</id>" if result["id"] else ""
+        flags = _elements({"success": result["success"], "created": result["created"]})
+        parts.append(f"<result>{errors}{record_id}{flags}</result>")
+    return f'{_DECLARATION}<results xmlns="{NAMESPACE}">{"".join(parts)}</results>'
+
+
+def _sobject_xml(tag: str, record: dict[str, Any]) -> str:
+    attributes = record.get("attributes") or {}
+    parts = [f'<{tag} xsi:type="sObject"><type>{escape(str(attributes.get("type", "")))}</type>']
+    for key, value in record.items():
+        if key == "attributes":
+            continue
+        if value is None:
+            parts.append(f'<{key} xsi:nil="true"/>')
+        elif isinstance(value, dict):
+            parts.append(_sobject_xml(key, value))
+        else:
+            parts.append(f"<{key}>{_text(value)}</{key}>")
+    parts.append(f"</{tag}>")
+    return "".join(parts)
+
+
+def query_xml(records: list[dict[str, Any]]) -> str:
+    """A query batch's records: ``<queryResult><records xsi:type="sObject">...``."""
+    body = "".join(_sobject_xml("records", record) for record in records)
+    return f'{_DECLARATION}<queryResult xmlns="{NAMESPACE}" xmlns:xsi="{_XSI}">{body}</queryResult>'

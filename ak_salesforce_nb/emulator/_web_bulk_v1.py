@@ -19,8 +19,16 @@ from typing import Any
 import tornado.web
 
 from ._bulk_v1 import BulkV1Error, V1Batch, V1Job, V1Jobs
-from ._bulk_v1_run import query_csv, query_json, run_batch, write_results_csv
-from ._bulk_v1_xml import XmlRequestError, error_xml, parse_job_request, render, render_list
+from ._bulk_v1_run import query_csv, query_records, run_batch, write_results_csv
+from ._bulk_v1_xml import (
+    XmlRequestError,
+    error_xml,
+    parse_job_request,
+    query_xml,
+    render,
+    render_list,
+    results_xml,
+)
 from ._cursors import encode_json
 from ._errors import ApiError
 from ._versions import served_versions
@@ -228,8 +236,7 @@ class BatchResultsV1Handler(_V1Handler):
             self.set_header("Content-Type", "text/csv")
             self.finish(write_results_csv(batch).encode("utf-8"))
             return
-        self.job = job
-        self.answer(batch.results, render_list("results", "result", batch.results))
+        self.answer(batch.results, results_xml(batch.results))
 
 
 class BatchResultV1Handler(_V1Handler):
@@ -244,7 +251,12 @@ class BatchResultV1Handler(_V1Handler):
             raise BulkV1Error("InvalidBatch", f"Invalid result id: {result_id}")
         if job.content_type == "JSON":
             self.set_header("Content-Type", "application/json")
-            self.finish(encode_json(query_json(self.state.schema, job, batch)))
+            self.finish(encode_json(query_records(self.state.schema, job, batch, epoch=True)))
+            return
+        if job.content_type == "XML":
+            self.set_header("Content-Type", "application/xml")
+            records = query_records(self.state.schema, job, batch, epoch=False)
+            self.finish(query_xml(records).encode("utf-8"))
             return
         self.set_header("Content-Type", "text/csv")
         self.finish(query_csv(batch).encode("utf-8"))

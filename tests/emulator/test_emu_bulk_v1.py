@@ -4,7 +4,8 @@ simple-salesforce's ``sf.bulk.<Object>`` sends JSON jobs and batches with the
 ``X-SFDC-Session`` header and polls each batch; jsforce's ``conn.bulk`` sends XML job
 info and CSV batches and reads XML answers and CSV results (its flavour is pinned here
 with raw requests; jsforce 3.10 itself was run against the emulator by hand: load
-insert/update/upsert/delete, query, a bad field and a bad session all behaved).
+insert/update/upsert/delete, query, a bad field and a bad session all behaved). XML
+batches and results, which older tools send, are pinned with raw requests too.
 """
 
 from __future__ import annotations
@@ -447,3 +448,56 @@ def test_writes_publish_change_events_with_bulk_origin() -> None:
     assert [h["changeType"] for h in headers_seen] == ["UPDATE", "CREATE"]
     assert {h["changeOrigin"] for h in headers_seen} == {"com/salesforce/api/bulkapi/66.0"}
     assert headers_seen[0]["transactionKey"] == headers_seen[1]["transactionKey"]
+
+
+def test_xml_batches_and_results(raw: Raw, fast: RunningEmulator) -> None:
+    del fast
+    extra = "<externalIdFieldName>External_Id__c</externalIdFieldName>"
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?><jobInfo xmlns="{NS}">'
+        f"<operation>upsert</operation><object>Account</object>{extra}"
+        "<contentType>XML</contentType></jobInfo>"
+    )
+    job = raw.send("POST", "job", body, "application/xml").text.split("<id>")[1].split("<")[0]
+    records = (
+        f'<sObjects xmlns="{NS}">'
+        "<sObject><External_Id__c>V1-XML-1</External_Id__c><Name>XML &amp; Co</Name>"
+        "<NumberOfEmployees>12</NumberOfEmployees></sObject>"
+        "<sObject><External_Id__c>V1-XML-2</External_Id__c><Rating>Hot</Rating></sObject>"
+        "</sObjects>"
+    )
+    batch = _batch_id(raw.send("POST", f"job/{job}/batch", records, "application/xml"))
+    assert raw.wait(job, batch)[-1] == "Completed"
+    results = raw.send("GET", f"job/{job}/batch/{batch}/result").text
+    first = results.split("<result>")[1]
+    assert first.startswith("<id>001") and first.endswith(
+        "<success>true</success><created>true</created></result>"
+    )
+    assert (
+        "<result><errors><fields>Name</fields><message>Required fields are missing: [Name]"
+        "</message><statusCode>REQUIRED_FIELD_MISSING</statusCode></errors>"
+        "<success>false</success><created>false</created></result></results>"
+    ) in results
+    nulls = (
+        f'<sObjects xmlns="{NS}"><sObject><External_Id__c>V1-XML-1</External_Id__c>'
+        "<fieldsToNull>NumberOfEmployees</fieldsToNull></sObject></sObjects>"
+    )
+    batch = _batch_id(raw.send("POST", f"job/{job}/batch", nulls, "application/xml"))
+    assert raw.wait(job, batch)[-1] == "Completed"
+    assert "<created>false</created>" in raw.send("GET", f"job/{job}/batch/{batch}/result").text
+
+    body = body.replace("upsert", "query").replace(extra, "")
+    query = raw.send("POST", "job", body, "application/xml").text.split("<id>")[1].split("<")[0]
+    soql = (
+        "SELECT Name, NumberOfEmployees, Owner.Name FROM Account WHERE External_Id__c = 'V1-XML-1'"
+    )
+    batch = _batch_id(raw.send("POST", f"job/{query}/batch", soql, "application/xml"))
+    assert raw.wait(query, batch)[-1] == "Completed"
+    listing = raw.send("GET", f"job/{query}/batch/{batch}/result").text
+    result_id = listing.split("<result>")[1].split("<")[0]
+    page = raw.send("GET", f"job/{query}/batch/{batch}/result/{result_id}")
+    assert page.headers["Content-Type"].startswith("application/xml")
+    assert (
+        '<records xsi:type="sObject"><type>Account</type><Name>XML &amp; Co</Name>'
+        '<NumberOfEmployees xsi:nil="true"/><Owner xsi:type="sObject"><type>User</type>'
+    ) in page.text
