@@ -325,9 +325,11 @@ class TokenHandler(_JsonOAuthHandler):
         if grant_type == JWT_BEARER:
             # The assertion is the client's proof: no id, no secret (its iss names the app).
             assertion = self.get_argument("assertion", "") or ""
-            return jwt_bearer_grant(
-                oauth, self.state.certificates, assertion, {self.state.base_url}
-            )
+            # aud names this login host, written as an origin or as its root URL: the
+            # Salesforce CLI's `sf org login jwt` sends the --instance-url it normalized
+            # to "https://host/" first (restforce documents "https://login.salesforce.com/").
+            base = self.state.base_url.rstrip("/")
+            return jwt_bearer_grant(oauth, self.state.certificates, assertion, {base, base + "/"})
         oauth.check_client(client_id, client_secret)
         assert client_id is not None
         if grant_type == "client_credentials":
