@@ -102,12 +102,14 @@ def test_get_by_custom_id_and_its_errors(sf: Any) -> None:
     assert record["Id"] == first["Id"] and record["attributes"]["type"] == "Account"
     with pytest.raises(SalesforceResourceNotFound) as missing:
         sf.Account.get_by_custom_id("External_Id__c", "NO-SUCH-KEY")
-    assert missing.value.content == [
+    content: Any = missing.value.content  # the parsed error list (typed as bytes upstream)
+    assert content == [
         {"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}
     ]
     with pytest.raises(SalesforceResourceNotFound) as not_external:
         sf.Account.get_by_custom_id("Name", "x")
-    assert not_external.value.content[0]["message"] == (
+    content = not_external.value.content
+    assert content[0]["message"] == (
         "Provided external ID field does not exist or is not accessible: Name"
     )
 
