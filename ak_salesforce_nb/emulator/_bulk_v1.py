@@ -2,12 +2,12 @@
 
 Peer clients still send their bulk work here: simple-salesforce's ``sf.bulk.<Object>``
 (JSON jobs, JSON batches) and jsforce's ``conn.bulk`` (XML job info, CSV batches); XML
-batches (``<sObjects>``) are taken too. A job
-is created ``Open``, takes batches (each at most 10,000 records, or one SOQL query for
-``query``/``queryAll``), and is ``Closed`` (no more batches) or ``Aborted`` (queued
-batches become ``NotProcessed``). Each batch goes ``Queued`` → ``InProgress`` →
-``Completed`` (or ``Failed`` with a ``stateMessage`` when its data as a whole cannot be
-read), spread over the emulator's ``bulk_job_delay`` so that clients really poll.
+batches (``<sObjects>``) are taken too. A job is created ``Open``, takes batches (each at
+most 10,000 records, or one SOQL query for ``query``/``queryAll``), and is ``Closed`` (no
+more batches) or ``Aborted`` (queued batches become ``NotProcessed``). Each batch goes
+``Queued`` → ``InProgress`` → ``Completed`` (or ``Failed`` with a ``stateMessage`` when
+its data as a whole cannot be read), spread over the emulator's ``bulk_job_delay`` so
+that clients really poll.
 
 This module holds the jobs and batches (the state keeps them); ``_bulk_v1_run``
 processes batches and renders their results, ``_bulk_v1_xml`` reads and writes the XML,
