@@ -276,11 +276,13 @@ def _compile_comparison(ctx: QueryContext, scope: Scope, comparison: Comparison)
 
         return member if operator == "IN" else (lambda row: not member(row))
     if operator in ("INCLUDES", "EXCLUDES"):
-        raise SoqlError(
-            "INVALID_QUERY_FILTER_OPERATOR",
-            f"invalid operator on {f.type} field: {operator}",
-            comparison.offset,
-        )
+        if f.type != "multipicklist" or not isinstance(value, list):
+            raise SoqlError(
+                "INVALID_QUERY_FILTER_OPERATOR",
+                f"invalid operator on {f.type} field: {operator}",
+                comparison.offset,
+            )
+        return _compile_includes(f, getter, operator, value)
     assert isinstance(value, Literal)
     if value.kind == "currency":
         return _compile_currency(ctx, scope, comparison, f, value)
@@ -290,6 +292,32 @@ def _compile_comparison(ctx: QueryContext, scope: Scope, comparison: Comparison)
             "INVALID_FIELD", f"field '{f.name}' can not be filtered in a query call", value.offset
         )
     return compare(operator, getter, target)
+
+
+def _compile_includes(
+    f: FieldDef, getter: Getter, operator: str, values: list[Literal]
+) -> Predicate:
+    """``Regions__c INCLUDES ('AMER;EMEA', 'APAC')``: each string is a set of values that
+    must all be selected (``;`` is AND), the list is OR; EXCLUDES is its negation, so a
+    record with nothing selected is excluded from INCLUDES and kept by EXCLUDES. Values
+    compare case-insensitively, as picklist values do in SOQL."""
+    wanted: list[frozenset[str]] = []
+    for literal in values:
+        if literal.kind != "string":
+            raise _type_error(f, literal)
+        chosen = frozenset(v.strip().casefold() for v in str(literal.value).split(";"))
+        wanted.append(chosen - {""})
+
+    def includes(row: int) -> bool:
+        selected = getter(row)
+        if not selected:
+            return False
+        have = frozenset(v.strip() for v in selected.split(";"))
+        return any(group and group <= have for group in wanted)
+
+    if operator == "INCLUDES":
+        return includes
+    return lambda row: not includes(row)
 
 
 def _compile_currency(

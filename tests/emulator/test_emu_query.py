@@ -361,6 +361,47 @@ def test_date_literals_with_a_large_n_widen_the_range(
     assert late["totalSize"] == every["totalSize"] > 0
 
 
+def test_includes_and_excludes_on_a_multi_select_picklist(
+    writable_emulator: RunningEmulator,
+) -> None:
+    """INCLUDES/EXCLUDES were refused on every field ("invalid operator on multipicklist
+    field"). Salesforce: each string is a set of values all selected (';' is AND), the
+    list is OR, values compare case-insensitively; EXCLUDES keeps what INCLUDES leaves."""
+    token = get_token(writable_emulator)
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    chosen = {"MSP-a": "AMER;EMEA", "MSP-b": "EMEA", "MSP-c": "APAC;LATAM", "MSP-d": None}
+    with http_client(f"{writable_emulator.url}/services/data/v66.0", headers=headers) as api:
+        for name, regions in chosen.items():
+            made = api.post("/sobjects/Account", json={"Name": name, "Regions__c": regions})
+            assert made.status_code == 201, made.text
+
+        def names(condition: str) -> list[str]:
+            soql = f"SELECT Name FROM Account WHERE Name LIKE 'MSP-%' AND {condition}"
+            return sorted(r["Name"] for r in fetch_all(api, soql + " ORDER BY Name")["records"])
+
+        assert names("Regions__c INCLUDES ('EMEA')") == ["MSP-a", "MSP-b"]
+        assert names("Regions__c INCLUDES ('emea;amer')") == ["MSP-a"]
+        assert names("Regions__c INCLUDES ('AMER;EMEA', 'latam')") == ["MSP-a", "MSP-c"]
+        assert names("Regions__c INCLUDES ('AMER;APAC')") == []
+        assert names("Regions__c EXCLUDES ('EMEA')") == ["MSP-c", "MSP-d"]
+        assert names("Regions__c EXCLUDES ('AMER;EMEA', 'APAC')") == ["MSP-b", "MSP-d"]
+        assert names("Regions__c = 'EMEA'") == ["MSP-b"]
+        for wrong, message in (
+            ("Industry INCLUDES ('Media')", "invalid operator on picklist field: INCLUDES"),
+            ("Name EXCLUDES ('x')", "invalid operator on string field: EXCLUDES"),
+        ):
+            error = error_of(
+                api.get("/query", params={"q": f"SELECT Id FROM Account WHERE {wrong}"})
+            )
+            assert error["errorCode"] == "INVALID_QUERY_FILTER_OPERATOR"
+            assert error["message"].endswith(message)
+        number = error_of(
+            api.get("/query", params={"q": "SELECT Id FROM Account WHERE Regions__c INCLUDES (1)"})
+        )
+        assert number["errorCode"] == "INVALID_FIELD"
+        assert "value of filter criterion for field 'Regions__c'" in number["message"]
+
+
 def test_string_literals_escapes_and_unicode(api: httpx.Client) -> None:
     def names(where: str) -> list[str]:
         return [
