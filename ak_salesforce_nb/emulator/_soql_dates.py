@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 
-__all__ = ["date_range"]
+__all__ = ["FISCAL_LITERALS", "date_range"]
 
 
 def _day_shift(day: datetime.date, days: int) -> datetime.date:
@@ -45,6 +45,23 @@ def _week_start(day: datetime.date) -> datetime.date:
 
 
 _Range = tuple[datetime.date, datetime.date]
+
+#: The fiscal literals: the org's fiscal year is the calendar year (it starts in January,
+#: Salesforce's default), so each one is its calendar twin.
+FISCAL_LITERALS = {
+    "THIS_FISCAL_QUARTER": "THIS_QUARTER",
+    "LAST_FISCAL_QUARTER": "LAST_QUARTER",
+    "NEXT_FISCAL_QUARTER": "NEXT_QUARTER",
+    "THIS_FISCAL_YEAR": "THIS_YEAR",
+    "LAST_FISCAL_YEAR": "LAST_YEAR",
+    "NEXT_FISCAL_YEAR": "NEXT_YEAR",
+    "LAST_N_FISCAL_QUARTERS": "LAST_N_QUARTERS",
+    "NEXT_N_FISCAL_QUARTERS": "NEXT_N_QUARTERS",
+    "N_FISCAL_QUARTERS_AGO": "N_QUARTERS_AGO",
+    "LAST_N_FISCAL_YEARS": "LAST_N_YEARS",
+    "NEXT_N_FISCAL_YEARS": "NEXT_N_YEARS",
+    "N_FISCAL_YEARS_AGO": "N_YEARS_AGO",
+}
 
 
 def date_range(literal: str, n: int | None, today: datetime.date) -> _Range:
@@ -106,4 +123,4 @@ def date_range(literal: str, n: int | None, today: datetime.date) -> _Range:
         "NEXT_N_YEARS": lambda: (years(1), years(n + 1)),
         "N_YEARS_AGO": lambda: (years(-n), years(1 - n)),
     }
-    return ranges[literal]()
+    return ranges[FISCAL_LITERALS.get(literal, literal)]()

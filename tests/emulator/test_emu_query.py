@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from ak_salesforce_nb.emulator import RunningEmulator
+from ak_salesforce_nb.emulator._soql_dates import FISCAL_LITERALS, date_range
 
 from .helpers import get_token, http_client
 
@@ -359,6 +360,28 @@ def test_date_literals_with_a_large_n_widen_the_range(
     late = fetch_all(api, "SELECT COUNT() FROM Opportunity WHERE CloseDate < NEXT_N_YEARS:9000")
     every = fetch_all(api, "SELECT COUNT() FROM Opportunity")
     assert late["totalSize"] == every["totalSize"] > 0
+
+
+def test_fiscal_date_literals_are_their_calendar_twins() -> None:
+    """The org's fiscal year is the calendar year, so THIS_FISCAL_QUARTER is THIS_QUARTER
+    and so on (jsforce's SfDate offers them). The parser accepts them once the neutral
+    word list (ak_salesforce_nb/_soql_words.py) names them."""
+    today = datetime.date(2024, 8, 20)
+    assert date_range("THIS_FISCAL_QUARTER", None, today) == (
+        datetime.date(2024, 7, 1),
+        datetime.date(2024, 10, 1),
+    )
+    assert date_range("LAST_FISCAL_YEAR", None, today) == (
+        datetime.date(2023, 1, 1),
+        datetime.date(2024, 1, 1),
+    )
+    assert date_range("N_FISCAL_QUARTERS_AGO", 2, today) == (
+        datetime.date(2024, 1, 1),
+        datetime.date(2024, 4, 1),
+    )
+    for fiscal, calendar in FISCAL_LITERALS.items():
+        for n in (None, 1, 3):
+            assert date_range(fiscal, n, today) == date_range(calendar, n, today)
 
 
 def test_includes_and_excludes_on_a_multi_select_picklist(
