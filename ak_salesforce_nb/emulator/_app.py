@@ -23,6 +23,7 @@ from ._web_bulk_v1 import (
     BatchV1Handler,
     JobsV1Handler,
     JobV1Handler,
+    UnknownV1Handler,
 )
 from ._web_changes import DeletedHandler, UpdatedHandler
 from ._web_collections import (
@@ -143,6 +144,7 @@ def make_app(state: EmulatorState) -> tornado.web.Application:
         (_ASYNC + r"/job/(\w+)/batch/(\w+)/request/?", BatchRequestV1Handler),
         (_ASYNC + r"/job/(\w+)/batch/(\w+)/result/?", BatchResultsV1Handler),
         (_ASYNC + r"/job/(\w+)/batch/(\w+)/result/(\w+)/?", BatchResultV1Handler),
+        (r"/services/async/([^/]*).*", UnknownV1Handler),
         (r"/services/data/.*", NotFoundHandler),
     ]
     return tornado.web.Application(

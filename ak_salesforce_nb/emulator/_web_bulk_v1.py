@@ -42,6 +42,7 @@ __all__ = [
     "BatchesV1Handler",
     "JobV1Handler",
     "JobsV1Handler",
+    "UnknownV1Handler",
     "jobs_of",
 ]
 
@@ -260,3 +261,12 @@ class BatchResultV1Handler(_V1Handler):
             return
         self.set_header("Content-Type", "text/csv")
         self.finish(query_csv(batch).encode("utf-8"))
+
+
+class UnknownV1Handler(_V1Handler):
+    """Any other path under ``/services/async/``: Bulk API 1.0's own error (a wrong
+    version is ``InvalidVersion``, any other path ``InvalidUrl``), never an HTML page."""
+
+    def prepare(self) -> None:
+        super().prepare()
+        raise BulkV1Error("InvalidUrl", f"Unknown URL: {self.request.path}", 404)

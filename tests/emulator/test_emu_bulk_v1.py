@@ -501,3 +501,20 @@ def test_xml_batches_and_results(raw: Raw, fast: RunningEmulator) -> None:
         '<records xsi:type="sObject"><type>Account</type><Name>XML &amp; Co</Name>'
         '<NumberOfEmployees xsi:nil="true"/><Owner xsi:type="sObject"><type>User</type>'
     ) in page.text
+
+
+def test_other_async_paths_answer_in_bulk_api_shape_not_html(raw: Raw) -> None:
+    unknown = raw.send("GET", "jobs", kind="application/json")
+    assert unknown.status_code == 404
+    assert unknown.json()["exceptionCode"] == "InvalidUrl"
+    as_xml = raw.send("POST", "job/750x/unknown", "<x/>", kind="application/xml")
+    assert as_xml.status_code == 404
+    assert "<exceptionCode>InvalidUrl</exceptionCode>" in as_xml.text
+    # The common slip of writing the REST API's "v" before the version.
+    versioned = raw.https.get(
+        raw.base.replace("/66.0/", "/v66.0/") + "job",
+        headers={"X-SFDC-Session": raw.token, "Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert versioned.status_code == 400
+    assert versioned.json()["exceptionCode"] == "InvalidVersion"
