@@ -13,8 +13,10 @@ browser, ``jwt``; ``org display``, ``sobject list/describe``, ``org list limits`
 query`` in human, CSV and JSON forms with parents, children and aggregates, ``--all-rows``,
 ``data export bulk`` CSV/JSON/semicolon/CRLF/all-rows, ``data search``, ``data get
 record``, ``api request rest``, refresh after a revoked access token). What they showed
-the emulator got wrong is pinned here (JWT audience) and in ``test_emu_query`` (date
-literals with a large n).
+the emulator got wrong is pinned here (JWT audience) and in ``test_emu_query``: date
+literals with a large n (``sf data query``), INCLUDES/EXCLUDES on multi-select picklists
+(jsforce ``find({F: {$includes: [...]}})``), fiscal date literals (jsforce
+``SfDate.THIS_FISCAL_YEAR``: ranges ready, the parser's word list still lacks them).
 """
 
 from __future__ import annotations
