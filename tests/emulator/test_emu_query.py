@@ -384,6 +384,24 @@ def test_fiscal_date_literals_are_their_calendar_twins() -> None:
             assert date_range(fiscal, n, today) == date_range(calendar, n, today)
 
 
+def test_fiscal_date_literals_in_a_query_select_as_their_calendar_twins(api: httpx.Client) -> None:
+    found = 0
+    for fiscal, calendar in (
+        ("THIS_FISCAL_YEAR", "THIS_YEAR"),
+        ("LAST_N_FISCAL_QUARTERS:12", "LAST_N_QUARTERS:12"),
+        ("N_FISCAL_YEARS_AGO:1", "N_YEARS_AGO:1"),
+        ("NEXT_N_FISCAL_YEARS:3", "NEXT_N_YEARS:3"),
+    ):
+        for soql in (
+            "SELECT Id FROM Account WHERE CreatedDate = {}",
+            "SELECT Id FROM Opportunity WHERE CloseDate = {}",
+        ):
+            wanted = q_ids(api, soql.format(calendar))
+            assert q_ids(api, soql.format(fiscal)) == wanted
+            found += len(wanted)
+    assert found  # the literals select records, not just nothing alike
+
+
 def test_includes_and_excludes_on_a_multi_select_picklist(
     writable_emulator: RunningEmulator,
 ) -> None:
