@@ -76,6 +76,7 @@ from ._web_rest import (
     VersionsHandler,
 )
 from ._web_search import ParameterizedSearchHandler, SearchHandler
+from ._web_soap import SoapHandler
 
 __all__ = ["bind", "start_server"]
 
@@ -146,6 +147,7 @@ def make_app(state: EmulatorState) -> tornado.web.Application:
         (_ASYNC + r"/job/(\w+)/batch/(\w+)/result/(\w+)/?", BatchResultV1Handler),
         (r"/services/async/([^/]*).*", UnknownV1Handler),
         (r"/services/data/.*", NotFoundHandler),
+        (r"/services/Soap/.*", SoapHandler),
     ]
     return tornado.web.Application(
         [(pattern, handler, {"state": state}) for pattern, handler in handlers],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from typing import Any
 
@@ -586,3 +587,27 @@ def test_describe_answers_304_when_metadata_is_unchanged(raw: httpx.Client, path
             BASE + path.replace("Account", "Nope__c"), headers={"If-Modified-Since": last_modified}
         )
         assert missing.status_code == 404
+
+
+def test_a_soap_login_gets_a_soap_fault_naming_oauth_not_an_html_page(raw: httpx.Client) -> None:
+    """jsforce's `conn.login(username, password)` posts a SOAP login and shows the fault's
+    text; simple-salesforce reads `sf:exceptionCode`/`sf:exceptionMessage`."""
+    login = (
+        '<?xml version="1.0" encoding="utf-8" ?><env:Envelope '
+        'xmlns:env="http://schemas.xmlsoap.org/soap/envelope/"><env:Body>'
+        '<n1:login xmlns:n1="urn:partner.soap.sforce.com"><n1:username>ada@example.com'
+        "</n1:username><n1:password>demo</n1:password></n1:login></env:Body></env:Envelope>"
+    )
+    answer = raw.post(
+        f"/services/Soap/u/{VERSION}",
+        content=login,
+        headers={"Content-Type": "text/xml", "SOAPAction": "login"},
+    )
+    assert answer.status_code == 500
+    assert answer.headers["content-type"].startswith("text/xml")
+    fault = ElementTree.fromstring(answer.text)  # noqa: S314 - our own emulator's answer
+    sf = "{urn:fault.partner.soap.sforce.com}"
+    assert fault.findtext(f".//{sf}exceptionCode") == "API_DISABLED_FOR_ORG"
+    assert "OAuth 2.0" in (fault.findtext(f".//{sf}exceptionMessage") or "")
+    assert (fault.findtext(".//faultstring") or "").startswith("API_DISABLED_FOR_ORG: ")
+    assert raw.get("/services/Soap/c/60.0").status_code == 500  # any SOAP path, any method
