@@ -44,3 +44,4 @@ def test_the_query_benchmark_runs_every_method() -> None:
     rows = [line for line in out.splitlines() if line.startswith("| ") and "records/s" not in line]
     assert len(rows) == 4, out
     assert "run by run" in out
+    assert "warm (the same query again) run by run" in out and "warm: " in out
