@@ -25,7 +25,7 @@ from ._csv_values import coerce_csv
 from ._errors import ApiError
 from ._ids import random_id
 from ._query import CountResult, RecordsResult, execute
-from ._records import is_id_lookup
+from ._records import check_upsert_key, is_id_lookup
 from ._schema import Schema
 from ._soql_parser import SoqlError
 from ._state import EmulatorState
@@ -223,12 +223,7 @@ class _Writer:
         key_name = next((k for k in body if k.lower() == f.name.lower()), f.name)
         key_text = _key_text(body, f.name)
         records, table = self.records, self.table
-        if not key_text and f.type != "id":
-            raise ApiError(400, "MISSING_ARGUMENT", f"{f.name} not specified", [f.name])
-        if key_text.casefold() in self.duplicates:
-            raise ApiError(
-                400, "DUPLICATE_VALUE", f"Duplicate external id specified: {key_text}", [f.name]
-            )
+        check_upsert_key(f, key_text, self.duplicates)
         if not key_text:  # upsert on Id without an id: a plain insert
             body.pop(key_name, None)
             return self._create(body), True

@@ -62,8 +62,13 @@ def error_xml(code: str, message: str) -> str:
     return render("error", {"exceptionCode": code, "exceptionMessage": message})
 
 
-def parse_job_request(body: bytes) -> dict[str, str]:
-    """The fields of a ``<jobInfo>`` request (namespace or not), as texts."""
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def _document(body: bytes, root_name: str) -> ElementTree.Element:
+    """The root element of a request body, which must be ``root_name`` (namespace or
+    not); XmlRequestError for a DTD (never expanded), broken XML or another document."""
     text = body.decode("utf-8-sig", errors="replace").strip()
     if "<!DOCTYPE" in text.upper() or "<!ENTITY" in text.upper():
         raise XmlRequestError("Document type declarations are not allowed")
@@ -71,31 +76,24 @@ def parse_job_request(body: bytes) -> dict[str, str]:
         root = ElementTree.fromstring(text)  # noqa: S314 - no DTD (refused above)
     except ElementTree.ParseError as error:
         raise XmlRequestError(f"Unable to parse XML: {error}") from None
-    if root.tag.rpartition("}")[2] != "jobInfo":
-        raise XmlRequestError(f"Expected a jobInfo document, not {root.tag.rpartition('}')[2]}")
-    return {child.tag.rpartition("}")[2]: (child.text or "").strip() for child in root}
+    if _local(root.tag) != root_name:
+        raise XmlRequestError(f"Expected a {root_name} document, not {_local(root.tag)}")
+    return root
+
+
+def parse_job_request(body: bytes) -> dict[str, str]:
+    """The fields of a ``<jobInfo>`` request (namespace or not), as texts."""
+    return {_local(child.tag): (child.text or "").strip() for child in _document(body, "jobInfo")}
 
 
 _XSI = "http://www.w3.org/2001/XMLSchema-instance"
-
-
-def _local(tag: str) -> str:
-    return tag.rpartition("}")[2]
 
 
 def parse_records(body: bytes) -> list[dict[str, Any]]:
     """The records of an XML batch: ``<sObjects><sObject><Name>x</Name>...``, a parent
     by an idLookup field as a nested element (``<Account><External_Id__c>``), nulls as
     ``<fieldsToNull>Field</fieldsToNull>`` or ``xsi:nil="true"``; values are texts."""
-    text = body.decode("utf-8-sig", errors="replace").strip()
-    if "<!DOCTYPE" in text.upper() or "<!ENTITY" in text.upper():
-        raise XmlRequestError("Document type declarations are not allowed")
-    try:
-        root = ElementTree.fromstring(text)  # noqa: S314 - no DTD (refused above)
-    except ElementTree.ParseError as error:
-        raise XmlRequestError(f"Unable to parse XML: {error}") from None
-    if _local(root.tag) != "sObjects":
-        raise XmlRequestError(f"Expected an sObjects document, not {_local(root.tag)}")
+    root = _document(body, "sObjects")
     records: list[dict[str, Any]] = []
     for element in root:
         record: dict[str, Any] = {}

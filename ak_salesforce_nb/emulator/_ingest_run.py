@@ -44,7 +44,7 @@ from ._bulk import DELIMITERS
 from ._csv_values import coerce_csv, coerce_csv_column, error_text
 from ._errors import ApiError
 from ._ingest import IngestJob, Row
-from ._records import ABSENT, Plans, is_id_lookup
+from ._records import ABSENT, Plans, check_upsert_key, is_id_lookup
 from ._schema import FieldDef, Schema
 from ._state import EmulatorState
 
@@ -393,12 +393,7 @@ class ChunkWriter:
         key = "" if index is None else row[index]
         if key == NULL:
             key = ""
-        if not key and f.type != "id":
-            raise ApiError(400, "MISSING_ARGUMENT", f"{f.name} not specified", [f.name])
-        if key.casefold() in self.duplicates:
-            raise ApiError(
-                400, "DUPLICATE_VALUE", f"Duplicate external id specified: {key}", [f.name]
-            )
+        check_upsert_key(f, key, self.duplicates)
         if not key:  # upsert on Id without an id: a plain insert
             self._create()
             return None

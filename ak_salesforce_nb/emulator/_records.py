@@ -55,12 +55,30 @@ class _Absent:
 #: row's empty field), where None sets it to null.
 ABSENT: Any = _Absent()
 
-__all__ = ["ABSENT", "ID_LOOKUP_FIELDS", "CoerceColumn", "Plans", "RecordService", "is_id_lookup"]
+__all__ = [
+    "ABSENT",
+    "ID_LOOKUP_FIELDS",
+    "CoerceColumn",
+    "Plans",
+    "RecordService",
+    "check_upsert_key",
+    "is_id_lookup",
+]
 
 #: Standard fields that describe marks ``idLookup`` besides ids and external ids (describe
 #: reads ``is_id_lookup`` too): a parent can be named by them in a relationship (Bulk API
 #: ``ReportsTo.Email`` / ``Owner.Username`` columns, JSON ``{"Owner": {"Username": ...}}``).
 ID_LOOKUP_FIELDS = frozenset({"Email", "Username"})
+
+
+def check_upsert_key(f: FieldDef, key: str, duplicates: set[str]) -> None:
+    """A Bulk upsert row's key (either Bulk API): MISSING_ARGUMENT when it is empty (an
+    upsert on Id may leave it empty: a plain insert), DUPLICATE_VALUE when it is one of
+    the batch's repeated keys (``duplicates``, casefolded), whose rows all fail."""
+    if not key and f.type != "id":
+        raise ApiError(400, "MISSING_ARGUMENT", f"{f.name} not specified", [f.name])
+    if key.casefold() in duplicates:
+        raise ApiError(400, "DUPLICATE_VALUE", f"Duplicate external id specified: {key}", [f.name])
 
 
 def is_id_lookup(f: FieldDef) -> bool:

@@ -57,9 +57,22 @@ class BaseHandler(tornado.web.RequestHandler):
     """Holds the shared state; no XSRF, no templates."""
 
     state: EmulatorState
+    #: Exceptions that are Salesforce's expected error answers, not server faults: they
+    #: are answered by ``write_error`` and not logged with a traceback.
+    expected_errors: tuple[type[BaseException], ...] = (ApiError,)
 
     def initialize(self, state: EmulatorState) -> None:
         self.state = state
+
+    def log_exception(
+        self,
+        typ: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if isinstance(value, self.expected_errors):
+            return
+        super().log_exception(typ, value, tb)
 
     def data_received(self, chunk: bytes) -> None:  # pragma: no cover - not streaming
         del chunk
@@ -143,16 +156,6 @@ class JsonHandler(BaseHandler):
                 ]
             )
         )
-
-    def log_exception(
-        self,
-        typ: type[BaseException] | None,
-        value: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if isinstance(value, ApiError):
-            return  # an expected Salesforce error answer, not a server fault
-        super().log_exception(typ, value, tb)
 
     def send_json(self, value: Any, status: int = 200) -> None:
         self.set_status(status)

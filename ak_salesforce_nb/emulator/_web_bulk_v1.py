@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from types import TracebackType
 from typing import Any
 
 import tornado.web
@@ -57,6 +56,7 @@ class _V1Handler(BaseHandler):
 
     user_id = ""
     job: V1Job | None = None
+    expected_errors = (BulkV1Error, ApiError)
 
     def prepare(self) -> None:
         state = self.state
@@ -115,16 +115,6 @@ class _V1Handler(BaseHandler):
         else:
             self.set_header("Content-Type", "application/xml")
             self.finish(error_xml(code, message).encode("utf-8"))
-
-    def log_exception(
-        self,
-        typ: type[BaseException] | None,
-        value: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if isinstance(value, (BulkV1Error, ApiError)):
-            return  # an expected Salesforce error answer, not a server fault
-        super().log_exception(typ, value, tb)
 
     def request_fields(self) -> dict[str, Any]:
         """A JobInfo request body: JSON when the request says so, else XML."""
