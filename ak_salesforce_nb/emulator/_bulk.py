@@ -31,14 +31,14 @@ import datetime
 import gzip
 import threading
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from ._errors import ApiError, not_found
 from ._ids import random_id
 from ._query import RecordsResult
 from ._values import csv_text, format_datetime, now_datetime
 
-__all__ = ["BulkJobs", "CsvLines", "QueryJob", "ResultPage", "render_csv"]
+__all__ = ["BulkJobs", "CsvLines", "QueryJob", "ResultPage", "job_head", "render_csv"]
 
 DELIMITERS = {
     "COMMA": ",",
@@ -265,18 +265,14 @@ class QueryJob:
         modstamp = self.created_date
         if finished:
             modstamp = self.aborted_at or format_datetime_at(self.created + self.delay)
-        info: dict[str, Any] = {
-            "id": self.id,
-            "operation": self.operation,
-            "object": self.object,
-            "createdById": self.created_by_id,
-            "createdDate": self.created_date,
-            "systemModstamp": modstamp,
-            "state": state,
-            "concurrencyMode": "Parallel",
-            "contentType": "CSV",
-            "apiVersion": float(self.api_version),
-        }
+        info = job_head(self, modstamp, state)
+        info.update(
+            {
+                "concurrencyMode": "Parallel",
+                "contentType": "CSV",
+                "apiVersion": float(self.api_version),
+            }
+        )
         if brief:
             info["lineEnding"] = self.line_ending
             info["columnDelimiter"] = self.column_delimiter
@@ -299,6 +295,38 @@ class QueryJob:
         if state == "Failed":
             info["errorMessage"] = self.failure
         return info
+
+
+class _Job(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def operation(self) -> str: ...
+    @property
+    def object(self) -> str: ...
+    @property
+    def created_by_id(self) -> str: ...
+    @property
+    def created_date(self) -> str: ...
+
+
+def job_head(
+    job: _Job, modstamp: str, state: str, external_id: str | None = None
+) -> dict[str, Any]:
+    """The fields every Bulk job description begins with, in Salesforce's order (a Bulk
+    API 2.0 query or ingest job, a Bulk API 1.0 JobInfo), then an upsert's external id."""
+    head: dict[str, Any] = {
+        "id": job.id,
+        "operation": job.operation,
+        "object": job.object,
+        "createdById": job.created_by_id,
+        "createdDate": job.created_date,
+        "systemModstamp": modstamp,
+        "state": state,
+    }
+    if external_id is not None:
+        head["externalIdFieldName"] = external_id
+    return head
 
 
 def format_datetime_at(epoch: float) -> str:

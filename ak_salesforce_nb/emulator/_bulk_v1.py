@@ -25,6 +25,7 @@ import json
 import time
 from typing import Any
 
+from ._bulk import job_head
 from ._bulk_v1_xml import XmlRequestError, parse_records
 from ._ids import random_id
 from ._query import RecordsResult
@@ -147,17 +148,8 @@ class V1Job:
         """The JobInfo, in Salesforce's element order, with the batch counts."""
         counts = collections.Counter(batch.state for batch in self.batches.values())
         processing = sum(batch.info()["totalProcessingTime"] for batch in self.batches.values())
-        info: dict[str, Any] = {
-            "id": self.id,
-            "operation": self.operation,
-            "object": self.object,
-            "createdById": self.created_by_id,
-            "createdDate": self.created_date,
-            "systemModstamp": self.modstamp,
-            "state": self.state,
-        }
-        if self.external_id is not None:
-            info["externalIdFieldName"] = self.external_id.name
+        external_id = None if self.external_id is None else self.external_id.name
+        info = job_head(self, self.modstamp, self.state, external_id)
         info.update(
             {
                 "concurrencyMode": self.concurrency_mode,

@@ -23,7 +23,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ._bulk import DELIMITERS, LINE_ENDINGS, format_datetime_at
+from ._bulk import DELIMITERS, LINE_ENDINGS, format_datetime_at, job_head
 from ._errors import ApiError, not_found
 from ._ids import random_id
 from ._schema import FieldDef
@@ -109,17 +109,8 @@ class IngestJob:
 
     def brief(self) -> dict[str, Any]:
         """The job as the create, close and abort answers describe it."""
-        info: dict[str, Any] = {
-            "id": self.id,
-            "operation": self.operation,
-            "object": self.object,
-            "createdById": self.created_by_id,
-            "createdDate": self.created_date,
-            "systemModstamp": self.modstamp,
-            "state": self.state,
-        }
-        if self.external_id is not None:
-            info["externalIdFieldName"] = self.external_id.name
+        external_id = None if self.external_id is None else self.external_id.name
+        info = job_head(self, self.modstamp, self.state, external_id)
         info.update(
             {
                 "concurrencyMode": "Parallel",

@@ -27,13 +27,18 @@ from .helpers import get_token, http_client
 NS = "http://www.force.com/2009/06/asyncapi/dataload"
 
 
+def _with_job_delay(emu: RunningEmulator, seconds: float) -> Iterator[RunningEmulator]:
+    """`emu` with batches taking `seconds`, its own delay back afterwards."""
+    saved = emu.config.bulk_job_delay
+    emu.config.bulk_job_delay = seconds
+    yield emu
+    emu.config.bulk_job_delay = saved
+
+
 @pytest.fixture
 def fast(tls_emulator: RunningEmulator) -> Iterator[RunningEmulator]:
     """Batches done by the first poll: simple-salesforce sleeps 5 s between write polls."""
-    saved = tls_emulator.config.bulk_job_delay
-    tls_emulator.config.bulk_job_delay = 0.0
-    yield tls_emulator
-    tls_emulator.config.bulk_job_delay = saved
+    yield from _with_job_delay(tls_emulator, 0.0)
 
 
 class Raw:
@@ -208,10 +213,7 @@ def test_failed_query_batch_raises_with_its_state_message(sf: Any, fast: Running
 @pytest.fixture
 def slow(tls_emulator: RunningEmulator) -> Iterator[RunningEmulator]:
     """Batches that take a while: each state lasts long enough to be seen by a poll."""
-    saved = tls_emulator.config.bulk_job_delay
-    tls_emulator.config.bulk_job_delay = 0.8
-    yield tls_emulator
-    tls_emulator.config.bulk_job_delay = saved
+    yield from _with_job_delay(tls_emulator, 0.8)
 
 
 def test_batch_states_are_polled_and_counted(raw: Raw, slow: RunningEmulator) -> None:
